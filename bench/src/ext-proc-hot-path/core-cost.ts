@@ -1,0 +1,62 @@
+// In-process cost of one request through the real StreamProcessor (request headers,
+// body, response headers, final body chunk): the CPU our service adds per request,
+// with no gRPC or driver noise around it.
+import { parseConfig } from '../../../common/src/config/load.js';
+import { ExtProcMetrics } from '../../../ext-proc/src/adapters/metrics.js';
+import { settingsFromConfig } from '../../../ext-proc/src/adapters/service.js';
+import type { HeaderValue } from '../../../ext-proc/src/core/ext-proc-messages.js';
+import { createGatewayCore } from '../../../ext-proc/src/core/gateway-core.js';
+import { StreamProcessor } from '../../../ext-proc/src/core/stream-processor.js';
+
+export interface CoreCost {
+  readonly bodyBytes: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+export function measureCoreCost(
+  bodies: readonly Buffer[],
+  endpoints: number,
+  iterations: number,
+): CoreCost[] {
+  const config = parseConfig({
+    pools: [
+      {
+        name: 'pool-a',
+        models: ['bench-model'],
+        endpoints: Array.from({ length: endpoints }, (_, i) => ({
+          address: `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}:8000`,
+        })),
+      },
+    ],
+  });
+  const clock = { now: () => performance.now(), wallNow: () => Date.now() };
+  const { router } = createGatewayCore(config, { clock, random: Math.random });
+  const metrics = new ExtProcMetrics(false);
+  const settings = settingsFromConfig(config);
+  const headers: HeaderValue[] = [
+    [':method', 'POST'],
+    [':path', '/v1/chat/completions'],
+    ['x-pythia-workflow', 'coding'],
+    ['x-pythia-session', 'bench-session'],
+    ['x-pythia-agent', 'planner'],
+  ].map(([key, value]) => ({ key: key as string, raw_value: Buffer.from(value as string) }));
+  const status: HeaderValue[] = [{ key: ':status', raw_value: Buffer.from('200') }];
+  const usage = Buffer.from('data: {"choices":[],"usage":{"completion_tokens":42}}\n\ndata: [DONE]\n\n');
+  return bodies.map((body) => {
+    const times: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      const t = performance.now();
+      const p = new StreamProcessor(settings, router, metrics, clock);
+      p.handle({ request_headers: { headers: { headers } } });
+      p.handle({ request_body: { body, end_of_stream: true } });
+      p.handle({ response_headers: { headers: { headers: status } } });
+      p.handle({ response_body: { body: usage, end_of_stream: true } });
+      p.close();
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? Number.NaN;
+    return { bodyBytes: body.length, p50Ms: at(0.5), p99Ms: at(0.99) };
+  });
+}

@@ -1,0 +1,328 @@
+// npm run bench -- [--workload coding|research|FILE.jsonl] [--policies a,b,...] [--replicas N]
+//   [--sessions N] [--rate SESSIONS_PER_S] [--seed N] [--out DIR]
+// Runs each workload under each routing policy on a simulated cluster in virtual time and
+// writes DIR/report.json and DIR/report.md.
+import { execSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../../../common/src/config/load.js';
+import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
+import { runCluster } from '../sim/cluster.js';
+import { H100_LLAMA_8B } from '../sim/profiles.js';
+import { type Row, bars, jctCdf, sweep } from './charts.js';
+import { codingWorkload, researchWorkload } from '../workloads/agent-workloads.js';
+import type { SessionPlan } from '../workloads/session-plan.js';
+import { readReplayFile } from '../workloads/trace-replay.js';
+
+const POLICIES = ['round-robin', 'least-request', 'prefix-aware', 'session-affinity', 'pythia'] as const;
+/** A baseline profile, `pythia`, or `pythia-no-<lever>` (placement, priority, warming) for ablations. */
+type Policy = string;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
+}
+
+const replicas = Number(arg('replicas', '8'));
+const sessions = Number(arg('sessions', '600'));
+const rate = Number(arg('rate', '20'));
+const seed = Number(arg('seed', '1'));
+const out = arg('out', 'bench/results/latest');
+/** Sessions run first at a quarter of the rate (caches and the profiler warm up); not measured. */
+const warmup = Number(arg('warmup', '40'));
+const policies = arg('policies', POLICIES.join(',')).split(',') as Policy[];
+const workloads = arg('workload', 'coding,research').split(',');
+
+function generate(workload: string, count: number, ratePerS: number, s: number): SessionPlan[] {
+  const options = { sessions: count, ratePerS, seed: s, model: 'llama', burst: 4 };
+  if (workload === 'coding') return codingWorkload(options);
+  if (workload === 'research') return researchWorkload(options);
+  throw new Error(`unknown workload ${workload}`);
+}
+
+/** Warm-up sessions (named warmup-*) then the measured ones, after a 60 s gap. */
+function plansFor(workload: string): SessionPlan[] {
+  if (workload.endsWith('.jsonl')) {
+    const { sessions: replayed, errors } = readReplayFile(workload);
+    for (const e of errors) process.stderr.write(`${workload}:${e.line}: skipped: ${e.message}\n`);
+    return replayed;
+  }
+  const warm = generate(workload, warmup, rate / 4, seed + 1000).map((p) => ({
+    ...p,
+    session: `warmup-${p.session}`,
+  }));
+  const start = (warm.at(-1)?.arrivalS ?? -60) + 60;
+  return [
+    ...warm,
+    ...generate(workload, sessions, rate, seed).map((p) => ({ ...p, arrivalS: p.arrivalS + start })),
+  ];
+}
+
+function quantile(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+}
+
+const round = (v: number | null, d = 3) => (v === null || Number.isNaN(v) ? null : +v.toFixed(d));
+
+const report: Record<string, Record<string, Record<string, unknown>>> = {};
+const jctByWorkload: Record<string, Record<string, number[]>> = {};
+const timelines: Record<string, Row[]> = {};
+const doSweep = !process.argv.includes('--no-sweep');
+/** Peak concurrency sweep: fewer sessions in the same arrival burst, then the main run's. */
+const sweepSizes = [Math.round(sessions / 6), Math.round(sessions / 2)];
+const sweepRows: Record<string, Row[]> = {};
+
+interface PolicyRun {
+  readonly summary: Record<string, unknown>;
+  readonly measured: number[];
+  readonly timeline: ReadonlyArray<{ t: number; pool: string; replicas: number }>;
+}
+
+let progress: ((policy: string, done: number, total: number) => void) | null = null;
+
+function runPolicy(fullPolicy: Policy, plans: SessionPlan[]): PolicyRun {
+  // `<policy>+autoscaler` (forecast) or `<policy>+reactive-autoscaler` (queue length) run
+  // with replicas started and stopped by the autoscaler core.
+  const [policy = fullPolicy, scaling] = fullPolicy.split('+');
+  const pythia = policy.startsWith('pythia');
+  const off = pythia && policy.startsWith('pythia-no-') ? policy.slice('pythia-no-'.length) : '';
+  const config = parseConfig({
+    pools: [{ name: 'llama', models: ['llama'] }],
+    scheduler: {
+      profile: pythia ? 'pythia' : policy,
+      reactive_profile: pythia ? 'least-request' : policy,
+      levers: {
+        placement: pythia && off !== 'placement',
+        priority: pythia && off !== 'priority',
+        warming: pythia && off !== 'warming',
+      },
+      scrape_interval_ms: 1000,
+    },
+  });
+  const started = performance.now();
+  const r = runCluster({
+    config,
+    pools: [{ name: 'llama', models: ['llama'], replicas, profile: H100_LLAMA_8B }],
+    priorityScheduling: pythia && off !== 'priority',
+    learn: pythia,
+    profiler: { ...coreConfigFrom(config.profiler, 128), sessionIdleMs: 60_000, endGraceMs: 0 },
+    plans,
+    seed,
+    scrapeIntervalMs: 1000,
+    rebuildIntervalMs: 5000,
+    onProgress: (done: number, total: number) => progress?.(fullPolicy, done, total),
+    ...(scaling
+      ? {
+          autoscale: {
+            mode: scaling === 'autoscaler' ? ('forecast' as const) : ('reactive' as const),
+            initialReplicas: Math.max(1, Math.round(replicas / 4)),
+            intervalMs: 5000,
+            requestsPerReplica: 48,
+            capacity: {
+              prefillTokensPerS: 30_000,
+              decodeTokensPerS: 4_000,
+              minReplicas: 1,
+              maxReplicas: replicas,
+              modelLoadS: H100_LLAMA_8B.modelLoadS,
+              scaleDownDelayS: 60,
+              targetUtilisation: 0.8,
+            },
+          },
+        }
+      : {}),
+  });
+  const measured = r.jctS.filter((_, i) => !r.jctSessions[i]?.startsWith('warmup-'));
+  const mean = measured.reduce((a, b) => a + b, 0) / Math.max(1, measured.length);
+  return {
+    measured,
+    summary: {
+      jct_mean_s: round(mean),
+      jct_p50_s: round(quantile(measured, 0.5)),
+      jct_p95_s: round(quantile(measured, 0.95)),
+      jct_p99_s: round(quantile(measured, 0.99)),
+      ttft_p50_s: round(quantile(r.ttftS, 0.5)),
+      ttft_p95_s: round(quantile(r.ttftS, 0.95)),
+      output_tokens_per_s: round(r.outputTokens / r.makespanS, 1),
+      prefix_hit_rate: round(r.cachedTokens / Math.max(1, r.promptTokens)),
+      preemptions: r.preemptions,
+      gpu_seconds: round(r.gpuSeconds, 1),
+      warm_requests: r.warmRequests,
+      warm_hits: r.warmHits,
+      warm_outcomes: r.warmOutcomes,
+      sessions_completed: measured.length,
+      ...(pythia
+        ? {
+            next_agent_accuracy: round(r.nextAgentAccuracy),
+            output_bound_coverage: round(r.outputBoundCoverage),
+            promoted_at_s: round(r.promotedAtS, 1),
+          }
+        : {}),
+      wall_s: round((performance.now() - started) / 1000, 1),
+    },
+    timeline: r.replicaTimeline,
+  };
+}
+
+const tty = process.stderr.isTTY;
+let label = '';
+if (tty) {
+  // A progress bar per run, redrawn in place (at most every 2% of the sessions).
+  let drawn = -1;
+  progress = (policy, done, total) => {
+    const pct = Math.floor((done / total) * 50);
+    if (pct === drawn && done < total) return;
+    drawn = done === total ? -1 : pct;
+    process.stderr.write(
+      `\r${`${label} ${policy}`.padEnd(34)} [${'#'.repeat(pct)}${'.'.repeat(50 - pct)}] ${done}/${total}`,
+    );
+  };
+}
+for (const workload of workloads) {
+  const plans = plansFor(workload);
+  report[workload] = {};
+  jctByWorkload[workload] = {};
+  for (const policy of policies) {
+    label = workload;
+    const { summary, measured, timeline } = runPolicy(policy, plans);
+    report[workload][policy] = summary;
+    jctByWorkload[workload][policy] = measured;
+    for (const p of timeline) (timelines[workload] ??= []).push({ policy, t: p.t, replicas: p.replicas });
+    if (!tty)
+      process.stderr.write(
+        `${workload} ${policy}: mean JCT ${summary['jct_mean_s']} s (${summary['wall_s']} s wall)\n`,
+      );
+  }
+  if (doSweep && !workload.endsWith('.jsonl')) {
+    const rows: Row[] = [];
+    const point = (n: number, policy: string, summary: Record<string, unknown>) =>
+      rows.push({
+        sessions: n,
+        policy,
+        output_tokens_per_s: summary['output_tokens_per_s'] as number,
+        jct_p95_s: summary['jct_p95_s'] as number,
+      });
+    for (const n of sweepSizes) {
+      const sweepPlans = generate(workload, n, rate, seed);
+      for (const policy of policies) {
+        label = `${workload} sweep ${n}`;
+        point(n, policy, runPolicy(policy, sweepPlans).summary);
+      }
+    }
+    for (const policy of policies)
+      point(sessions, policy, report[workload][policy] as Record<string, unknown>);
+    sweepRows[workload] = rows;
+  }
+  const base = report[workload];
+  const py = base['pythia'];
+  if (py) {
+    const ratios: Record<string, unknown> = {};
+    for (const policy of policies.filter((p) => !p.startsWith('pythia'))) {
+      const b = base[policy] as Record<string, number>;
+      const p = py as Record<string, number>;
+      ratios[policy] = {
+        jct_mean: round((b['jct_mean_s'] ?? 0) / (p['jct_mean_s'] ?? 1), 2),
+        jct_p95: round((b['jct_p95_s'] ?? 0) / (p['jct_p95_s'] ?? 1), 2),
+        output_throughput: round((p['output_tokens_per_s'] ?? 0) / (b['output_tokens_per_s'] ?? 1), 2),
+      };
+    }
+    (py as Record<string, unknown>)['ratios_vs'] = ratios;
+  }
+}
+if (tty) process.stderr.write(`\r${' '.repeat(100)}\r`);
+
+let commit = 'unknown';
+try {
+  commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+} catch {
+  // not a checkout
+}
+const full = {
+  seed,
+  commit,
+  configuration: {
+    replicas,
+    sessions,
+    rate,
+    warmup,
+    profile: H100_LLAMA_8B.name,
+    workloads,
+    policies,
+    sweep: doSweep,
+  },
+  results: report,
+};
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'report.json'), `${JSON.stringify(full, null, 2)}\n`);
+const md: string[] = [
+  `# Benchmark report`,
+  '',
+  `${replicas} x ${H100_LLAMA_8B.name}, ${sessions} sessions per workload at ${rate}/s (bursts of 4), seed ${seed}, commit ${commit}.`,
+  '',
+];
+for (const [workload, rows] of Object.entries(report)) {
+  md.push(
+    `## ${workload}`,
+    '',
+    '| policy | JCT mean s | JCT p95 s | TTFT p50 s | output tok/s | prefix hit | preemptions | warms | warm hits |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const [policy, r] of Object.entries(rows)) {
+    const v = r as Record<string, unknown>;
+    md.push(
+      `| ${policy} | ${v['jct_mean_s']} | ${v['jct_p95_s']} | ${v['ttft_p50_s']} | ${v['output_tokens_per_s']} | ${v['prefix_hit_rate']} | ${v['preemptions']} | ${v['warm_requests']} | ${v['warm_hits']} |`,
+    );
+  }
+  const ratios = (rows['pythia'] as Record<string, unknown> | undefined)?.['ratios_vs'];
+  if (ratios)
+    md.push('', `pythia vs each baseline (mean JCT, p95 JCT, throughput): \`${JSON.stringify(ratios)}\``);
+  md.push('');
+}
+const charts: string[] = [];
+for (const [workload, rows] of Object.entries(report)) {
+  const name = workload.replace(/[^A-Za-z0-9_-]/g, '_');
+  const write = async (file: string, svg: Promise<string>) => {
+    writeFileSync(join(out, file), await svg);
+    charts.push(file);
+  };
+  await write(`jct-cdf-${name}.svg`, jctCdf(`JCT CDF, ${workload}`, jctByWorkload[workload] ?? {}));
+  const perPolicy = Object.entries(rows).map(([policy, v]) => ({
+    policy,
+    ...(v as Record<string, number>),
+  })) as Row[];
+  await write(
+    `prefix-hit-${name}.svg`,
+    bars(`Prefix-cache hit rate, ${workload}`, perPolicy, 'prefix_hit_rate', 'cached / prompt tokens'),
+  );
+  await write(
+    `preemptions-${name}.svg`,
+    bars(`Preemptions, ${workload}`, perPolicy, 'preemptions', 'preemptions'),
+  );
+  const tl = timelines[workload];
+  if (tl)
+    await write(
+      `replicas-${name}.svg`,
+      sweep(
+        `Replicas over time (autoscaling), ${workload}`,
+        tl,
+        'replicas',
+        'replicas on',
+        't',
+        'simulated time (s)',
+      ),
+    );
+  const sw = sweepRows[workload];
+  if (sw) {
+    await write(
+      `throughput-sweep-${name}.svg`,
+      sweep(`Output throughput vs load, ${workload}`, sw, 'output_tokens_per_s', 'output tokens/s'),
+    );
+    await write(
+      `p95-sweep-${name}.svg`,
+      sweep(`p95 JCT vs load, ${workload}`, sw, 'jct_p95_s', 'p95 JCT (s)'),
+    );
+  }
+}
+md.push('## Charts', '', ...charts.map((c) => `![${c}](${c})`), '');
+writeFileSync(join(out, 'report.md'), `${md.join('\n')}\n`);
+console.log(md.join('\n'));

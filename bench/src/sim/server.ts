@@ -1,0 +1,306 @@
+// The simulated replica in real time behind an OpenAI-compatible HTTP server:
+// /v1/chat/completions and /v1/completions (SSE streaming with a final usage chunk including
+// prompt_tokens_details.cached_tokens, or one JSON answer), /v1/models, /health (503 until
+// ready), /metrics with vLLM names, /reset_prefix_cache. Each request generates exactly its
+// max_tokens (as with ignore_eos), so a replayed workload keeps its output lengths. A
+// time-scale factor runs the engine faster than real time; SSE tokens are coalesced into one
+// event per flush interval so two cores are not flooded.
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { chainedBlockHashes, promptText } from '../../../ext-proc/src/core/prefix-hash.js';
+import { ReplicaEngine } from './engine.js';
+import type { ReplicaProfile } from './profiles.js';
+
+export interface SimServerOptions {
+  readonly profile: ReplicaProfile;
+  readonly model: string;
+  readonly policy: 'fcfs' | 'priority';
+  /** Simulated seconds per real second. */
+  readonly timeScale: number;
+  /** Real milliseconds between SSE flushes. */
+  readonly flushMs: number;
+  /** Real milliseconds before /health turns ready (model load, scaled). */
+  readonly startupMs: number;
+}
+
+interface Live {
+  readonly res: ServerResponse;
+  readonly stream: boolean;
+  readonly chat: boolean;
+  readonly promptTokens: number;
+  readonly outputTokens: number;
+  readonly started: number;
+  sent: number;
+  cached: number;
+}
+
+const CHARS_PER_TOKEN = 4;
+
+export class SimulatedReplica {
+  readonly engine: ReplicaEngine;
+  private readonly live = new Map<string, Live>();
+  private server: Server | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private stepping = false;
+  private readyAt = 0;
+  private seq = 0;
+  private readonly registry = new Registry();
+  private readonly metrics;
+  port = 0;
+
+  constructor(private readonly options: SimServerOptions) {
+    this.engine = new ReplicaEngine(options.profile, options.policy);
+    const r = [this.registry];
+    const labelNames = ['model_name'];
+    this.metrics = {
+      running: new Gauge({ name: 'vllm:num_requests_running', help: 'running', labelNames, registers: r }),
+      waiting: new Gauge({ name: 'vllm:num_requests_waiting', help: 'waiting', labelNames, registers: r }),
+      kv: new Gauge({ name: 'vllm:kv_cache_usage_perc', help: 'KV usage', labelNames, registers: r }),
+      config: new Gauge({
+        name: 'vllm:cache_config_info',
+        help: 'cache config',
+        labelNames: ['block_size', 'num_gpu_blocks'],
+        registers: r,
+      }),
+      hits: new Counter({
+        name: 'vllm:prefix_cache_hits_total',
+        help: 'cached prompt tokens',
+        labelNames,
+        registers: r,
+      }),
+      queries: new Counter({
+        name: 'vllm:prefix_cache_queries_total',
+        help: 'prompt tokens',
+        labelNames,
+        registers: r,
+      }),
+      preemptions: new Gauge({
+        name: 'vllm:num_preemptions_total',
+        help: 'preemptions',
+        labelNames,
+        registers: r,
+      }),
+      generated: new Counter({
+        name: 'vllm:generation_tokens_total',
+        help: 'generated tokens',
+        labelNames,
+        registers: r,
+      }),
+      ttft: new Histogram({
+        name: 'vllm:time_to_first_token_seconds',
+        help: 'TTFT',
+        labelNames,
+        buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        registers: r,
+      }),
+      e2e: new Histogram({
+        name: 'vllm:e2e_request_latency_seconds',
+        help: 'latency',
+        labelNames,
+        buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120],
+        registers: r,
+      }),
+    };
+    this.metrics.config.set(
+      { block_size: String(options.profile.blockSize), num_gpu_blocks: String(this.engine.totalBlocks) },
+      1,
+    );
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async start(port = 0): Promise<void> {
+    this.readyAt = Date.now() + this.options.startupMs;
+    const server = createServer((req, res) => void this.handle(req, res));
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+    this.port = (server.address() as { port: number }).port;
+    this.flushTimer = setInterval(() => this.flush(), this.options.flushMs);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const url = (req.url ?? '/').split('?')[0];
+    const model = this.options.model;
+    if (url === '/health') {
+      res.writeHead(Date.now() >= this.readyAt ? 200 : 503).end();
+      return;
+    }
+    if (url === '/metrics') {
+      const labels = { model_name: model };
+      this.metrics.running.set(labels, this.engine.numRunning);
+      this.metrics.waiting.set(labels, this.engine.numWaiting);
+      this.metrics.kv.set(labels, this.engine.kvUsage);
+      this.metrics.preemptions.set(labels, this.engine.preemptionsTotal);
+      res.writeHead(200, { 'content-type': this.registry.contentType }).end(await this.registry.metrics());
+      return;
+    }
+    if (url === '/v1/models') {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ object: 'list', data: [{ id: model, object: 'model' }] }));
+      return;
+    }
+    if (url === '/reset_prefix_cache') {
+      res.writeHead(200).end();
+      return;
+    }
+    const chat = url === '/v1/chat/completions';
+    if (!chat && url !== '/v1/completions') {
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"error":{"message":"not found","type":"invalid_request_error"}}');
+      return;
+    }
+    if (Date.now() < this.readyAt) {
+      res
+        .writeHead(503, { 'content-type': 'application/json' })
+        .end('{"error":{"message":"model loading","type":"service_unavailable"}}');
+      return;
+    }
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    } catch {
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end('{"error":{"message":"invalid JSON","type":"invalid_request_error"}}');
+      return;
+    }
+    const text = promptText(json);
+    const promptTokens = Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
+    const maxTokens =
+      typeof json['max_tokens'] === 'number'
+        ? json['max_tokens']
+        : typeof json['max_completion_tokens'] === 'number'
+          ? json['max_completion_tokens']
+          : 16;
+    const outputTokens = Math.max(1, Math.floor(maxTokens));
+    const blockChars = this.options.profile.blockSize * CHARS_PER_TOKEN;
+    const id = `sim-${this.seq++}`;
+    const promptBlocks = chainedBlockHashes(text, blockChars, 1 << 16);
+    const fullBlocks = chainedBlockHashes(`${text}${'tok '.repeat(outputTokens)}`, blockChars, 1 << 16);
+    const priority = typeof json['priority'] === 'number' ? json['priority'] : 0;
+    const stream = json['stream'] === true;
+    this.live.set(id, {
+      res,
+      stream,
+      chat,
+      promptTokens,
+      outputTokens,
+      started: Date.now(),
+      sent: 0,
+      cached: 0,
+    });
+    if (stream) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.on('close', () => this.live.delete(id));
+    this.engine.submit({
+      id,
+      promptBlocks,
+      fullBlocks,
+      promptTokens,
+      outputTokens,
+      priority,
+      arrivalMs: this.simNow(),
+    });
+    this.kick();
+  }
+
+  private simNow(): number {
+    return Date.now() * this.options.timeScale;
+  }
+
+  private kick(): void {
+    if (this.stepping) return;
+    this.stepping = true;
+    this.runStep();
+  }
+
+  private runStep(): void {
+    const outcome = this.engine.step(this.simNow());
+    if (!outcome) {
+      this.stepping = false;
+      return;
+    }
+    this.timer = setTimeout(() => {
+      const labels = { model_name: this.options.model };
+      for (const f of outcome.firstTokens) {
+        const l = this.live.get(f.id);
+        if (l) this.metrics.ttft.observe(labels, (Date.now() - l.started) / 1000);
+      }
+      for (const done of outcome.finished) {
+        const l = this.live.get(done.id);
+        this.live.delete(done.id);
+        if (!l) continue;
+        l.cached = done.cachedTokens;
+        this.metrics.hits.inc(labels, done.cachedTokens);
+        this.metrics.queries.inc(labels, l.promptTokens);
+        this.metrics.generated.inc(labels, l.outputTokens);
+        this.metrics.e2e.observe(labels, (Date.now() - l.started) / 1000);
+        this.finish(l);
+      }
+      this.runStep();
+    }, outcome.durationMs / this.options.timeScale);
+  }
+
+  private usage(l: Live) {
+    return {
+      prompt_tokens: l.promptTokens,
+      completion_tokens: l.outputTokens,
+      total_tokens: l.promptTokens + l.outputTokens,
+      prompt_tokens_details: { cached_tokens: l.cached },
+    };
+  }
+
+  private event(l: Live, tokens: number): string {
+    const text = 'tok '.repeat(tokens);
+    const choice = l.chat ? { index: 0, delta: { content: text } } : { index: 0, text };
+    return `data: ${JSON.stringify({ object: l.chat ? 'chat.completion.chunk' : 'text_completion', choices: [choice] })}\n\n`;
+  }
+
+  /** Coalesced SSE: what each streaming request generated since the last flush. */
+  private flush(): void {
+    for (const [id, l] of this.live) {
+      if (!l.stream) continue;
+      const generated = this.engine.generatedFor(id);
+      if (generated === null || generated <= l.sent) continue;
+      l.res.write(this.event(l, generated - l.sent));
+      l.sent = generated;
+    }
+  }
+
+  private finish(l: Live): void {
+    if (l.stream) {
+      if (l.outputTokens > l.sent) l.res.write(this.event(l, l.outputTokens - l.sent));
+      l.res.write(
+        `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [], usage: this.usage(l) })}\n\n`,
+      );
+      l.res.end('data: [DONE]\n\n');
+      return;
+    }
+    const text = 'tok '.repeat(l.outputTokens);
+    const choice = l.chat
+      ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'length' }
+      : { index: 0, text, finish_reason: 'length' };
+    l.res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        object: l.chat ? 'chat.completion' : 'text_completion',
+        choices: [choice],
+        usage: this.usage(l),
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    await new Promise<void>((resolve) => {
+      this.server?.closeAllConnections();
+      this.server?.close(() => resolve());
+    });
+  }
+}

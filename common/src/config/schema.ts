@@ -1,0 +1,258 @@
+// One configuration file serves the whole system; each service reads its own section.
+// Every key has a default except the pools, so a minimal file is the one in the README.
+import { z } from 'zod';
+import { isIpPort, parseHostPort } from '../host-port.js';
+
+/** A listener address; port 0 picks a free port (tests, embedded runs). */
+const listenAddress = z
+  .string()
+  .refine((s) => parseHostPort(s, true) !== null, { message: 'expected host:port' });
+const headerName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, { message: 'expected a lower-case HTTP header name' });
+const positiveInt = z.number().int().positive();
+
+const endpointSchema = z.strictObject({
+  address: z.string().refine(isIpPort, { message: 'expected ip:port (a literal IPv4, or [IPv6], address)' }),
+});
+
+const poolSchema = z.strictObject({
+  /** Also the Envoy cluster name that `cluster_header` routing selects. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+    message: 'expected 1-63 characters of letters, digits, ".", "_" or "-"',
+  }),
+  models: z.array(z.string().min(1).max(256)).min(1),
+  endpoints: z.array(endpointSchema).default([]),
+  /** KV cache capacity per endpoint, in tokens, when the server does not report vllm:cache_config_info. */
+  kv_capacity_tokens: positiveInt.default(450_000),
+  /** Relative decode speed of this pool's hardware (1.0: one H100 running an 8B model). */
+  speed: z.number().positive().default(1),
+  /** Write the request priority into the body's `priority` field (vLLM --scheduling-policy priority). */
+  priority_field: z.boolean().default(false),
+  /** Prometheus metrics path of the model servers. */
+  metrics_path: z.string().startsWith('/').default('/metrics'),
+});
+
+const natsSchema = z.strictObject({
+  url: z.string().regex(/^(nats|tls|wss?):\/\/[^\s]+$/, { message: 'expected nats://host:port' }),
+  /** Name reported to the NATS server, for its monitoring pages. */
+  name: z.string().min(1).optional(),
+  /** How long the traces stream keeps records the profiler has not consumed. */
+  trace_max_age_s: positiveInt.default(24 * 3600),
+  trace_max_bytes: positiveInt.default(1024 * 1024 * 1024),
+  /** Credentials, one kind at most: user and password, a token, a .creds file, or an nkey seed file. */
+  user: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  token: z.string().min(1).optional(),
+  creds_file: z.string().min(1).optional(),
+  nkey_seed_file: z.string().min(1).optional(),
+  /** TLS to the NATS server (ca_file to verify it; cert_file and key_file for client certificates). */
+  tls: z
+    .strictObject({
+      ca_file: z.string().min(1).optional(),
+      cert_file: z.string().min(1).optional(),
+      key_file: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+
+/** TLS on the gRPC listener; with ca_file, clients (Envoy) must present a certificate: mutual TLS. */
+const tlsSchema = z.strictObject({
+  cert_file: z.string().min(1),
+  key_file: z.string().min(1),
+  ca_file: z.string().min(1).optional(),
+});
+
+const headersSchema = z.strictObject({
+  workflow: headerName.default('x-pythia-workflow'),
+  session: headerName.default('x-pythia-session'),
+  agent: headerName.default('x-pythia-agent'),
+  /** `true` on a session's last request ends it without waiting for the idle timeout. */
+  session_end: headerName.default('x-pythia-session-end'),
+});
+
+const identifiersSchema = z.strictObject({
+  /** Longest accepted workflow, session or agent identifier. */
+  max_length: positiveInt.max(1024).default(128),
+});
+
+const bodyMode = z.enum(['BUFFERED', 'FULL_DUPLEX_STREAMED']);
+
+const extProcSchema = z.strictObject({
+  /** Used when the first ext_proc message carries no protocol_config (Envoy before 1.33). */
+  request_body_mode: bodyMode.default('BUFFERED'),
+  max_body_bytes: positiveInt.max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+  /** POST paths (without query) treated as LLM requests; everything else passes through. */
+  llm_paths: z.array(z.string().startsWith('/')).min(1).default(['/v1/chat/completions', '/v1/completions']),
+  /** Pool that serves models no pool lists; without it an unknown model answers 404. */
+  default_pool: z.string().optional(),
+  /** Size of the body chunks streamed back in FULL_DUPLEX_STREAMED mode. */
+  streamed_chunk_bytes: positiveInt.max(4 * 1024 * 1024).default(64 * 1024),
+  /** Largest response body (non-streaming JSON) kept to read its usage block. */
+  max_response_scan_bytes: positiveInt.default(1024 * 1024),
+  /** Live sessions whose stage history is kept for predictions (LRU beyond). */
+  max_tracked_sessions: positiveInt.default(100_000),
+  /** A tracked session with no request for this long is forgotten. */
+  session_idle_s: positiveInt.default(900),
+  /** Completed-request records waiting for NATS; beyond, new ones are dropped and counted. */
+  trace_buffer: positiveInt.default(10_000),
+});
+
+const fraction = z.number().min(0).max(1);
+
+const profileName = z.enum(['pythia', 'least-request', 'round-robin', 'prefix-aware', 'session-affinity']);
+
+const schedulerSchema = z.strictObject({
+  /** Profile for proactive workflows. */
+  profile: profileName.default('pythia'),
+  /** Profile for shadow, unknown and non-workflow traffic (and when placement is off). */
+  reactive_profile: profileName.default('least-request'),
+  levers: z
+    .strictObject({
+      placement: z.boolean().default(true),
+      priority: z.boolean().default(true),
+      warming: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** Model-server /metrics scrape period; 0 turns scraping off. */
+  scrape_interval_ms: z.number().int().min(0).default(1000),
+  scrape_timeout_ms: positiveInt.default(500),
+  /** Consecutive failed scrapes (or connect errors) before an endpoint is taken out. */
+  unhealthy_after_failures: positiveInt.default(3),
+  /** Largest summed overflow probability (expected requests outgrowing their bound) per endpoint. */
+  overflow_threshold: z.number().positive().default(2),
+  /** Output tokens assumed for requests without a prediction or max_tokens. */
+  default_output_tokens: positiveInt.default(512),
+  prefix: z
+    .strictObject({
+      block_bytes: positiveInt.default(1024),
+      max_blocks: positiveInt.default(200_000),
+      /** Blocks not refreshed for this long are assumed evicted by the engine. */
+      ttl_s: positiveInt.default(600),
+    })
+    .prefault({}),
+  priority: z
+    .strictObject({
+      /** Weight of 1 / (1 + expected remaining stages). */
+      remaining_weight: z.number().min(0).default(1),
+      /** Weight of the bonus for a request that alone gates its session's next stage. */
+      unblock_weight: z.number().min(0).default(0.5),
+    })
+    .prefault({}),
+  warming: z
+    .strictObject({
+      min_probability: fraction.default(0.5),
+      max_per_endpoint: positiveInt.default(2),
+      max_per_second: z.number().positive().default(20),
+      /** Skip warming an endpoint whose waiting queue is at least this long. */
+      busy_waiting: positiveInt.default(4),
+      /** Bytes of learned agent prompts kept for warming (never logged). */
+      prompt_budget_bytes: positiveInt.default(8 * 1024 * 1024),
+      max_prompt_bytes: positiveInt.default(256 * 1024),
+      /** Bytes of session histories (last request and its output) kept for warming. */
+      history_budget_bytes: positiveInt.default(64 * 1024 * 1024),
+      /** Largest history kept for one session. */
+      max_history_bytes: positiveInt.default(512 * 1024),
+      /** A warmed endpoint stays reserved for the session's next request this long. */
+      reservation_s: positiveInt.default(120),
+      timeout_ms: positiveInt.default(30_000),
+    })
+    .prefault({}),
+  load_sharing: z
+    .strictObject({
+      interval_ms: positiveInt.default(500),
+      /** Other replicas' reports older than this are ignored. */
+      stale_after_ms: positiveInt.default(2000),
+    })
+    .prefault({}),
+});
+
+const profilerSchema = z.strictObject({
+  admin: listenAddress.default('127.0.0.1:9091'),
+  /** A session completes after this long without a request (or at its end marker). */
+  session_idle_s: positiveInt.default(60),
+  /** After an end marker, wait this long for parallel requests still reporting. */
+  end_grace_s: z.number().min(0).default(2),
+  /** Transitions rarer than this share of their state are pruned. */
+  rare_transition_threshold: fraction.default(0.05),
+  /** Output-length quantile used as the prediction. */
+  output_quantile: fraction.default(0.99),
+  rebuild_interval_s: z.number().positive().default(5),
+  promotion: z
+    .strictObject({
+      min_sessions: positiveInt.default(20),
+      min_scored: positiveInt.default(30),
+      promote_accuracy: fraction.default(0.7),
+      promote_coverage: fraction.default(0.9),
+      demote_accuracy: fraction.default(0.5),
+      demote_coverage: fraction.default(0.8),
+      window: positiveInt.default(300),
+      max_off_model_share: fraction.default(0.2),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      max_workflows: positiveInt.default(1000),
+      max_agents_per_workflow: positiveInt.default(64),
+      max_open_sessions: positiveInt.default(100_000),
+      max_requests_per_session: positiveInt.default(2000),
+      max_sessions_kept: positiveInt.default(2000),
+      sample_capacity: positiveInt.default(2000),
+      dedupe_capacity: positiveInt.default(500_000),
+    })
+    .prefault({}),
+});
+
+const autoscalerPoolSchema = z.strictObject({
+  min_replicas: z.number().int().min(0).default(1),
+  max_replicas: positiveInt.default(16),
+  /** Seconds from starting a replica to it serving (model load). */
+  model_load_s: z.number().positive().default(60),
+  /** A lower target is applied only after the pool drained and stayed low this long. */
+  scale_down_delay_s: z.number().min(0).default(180),
+  /** One replica's prefill and decode throughput (defaults: the H100 simulator profile). */
+  prefill_tokens_per_s: z.number().positive().default(30_000),
+  decode_tokens_per_s: z.number().positive().default(4_000),
+  /** Requests one replica runs comfortably (the reactive signal's divisor). */
+  requests_per_replica: positiveInt.default(48),
+  target_utilisation: z.number().positive().max(1).default(0.8),
+});
+
+const autoscalerSchema = z.strictObject({
+  admin: listenAddress.default('127.0.0.1:9092'),
+  /** KEDA external scaler gRPC listener. */
+  keda_listen: listenAddress.default('127.0.0.1:50052'),
+  interval_s: z.number().positive().default(5),
+  horizon_s: z.number().positive().default(120),
+  bucket_s: z.number().positive().default(5),
+  /** Decode speed one request sees, to time projected stages. */
+  per_request_tokens_per_s: z.number().positive().default(60),
+  /** Per-pool settings by pool name; pools not listed use the defaults. */
+  pools: z.record(z.string(), autoscalerPoolSchema).default({}),
+});
+
+export const configSchema = z.strictObject({
+  listen: listenAddress.default('0.0.0.0:50051'),
+  tls: tlsSchema.optional(),
+  admin: listenAddress.default('127.0.0.1:9090'),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  nats: natsSchema.optional(),
+  headers: headersSchema.prefault({}),
+  identifiers: identifiersSchema.prefault({}),
+  ext_proc: extProcSchema.prefault({}),
+  profiler: profilerSchema.prefault({}),
+  scheduler: schedulerSchema.prefault({}),
+  autoscaler: autoscalerSchema.prefault({}),
+  pools: z.array(poolSchema).min(1),
+});
+
+export type PythiaConfig = z.output<typeof configSchema>;
+export type PoolConfig = z.output<typeof poolSchema>;
+export type BodyModeName = z.output<typeof bodyMode>;
+export type ProfilerConfig = z.output<typeof profilerSchema>;
+export type NatsConfig = z.output<typeof natsSchema>;
+export type SchedulerConfig = z.output<typeof schedulerSchema>;
+export type ProfileName = z.output<typeof profileName>;
+export type AutoscalerConfig = z.output<typeof autoscalerSchema>;
+export type AutoscalerPoolConfig = z.output<typeof autoscalerPoolSchema>;
+export const autoscalerPoolDefaults: AutoscalerPoolConfig = autoscalerPoolSchema.parse({});

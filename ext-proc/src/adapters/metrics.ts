@@ -1,0 +1,206 @@
+// Prometheus metrics of the ext_proc service. Labels stay low-cardinality: pools and
+// endpoints come from configuration, never from clients; no session or workflow ids.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { PythiaError } from '../../../common/src/errors.js';
+import type { IdentifierRejection } from '../core/identifiers.js';
+import type { CompletedRequest, RoutedRequest, StreamEvents } from '../core/stream-processor.js';
+import type { WarmOutcome } from '../core/warm-planner.js';
+
+export class ExtProcMetrics implements StreamEvents {
+  readonly registry = new Registry();
+  readonly streamsActive = new Gauge({
+    name: 'pythia_ext_proc_streams_active',
+    help: 'ext_proc streams currently open',
+    registers: [this.registry],
+  });
+  readonly streamsTotal = new Counter({
+    name: 'pythia_ext_proc_streams_total',
+    help: 'ext_proc streams opened',
+    registers: [this.registry],
+  });
+  readonly passThroughTotal = new Counter({
+    name: 'pythia_ext_proc_pass_through_total',
+    help: 'Requests passed through without routing, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly decisionsTotal = new Counter({
+    name: 'pythia_ext_proc_decisions_total',
+    help: 'Routing decisions by pool, endpoint and scheduling profile',
+    labelNames: ['pool', 'endpoint', 'profile'],
+    registers: [this.registry],
+  });
+  readonly decisionSeconds = new Histogram({
+    name: 'pythia_ext_proc_decision_duration_seconds',
+    help: 'Time to parse the body and choose an endpoint',
+    buckets: [0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1],
+    registers: [this.registry],
+  });
+  readonly errorsTotal = new Counter({
+    name: 'pythia_ext_proc_errors_total',
+    help: 'Requests answered locally with an error, by kind',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly spoofedTotal = new Counter({
+    name: 'pythia_ext_proc_spoofed_headers_stripped_total',
+    help: 'Client-supplied copies of headers only the gateway may set, removed',
+    labelNames: ['header'],
+    registers: [this.registry],
+  });
+  readonly invalidIdentifiersTotal = new Counter({
+    name: 'pythia_ext_proc_invalid_identifiers_total',
+    help: 'Workflow identifiers ignored as invalid, by identifier and problem',
+    labelNames: ['identifier', 'problem'],
+    registers: [this.registry],
+  });
+  readonly completedTotal = new Counter({
+    name: 'pythia_ext_proc_requests_completed_total',
+    help: 'Routed requests that ended, by pool and status',
+    labelNames: ['pool', 'status'],
+    registers: [this.registry],
+  });
+  readonly outputTokensTotal = new Counter({
+    name: 'pythia_ext_proc_output_tokens_total',
+    help: 'Output tokens counted from responses, by pool and source (reported by the upstream or estimated)',
+    labelNames: ['pool', 'source'],
+    registers: [this.registry],
+  });
+  readonly requestSeconds = new Histogram({
+    name: 'pythia_ext_proc_request_duration_seconds',
+    help: 'Time from request headers to the end of the response, for routed requests',
+    labelNames: ['pool'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly tracesPublishedTotal = new Counter({
+    name: 'pythia_ext_proc_traces_published_total',
+    help: 'Completed-request traces stored in the NATS traces stream',
+    registers: [this.registry],
+  });
+  readonly tracesDroppedTotal = new Counter({
+    name: 'pythia_ext_proc_traces_dropped_total',
+    help: 'Completed-request traces dropped because the buffer for NATS was full',
+    registers: [this.registry],
+  });
+  readonly traceBuffer = new Gauge({
+    name: 'pythia_ext_proc_trace_buffer_records',
+    help: 'Traces waiting to be published to NATS',
+    registers: [this.registry],
+  });
+  readonly modelUpdatesTotal = new Counter({
+    name: 'pythia_ext_proc_model_updates_total',
+    help: 'Workflow models loaded from the models bucket, by mode',
+    labelNames: ['mode'],
+    registers: [this.registry],
+  });
+  readonly modelsRejectedTotal = new Counter({
+    name: 'pythia_ext_proc_models_rejected_total',
+    help: 'Model entries that could not be decoded',
+    registers: [this.registry],
+  });
+  readonly trackedSessions = new Gauge({
+    name: 'pythia_ext_proc_tracked_sessions',
+    help: 'Live sessions whose stage history this replica keeps',
+    registers: [this.registry],
+  });
+  readonly natsConnected = new Gauge({
+    name: 'pythia_ext_proc_nats_connected',
+    help: '1 while connected to NATS',
+    registers: [this.registry],
+  });
+  readonly warmTotal = new Counter({
+    name: 'pythia_ext_proc_warm_requests_total',
+    help: 'Cache-manager decisions and warm requests, by result (sent, ok, failed, or why skipped)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly reservationsTotal = new Counter({
+    name: 'pythia_ext_proc_warm_reservations_total',
+    help: 'Next-agent requests of sessions with a reserved (warmed) endpoint, by whether they landed there',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly scrapesTotal = new Counter({
+    name: 'pythia_ext_proc_endpoint_scrapes_total',
+    help: 'Model-server metric scrapes, by pool and result',
+    labelNames: ['pool', 'result'],
+    registers: [this.registry],
+  });
+  readonly endpointHealthy = new Gauge({
+    name: 'pythia_ext_proc_endpoint_healthy',
+    help: '1 while an endpoint receives traffic, 0 after failed scrapes',
+    labelNames: ['pool', 'endpoint'],
+    registers: [this.registry],
+  });
+  readonly messageSeconds = new Histogram({
+    name: 'pythia_ext_proc_message_duration_seconds',
+    help: 'Time from reading an ext_proc message to writing its answers (Envoy allows 200 ms)',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.2, 0.5],
+    registers: [this.registry],
+  });
+  readonly streamErrorsTotal = new Counter({
+    name: 'pythia_ext_proc_stream_errors_total',
+    help: 'ext_proc streams that failed other than by the normal end-and-cancel close',
+    registers: [this.registry],
+  });
+
+  constructor(collectProcessMetrics = true) {
+    if (collectProcessMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  published(n: number): void {
+    this.tracesPublishedTotal.inc(n);
+  }
+  dropped(n: number): void {
+    this.tracesDroppedTotal.inc(n);
+  }
+  buffered(n: number): void {
+    this.traceBuffer.set(n);
+  }
+  modelUpdated(_workflow: string, mode: string): void {
+    this.modelUpdatesTotal.inc({ mode });
+  }
+  modelRejected(): void {
+    this.modelsRejectedTotal.inc();
+  }
+
+  warm(outcome: WarmOutcome): void {
+    this.warmTotal.inc({ result: outcome.kind === 'warm' ? 'sent' : outcome.reason });
+  }
+  warmFinished(ok: boolean): void {
+    this.warmTotal.inc({ result: ok ? 'ok' : 'failed' });
+  }
+  reservation(hit: boolean): void {
+    this.reservationsTotal.inc({ result: hit ? 'hit' : 'miss' });
+  }
+  scraped(pool: string, endpoint: string, ok: boolean, healthy: boolean): void {
+    this.scrapesTotal.inc({ pool, result: ok ? 'ok' : 'error' });
+    this.endpointHealthy.set({ pool, endpoint }, healthy ? 1 : 0);
+  }
+
+  spoofedHeader(name: string): void {
+    this.spoofedTotal.inc({ header: name });
+  }
+  invalidIdentifier(rejection: IdentifierRejection): void {
+    this.invalidIdentifiersTotal.inc({ identifier: rejection.name, problem: rejection.problem });
+  }
+  passThrough(reason: string): void {
+    this.passThroughTotal.inc({ reason });
+  }
+  decided(routed: RoutedRequest, seconds: number): void {
+    this.decisionsTotal.inc({ pool: routed.pool, endpoint: routed.endpoint, profile: routed.profile });
+    this.decisionSeconds.observe(seconds);
+  }
+  rejected(error: PythiaError): void {
+    this.errorsTotal.inc({ kind: error.kind });
+  }
+  completed(record: CompletedRequest): void {
+    this.completedTotal.inc({ pool: record.pool, status: record.status });
+    this.outputTokensTotal.inc(
+      { pool: record.pool, source: record.usage.reported ? 'reported' : 'estimated' },
+      record.usage.outputTokens,
+    );
+    this.requestSeconds.observe({ pool: record.pool }, record.totalMs / 1000);
+  }
+}

@@ -1,0 +1,199 @@
+// Wires the ext_proc service from a validated configuration. Returned handles let tests,
+// the bench and `npm start` run it in-process; main.ts runs it as a process.
+import { readFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { closeHttp, createAdminServer, listenHttp } from '../../../common/src/admin-http.js';
+import type { PythiaConfig } from '../../../common/src/config/schema.js';
+import { parseHostPort } from '../../../common/src/host-port.js';
+import type { Logger } from '../../../common/src/logger.js';
+import { NatsLink, natsAuthOptions } from '../../../common/src/nats/connection.js';
+import { streamLimits } from '../../../common/src/nats/setup.js';
+import { EXT_PROC_SERVICE } from '../../../common/src/proto.js';
+import type { ClusterState } from '../core/cluster-state.js';
+import { createGatewayCore } from '../core/gateway-core.js';
+import type { ModelRegistry } from '../core/model-registry.js';
+import type { SessionTracker } from '../core/session-tracker.js';
+import { type Clock, type ExtProcSettings, StreamProcessor } from '../core/stream-processor.js';
+import { EndpointScraper } from './endpoint-scraper.js';
+import { addExtProcService } from './grpc-ext-proc.js';
+import { LoadSharing } from './load-sharing.js';
+import { ExtProcMetrics } from './metrics.js';
+import { ModelWatcher } from './model-watcher.js';
+import { NatsTracePublisher } from './trace-publisher.js';
+import { HttpWarmSender } from './warm-sender.js';
+
+export interface ExtProcService {
+  readonly grpcPort: number;
+  readonly adminPort: number;
+  readonly cluster: ClusterState;
+  readonly metrics: ExtProcMetrics;
+  readonly models: ModelRegistry;
+  readonly sessions: SessionTracker;
+  /** Null when no NATS is configured (stand-alone). */
+  readonly traces: NatsTracePublisher | null;
+  stop(): Promise<void>;
+}
+
+export interface ExtProcServiceOptions {
+  readonly log: Logger;
+  /** Process metrics (event loop, memory) are skipped when several services share a process. */
+  readonly collectProcessMetrics?: boolean;
+  readonly random?: () => number;
+}
+
+export function settingsFromConfig(config: PythiaConfig): ExtProcSettings {
+  return {
+    headerNames: {
+      workflow: config.headers.workflow,
+      session: config.headers.session,
+      agent: config.headers.agent,
+      sessionEnd: config.headers.session_end,
+    },
+    maxIdentifierLength: config.identifiers.max_length,
+    maxBodyBytes: config.ext_proc.max_body_bytes,
+    llmPaths: new Set(config.ext_proc.llm_paths),
+    defaultRequestBodyMode: config.ext_proc.request_body_mode,
+    streamedChunkBytes: config.ext_proc.streamed_chunk_bytes,
+    maxResponseScanBytes: config.ext_proc.max_response_scan_bytes,
+    maxCapturedOutputChars: config.scheduler.levers.warming
+      ? config.scheduler.warming.max_history_bytes / 2
+      : 0,
+  };
+}
+
+/** TLS from configuration; with a CA, clients (Envoy) must present a certificate it signed. */
+export function serverCredentials(config: PythiaConfig): grpc.ServerCredentials {
+  const tls = config.tls;
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(
+    tls.ca_file ? readFileSync(tls.ca_file) : null,
+    [{ private_key: readFileSync(tls.key_file), cert_chain: readFileSync(tls.cert_file) }],
+    tls.ca_file !== undefined,
+  );
+}
+
+export const systemClock: Clock = { now: () => performance.now(), wallNow: () => Date.now() };
+
+function bindGrpc(
+  server: grpc.Server,
+  address: string,
+  credentials: grpc.ServerCredentials,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+export async function startExtProc(
+  config: PythiaConfig,
+  options: ExtProcServiceOptions,
+): Promise<ExtProcService> {
+  const log = options.log;
+  const metrics = new ExtProcMetrics(options.collectProcessMetrics ?? true);
+  const link = config.nats
+    ? new NatsLink(
+        { url: config.nats.url, name: config.nats.name ?? 'pythia-ext-proc' },
+        log,
+        natsAuthOptions(config.nats),
+      )
+    : null;
+  const traces = link
+    ? new NatsTracePublisher(link, config.ext_proc.trace_buffer, streamLimits(config), metrics, log)
+    : null;
+  let warmer: HttpWarmSender | null = null;
+  const core = createGatewayCore(config, {
+    clock: systemClock,
+    random: options.random ?? Math.random,
+    traces,
+    warmSender: { send: (plan) => warmer?.send(plan) },
+    events: metrics,
+  });
+  warmer = new HttpWarmSender(core.planner, config.scheduler.warming.timeout_ms, metrics, log);
+  const { cluster, sessions, models } = core;
+  const router = core.router;
+  const watcher = link ? new ModelWatcher(link, models, metrics, log) : null;
+  const scraper =
+    config.scheduler.scrape_interval_ms > 0 ? new EndpointScraper(cluster, config, metrics, log) : null;
+  const loadShare = link ? new LoadSharing(link, cluster, config.scheduler.load_sharing, log) : null;
+  const settings = settingsFromConfig(config);
+  const gaugeTimer = setInterval(() => {
+    metrics.trackedSessions.set(sessions.size);
+    metrics.natsConnected.set(link?.connected ? 1 : 0);
+  }, 1000);
+  gaugeTimer.unref();
+
+  // Envoy's BUFFERED mode sends the whole body in one message: allow it past grpc-js's
+  // 4 MiB default, and enforce our own limit with a clear 413 instead.
+  const maxMessage = config.ext_proc.max_body_bytes + 1024 * 1024;
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': maxMessage,
+    'grpc.max_send_message_length': maxMessage,
+  });
+  addExtProcService(server, {
+    newProcessor: () => new StreamProcessor(settings, router, metrics, systemClock),
+    metrics,
+    log,
+  });
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [EXT_PROC_SERVICE]: 'NOT_SERVING' });
+  health.addToServer(server);
+
+  let stopping = false;
+  let grpcPort = 0;
+  const grpcPortPromise = bindGrpc(server, config.listen, serverCredentials(config));
+  const admin: HttpServer = createAdminServer({
+    registry: metrics.registry,
+    notReadyReason: () => (stopping ? 'shutting down' : grpcPort === 0 ? 'gRPC listener not bound' : null),
+    log,
+  });
+  const adminAddress = parseHostPort(config.admin, true);
+  if (!adminAddress) throw new Error(`invalid admin address ${config.admin}`);
+  const adminPort = await listenHttp(admin, adminAddress.host, adminAddress.port);
+  grpcPort = await grpcPortPromise;
+  health.setStatus('', 'SERVING');
+  health.setStatus(EXT_PROC_SERVICE, 'SERVING');
+  log.info(
+    {
+      listen: config.listen,
+      grpc_port: grpcPort,
+      admin_port: adminPort,
+      pools: config.pools.map((p) => p.name),
+    },
+    'ext_proc service ready',
+  );
+
+  return {
+    grpcPort,
+    adminPort,
+    cluster,
+    metrics,
+    models,
+    sessions,
+    traces,
+    async stop() {
+      stopping = true;
+      clearInterval(gaugeTimer);
+      watcher?.stop();
+      traces?.stop();
+      scraper?.stop();
+      loadShare?.stop();
+      warmer?.stop();
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 5000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      await closeHttp(admin);
+      await link?.close();
+      log.info('ext_proc service stopped');
+    },
+  };
+}

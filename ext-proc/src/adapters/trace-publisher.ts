@@ -1,0 +1,102 @@
+// Publishes completed workflow requests to the JetStream traces stream. Never blocks or
+// fails a request: records wait in a bounded buffer (new ones are dropped and counted
+// when it is full), are sent in batches with the request id as Nats-Msg-Id (so a retry is
+// stored once), and failures back off exponentially while NATS is away.
+
+import type { Logger } from '../../../common/src/logger.js';
+import type { NatsLink } from '../../../common/src/nats/connection.js';
+import { TRACE_SUBJECT } from '../../../common/src/nats/names.js';
+import { ensureStateStreams, type StreamLimits } from '../../../common/src/nats/setup.js';
+import { encodeTrace } from '../../../common/src/pythia-codec.js';
+import type { Trace } from '../../../profiler/src/core/trace.js';
+import type { TraceSink } from '../core/request-router.js';
+
+export interface TracePublisherMetrics {
+  published(n: number): void;
+  dropped(n: number): void;
+  buffered(n: number): void;
+}
+
+const BATCH = 64;
+
+export class NatsTracePublisher implements TraceSink {
+  private readonly queue: Trace[] = [];
+  private pumping = false;
+  private backoffMs = 0;
+  private streamsReady = false;
+  private stopped = false;
+
+  constructor(
+    private readonly link: NatsLink,
+    private readonly capacity: number,
+    private readonly limits: StreamLimits,
+    private readonly metrics: TracePublisherMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  publish(trace: Trace): void {
+    if (this.queue.length >= this.capacity) {
+      this.metrics.dropped(1);
+      return;
+    }
+    this.queue.push(trace);
+    this.metrics.buffered(this.queue.length);
+    if (!this.pumping) void this.pump();
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.stopped) {
+        const nc = await this.link.ready();
+        if (!this.streamsReady) {
+          try {
+            await ensureStateStreams(nc, this.limits);
+            this.streamsReady = true;
+          } catch (err) {
+            await this.fail(err, 'cannot create the traces stream');
+            continue;
+          }
+        }
+        const batch = this.queue.splice(0, BATCH);
+        const js = nc.jetstream();
+        const results = await Promise.allSettled(
+          batch.map((t) => js.publish(TRACE_SUBJECT, encodeTrace(t), { msgID: t.requestId, timeout: 2000 })),
+        );
+        const failed = batch.filter((_, i) => results[i]?.status === 'rejected');
+        this.metrics.published(batch.length - failed.length);
+        if (failed.length > 0) {
+          // Back to the front, oldest first; anything beyond capacity is dropped and counted.
+          this.queue.unshift(...failed);
+          const over = this.queue.length - this.capacity;
+          if (over > 0) {
+            this.queue.splice(this.capacity, over);
+            this.metrics.dropped(over);
+          }
+          const firstError = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+          if (/no responders|stream not found/i.test(String(firstError.reason))) this.streamsReady = false;
+          await this.fail(firstError.reason, 'trace publish failed; will retry');
+        } else {
+          this.backoffMs = 0;
+        }
+        this.metrics.buffered(this.queue.length);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async fail(err: unknown, message: string): Promise<void> {
+    this.backoffMs = Math.min(this.backoffMs === 0 ? 100 : this.backoffMs * 2, 5000);
+    this.log.warn({ err, retry_ms: this.backoffMs, buffered: this.queue.length }, message);
+    await new Promise((r) => setTimeout(r, this.backoffMs));
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+}

@@ -1,0 +1,160 @@
+// What this gateway knows about its pools and endpoints: configuration, health, what the
+// servers report (scraped), what this replica has in flight with each request's predicted
+// footprint, and what other replicas report over NATS. Pure in-memory state; adapters
+// (scrapers, load sharing) update it.
+
+export interface PoolSpec {
+  readonly name: string;
+  readonly models: readonly string[];
+  readonly endpoints: ReadonlyArray<{ readonly address: string }>;
+  readonly kv_capacity_tokens?: number;
+  readonly speed?: number;
+  readonly priority_field?: boolean;
+}
+
+/** The footprint one routed request adds to its endpoint until it completes. */
+export interface RequestLoad {
+  /** Prompt tokens plus the predicted output bound: KV the request may need. */
+  readonly reservedTokens: number;
+  /** Probability the output outgrows its bound (1 - quantile when predicted). */
+  readonly overflow: number;
+  /** Output tokens still expected to be decoded. */
+  readonly decodeTokens: number;
+}
+
+export interface LoadFigures {
+  inFlight: number;
+  reservedTokens: number;
+  overflowSum: number;
+  decodeTokens: number;
+}
+
+export interface EndpointState {
+  readonly address: string;
+  readonly pool: string;
+  healthy: boolean;
+  /** Requests this replica has routed there that have not completed. */
+  inFlight: number;
+  /** This replica's in-flight footprint. */
+  readonly local: LoadFigures;
+  /** Other replicas' latest reported footprint (zero when none or stale). */
+  readonly remote: LoadFigures;
+  /** Scraped from the server: requests waiting and running, KV usage in [0,1]. */
+  waiting: number;
+  running: number;
+  kvUsage: number;
+  kvCapacityTokens: number;
+  /** Relative decode speed (pool hardware). */
+  readonly speed: number;
+  /** Consecutive failed scrapes or connect errors. */
+  failures: number;
+}
+
+export interface PoolState {
+  readonly name: string;
+  readonly models: readonly string[];
+  readonly endpoints: EndpointState[];
+  readonly priorityField: boolean;
+}
+
+export const zeroLoad = (): LoadFigures => ({
+  inFlight: 0,
+  reservedTokens: 0,
+  overflowSum: 0,
+  decodeTokens: 0,
+});
+
+export const DEFAULT_KV_CAPACITY_TOKENS = 450_000;
+
+export class ClusterState {
+  private readonly pools = new Map<string, PoolState>();
+  private readonly byModel = new Map<string, PoolState[]>();
+  private readonly byAddress = new Map<string, EndpointState>();
+
+  constructor(pools: readonly PoolSpec[]) {
+    for (const pool of pools) {
+      const state: PoolState = {
+        name: pool.name,
+        models: [...pool.models],
+        priorityField: pool.priority_field ?? false,
+        endpoints: pool.endpoints.map((e) => ({
+          address: e.address,
+          pool: pool.name,
+          healthy: true,
+          inFlight: 0,
+          local: zeroLoad(),
+          remote: zeroLoad(),
+          waiting: 0,
+          running: 0,
+          kvUsage: 0,
+          kvCapacityTokens: pool.kv_capacity_tokens ?? DEFAULT_KV_CAPACITY_TOKENS,
+          speed: pool.speed ?? 1,
+          failures: 0,
+        })),
+      };
+      this.pools.set(pool.name, state);
+      for (const ep of state.endpoints) this.byAddress.set(ep.address, ep);
+      for (const model of new Set([...pool.models, pool.name])) {
+        const list = this.byModel.get(model) ?? [];
+        list.push(state);
+        this.byModel.set(model, list);
+      }
+    }
+  }
+
+  /** Pools serving `model` (a pool also answers to its own name). */
+  poolsForModel(model: string): readonly PoolState[] {
+    return this.byModel.get(model) ?? [];
+  }
+
+  pool(name: string): PoolState | undefined {
+    return this.pools.get(name);
+  }
+
+  allPools(): IterableIterator<PoolState> {
+    return this.pools.values();
+  }
+
+  allEndpoints(): IterableIterator<EndpointState> {
+    return this.byAddress.values();
+  }
+
+  endpoint(address: string): EndpointState | undefined {
+    return this.byAddress.get(address);
+  }
+
+  setHealthy(address: string, healthy: boolean): void {
+    const ep = this.byAddress.get(address);
+    if (ep) ep.healthy = healthy;
+  }
+
+  acquire(address: string, load: RequestLoad = { reservedTokens: 0, overflow: 0, decodeTokens: 0 }): void {
+    const ep = this.byAddress.get(address);
+    if (!ep) return;
+    ep.inFlight++;
+    ep.local.inFlight++;
+    ep.local.reservedTokens += load.reservedTokens;
+    ep.local.overflowSum += load.overflow;
+    ep.local.decodeTokens += load.decodeTokens;
+  }
+
+  release(address: string, load: RequestLoad = { reservedTokens: 0, overflow: 0, decodeTokens: 0 }): void {
+    const ep = this.byAddress.get(address);
+    if (!ep || ep.inFlight === 0) return;
+    ep.inFlight--;
+    ep.local.inFlight--;
+    ep.local.reservedTokens = Math.max(0, ep.local.reservedTokens - load.reservedTokens);
+    ep.local.overflowSum = Math.max(0, ep.local.overflowSum - load.overflow);
+    ep.local.decodeTokens = Math.max(0, ep.local.decodeTokens - load.decodeTokens);
+  }
+}
+
+/** This replica's and the others' figures together. */
+export function totalLoad(ep: EndpointState): LoadFigures {
+  return {
+    inFlight: ep.local.inFlight + ep.remote.inFlight,
+    reservedTokens: ep.local.reservedTokens + ep.remote.reservedTokens,
+    overflowSum: ep.local.overflowSum + ep.remote.overflowSum,
+    decodeTokens: ep.local.decodeTokens + ep.remote.decodeTokens,
+  };
+}

@@ -1,0 +1,50 @@
+// Two ext-proc replicas over one nats-server: in-flight load placed by one is seen by the
+// other within the sharing interval, and forgotten once its reports go stale.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseConfig } from '../../common/src/config/load.js';
+import { NatsLink } from '../../common/src/nats/connection.js';
+import { captureLogger } from '../../common/src/testing/log-capture.js';
+import { natsServerAvailable, TestNatsServer } from '../../common/src/testing/nats-server.js';
+import { LoadSharing } from '../src/adapters/load-sharing.js';
+import { ClusterState } from '../src/core/cluster-state.js';
+
+const skip = natsServerAvailable() ? false : 'nats-server is not installed (apt-get install nats-server)';
+
+test('replicas see each other in-flight load with bounded staleness', { skip }, async () => {
+  const nats = await TestNatsServer.start();
+  const { log } = captureLogger('ext-proc', 'warn');
+  const config = parseConfig({
+    pools: [{ name: 'p', models: ['m'], endpoints: [{ address: '127.0.0.1:9' }] }],
+    scheduler: { load_sharing: { interval_ms: 50, stale_after_ms: 300 } },
+  });
+  const [a, b] = [new ClusterState(config.pools), new ClusterState(config.pools)];
+  const links = [
+    new NatsLink({ url: nats.url, name: 'a' }, log),
+    new NatsLink({ url: nats.url, name: 'b' }, log),
+  ];
+  const sharing = [
+    new LoadSharing(links[0] as NatsLink, a, config.scheduler.load_sharing, log),
+    new LoadSharing(links[1] as NatsLink, b, config.scheduler.load_sharing, log),
+  ];
+  try {
+    await Promise.all(links.map((l) => l.ready()));
+    a.acquire('127.0.0.1:9', { reservedTokens: 5000, overflow: 0.01, decodeTokens: 300 });
+    const seen = b.endpoint('127.0.0.1:9');
+    for (let i = 0; i < 100 && seen?.remote.inFlight !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen?.remote, {
+      inFlight: 1,
+      reservedTokens: 5000,
+      overflowSum: 0.01,
+      decodeTokens: 300,
+    });
+    assert.equal(seen?.local.inFlight, 0, 'not counted as its own');
+    sharing[0]?.stop(); // replica a goes silent
+    for (let i = 0; i < 100 && seen?.remote.inFlight !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(seen?.remote.inFlight, 0, 'stale reports stop counting');
+  } finally {
+    for (const s of sharing) s.stop();
+    await Promise.all(links.map((l) => l.close()));
+    await nats.stop();
+  }
+});

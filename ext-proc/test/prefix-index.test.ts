@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { chainedBlockHashes, promptText } from '../src/core/prefix-hash.js';
+import { PrefixIndex } from '../src/core/prefix-index.js';
+
+test('chained hashes: equal at block i only if the prompts agree up to block i', () => {
+  const a = chainedBlockHashes(`${'x'.repeat(2048)}A${'y'.repeat(2047)}`, 1024);
+  const b = chainedBlockHashes(`${'x'.repeat(2048)}B${'y'.repeat(2047)}`, 1024);
+  assert.equal(a.length, 4);
+  assert.deepEqual(a.slice(0, 2), b.slice(0, 2));
+  assert.notEqual(a[2], b[2]);
+  assert.notEqual(a[3], b[3], 'later blocks differ too, though their own bytes are equal');
+  assert.equal(chainedBlockHashes('short', 1024).length, 0, 'only full blocks');
+});
+
+test('prompt text follows message order and roles', () => {
+  assert.equal(
+    promptText({
+      messages: [
+        { role: 'system', content: 'S' },
+        { role: 'user', content: [{ type: 'text', text: 'U' }] },
+      ],
+    }),
+    'system\u0000S\u0000user\u0000U',
+  );
+  assert.equal(promptText({ prompt: 'P' }), 'P');
+});
+
+test('the index ages entries out and stays within its bound', () => {
+  const index = new PrefixIndex(100, 1000);
+  const h = chainedBlockHashes('z'.repeat(10 * 1024), 1024);
+  index.record(h, 'e1', 0);
+  assert.equal(index.matchLengths(h, ['e1', 'e2'], 500).get('e1'), 10);
+  assert.equal(index.matchLengths(h, ['e1'], 2000).get('e1'), undefined, 'evicted by age');
+  for (let i = 0; i < 50; i++) index.record(chainedBlockHashes(`${i}`.padEnd(4096, '.'), 1024), 'e1', 3000);
+  assert.ok(index.size <= 100);
+});

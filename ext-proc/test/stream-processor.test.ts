@@ -1,0 +1,219 @@
+// The protocol state machine alone: fake router and clock, plain message objects.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { NoReadyEndpointError } from '../../common/src/errors.js';
+import type { HeaderValue, ProcessingRequest } from '../src/core/ext-proc-messages.js';
+import {
+  type CompletedRequest,
+  type ExtProcSettings,
+  type RequestRouter,
+  type RoutedRequest,
+  type RouteInput,
+  type StreamEvents,
+  StreamProcessor,
+} from '../src/core/stream-processor.js';
+
+const settings: ExtProcSettings = {
+  headerNames: {
+    workflow: 'x-pythia-workflow',
+    session: 'x-pythia-session',
+    agent: 'x-pythia-agent',
+    sessionEnd: 'x-pythia-session-end',
+  },
+  maxIdentifierLength: 64,
+  maxBodyBytes: 1024,
+  llmPaths: new Set(['/v1/chat/completions']),
+  defaultRequestBodyMode: 'BUFFERED',
+  streamedChunkBytes: 16,
+  maxResponseScanBytes: 4096,
+  maxCapturedOutputChars: 0,
+};
+
+class FakeRouter implements RequestRouter {
+  inputs: RouteInput[] = [];
+  completed: CompletedRequest[] = [];
+  fail = false;
+  route(input: RouteInput): RoutedRequest {
+    this.inputs.push(input);
+    if (this.fail) throw new NoReadyEndpointError('p');
+    return {
+      pool: 'p',
+      endpoint: '127.0.0.1:80',
+      fallbacks: ['127.0.0.2:80'],
+      annotations: [['x-pythia-mode', 'shadow']],
+      body: null,
+      profile: 'test',
+      predictedAgent: 'coder',
+      predictedOutputTokens: 50,
+      mode: 'shadow',
+    };
+  }
+  complete(_r: RoutedRequest, _i: RouteInput, outcome: CompletedRequest): void {
+    this.completed.push(outcome);
+  }
+}
+
+const noEvents: StreamEvents = {
+  spoofedHeader() {},
+  invalidIdentifier() {},
+  passThrough() {},
+  decided() {},
+  rejected() {},
+  completed() {},
+};
+
+function setup() {
+  let now = 1000;
+  const router = new FakeRouter();
+  const clock = { now: () => now, wallNow: () => 1_700_000_000_000 + now };
+  const p = new StreamProcessor(settings, router, noEvents, clock);
+  return { p, router, advance: (ms: number) => (now += ms) };
+}
+
+const hv = (pairs: Array<[string, string]>): HeaderValue[] =>
+  pairs.map(([key, v]) => ({ key, raw_value: Buffer.from(v) }));
+const reqHeaders = (extra: Array<[string, string]> = [], end = false): ProcessingRequest => ({
+  request_headers: {
+    headers: {
+      headers: hv([
+        [':method', 'POST'],
+        [':path', '/v1/chat/completions'],
+        ['x-pythia-workflow', 'coding'],
+        ['x-pythia-session', 's1'],
+        ['x-pythia-agent', 'planner'],
+        ...extra,
+      ]),
+    },
+    end_of_stream: end,
+  },
+});
+const body = Buffer.from(
+  JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hello there, planner' }] }),
+);
+
+test('BUFFERED: the body answer carries the routing mutation, annotations and metadata', () => {
+  const { p, router } = setup();
+  assert.deepEqual(p.handle(reqHeaders()), [{ request_headers: { response: {} } }]);
+  const [answer] = p.handle({ request_body: { body, end_of_stream: true } });
+  const common = answer?.request_body?.response;
+  const keys = common?.header_mutation?.set_headers?.map((h) => h.header.key);
+  assert.deepEqual(keys, ['x-pythia-cluster', 'x-gateway-destination-endpoint', 'x-pythia-mode']);
+  for (const h of common?.header_mutation?.set_headers ?? []) {
+    assert.ok(Buffer.isBuffer(h.header.raw_value), 'raw_value is bytes');
+    assert.equal(h.header.value, undefined, 'value stays unset');
+  }
+  assert.equal(common?.clear_route_cache, true);
+  const lb =
+    answer?.dynamic_metadata?.fields['envoy.lb']?.structValue?.fields['x-gateway-destination-endpoint'];
+  assert.equal(lb?.stringValue, '127.0.0.1:80,127.0.0.2:80');
+  assert.deepEqual(router.inputs[0]?.identity, { workflow: 'coding', session: 's1', agent: 'planner' });
+  assert.equal(p.finished, false, 'the response is still to come');
+});
+
+test('a BUFFERED body in several messages is answered per message and routed at the end', () => {
+  const { p } = setup();
+  p.handle(reqHeaders());
+  assert.deepEqual(p.handle({ request_body: { body: body.subarray(0, 10), end_of_stream: false } }), [
+    { request_body: { response: {} } },
+  ]);
+  const [answer] = p.handle({ request_body: { body: body.subarray(10), end_of_stream: true } });
+  assert.ok(answer?.request_body?.response?.header_mutation);
+});
+
+test('FULL_DUPLEX_STREAMED with trailers: headers answer, body chunks, then the trailers answer', () => {
+  const { p } = setup();
+  const first = { ...reqHeaders(), protocol_config: { request_body_mode: 'FULL_DUPLEX_STREAMED' as const } };
+  assert.deepEqual(p.handle(first), []);
+  assert.deepEqual(p.handle({ request_body: { body, end_of_stream: false } }), []);
+  const answers = p.handle({ request_trailers: {} });
+  assert.ok(answers[0]?.request_headers?.response?.header_mutation);
+  const chunks = answers.slice(1, -1).map((a) => a.request_body?.response?.body_mutation?.streamed_response);
+  assert.equal(Buffer.concat(chunks.map((c) => c?.body ?? Buffer.alloc(0))).toString(), body.toString());
+  assert.ok(
+    chunks.every((c) => c?.end_of_stream === false),
+    'trailers follow, so no chunk ends the stream',
+  );
+  assert.equal(chunks.length, Math.ceil(body.length / 16));
+  assert.deepEqual(answers.at(-1), { request_trailers: {} });
+});
+
+test('completion: timings, usage and status reach the router once; the exchange is then finished', () => {
+  const { p, router, advance } = setup();
+  p.handle(reqHeaders([['x-pythia-session-end', 'true']]));
+  p.handle({ request_body: { body, end_of_stream: true } });
+  advance(40);
+  p.handle({ response_headers: { headers: { headers: hv([[':status', '200']]) } } });
+  advance(10);
+  p.handle({ response_body: { body: Buffer.from('data: {"choices":[{"delta":{"content":"abcd"}}]}\n\n') } });
+  advance(50);
+  p.handle({
+    response_body: {
+      body: Buffer.from('data: {"usage":{"completion_tokens":5,"prompt_tokens":9}}\n\n'),
+      end_of_stream: true,
+    },
+  });
+  assert.equal(p.finished, true);
+  p.close();
+  assert.equal(router.completed.length, 1);
+  const r = router.completed[0] as CompletedRequest;
+  assert.equal(r.status, 'OK');
+  assert.equal(r.queueMs, 40);
+  assert.equal(r.firstTokenMs, 50);
+  assert.equal(r.totalMs, 100);
+  assert.equal(r.usage.outputTokens, 5);
+  assert.equal(r.sessionEnd, true);
+  assert.equal(r.predictedAgent, 'coder');
+});
+
+test('upstream errors and cancellations are recorded as such', () => {
+  const a = setup();
+  a.p.handle(reqHeaders());
+  a.p.handle({ request_body: { body, end_of_stream: true } });
+  a.p.handle({ response_headers: { headers: { headers: hv([[':status', '503']]) }, end_of_stream: true } });
+  assert.equal(a.router.completed[0]?.status, 'UPSTREAM_ERROR');
+  const b = setup();
+  b.p.handle(reqHeaders());
+  b.p.handle({ request_body: { body, end_of_stream: true } });
+  b.p.close();
+  b.p.close();
+  assert.equal(b.router.completed.length, 1);
+  assert.equal(b.router.completed[0]?.status, 'CANCELLED');
+});
+
+test('rejections are immediate responses and finish the exchange', () => {
+  const { p, router } = setup();
+  router.fail = true;
+  p.handle(reqHeaders());
+  const [answer] = p.handle({ request_body: { body, end_of_stream: true } });
+  assert.equal(answer?.immediate_response?.status.code, 503);
+  assert.equal(p.finished, true);
+  p.close();
+  assert.equal(router.completed.length, 0, 'nothing was routed, nothing to complete');
+});
+
+test('observability mode: state is tracked, nothing is answered', () => {
+  const { p, router } = setup();
+  assert.deepEqual(p.handle({ ...reqHeaders(), observability_mode: true }), []);
+  assert.deepEqual(p.handle({ request_body: { body, end_of_stream: true }, observability_mode: true }), []);
+  assert.equal(router.inputs.length, 1);
+});
+
+test('a pass-through request finishes after its headers answer (BUFFERED)', () => {
+  const { p } = setup();
+  const [answer] = p.handle({
+    request_headers: {
+      headers: {
+        headers: hv([
+          [':method', 'GET'],
+          [':path', '/v1/models'],
+        ]),
+      },
+    },
+  });
+  assert.deepEqual(answer?.mode_override, {
+    request_body_mode: 'NONE',
+    response_header_mode: 'SKIP',
+    response_body_mode: 'NONE',
+  });
+  assert.equal(p.finished, true);
+});

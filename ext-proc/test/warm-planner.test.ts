@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AgentPrompts } from '../src/core/agent-prompts.js';
+import { PrefixIndex } from '../src/core/prefix-index.js';
+import type { SchedulingDecision } from '../src/core/scheduling/types.js';
+import { SessionAffinity } from '../src/core/session-affinity.js';
+import { SessionHistory } from '../src/core/session-history.js';
+import { WarmPlanner, type WarmSettings } from '../src/core/warm-planner.js';
+
+const settings: WarmSettings = {
+  minProbability: 0.5,
+  maxPerEndpoint: 1,
+  maxPerSecond: 2,
+  busyWaiting: 4,
+  reservationMs: 60_000,
+  blockChars: 64,
+};
+const decision = (endpoint: string): SchedulingDecision => ({
+  pool: 'p',
+  endpoint,
+  fallbacks: [],
+  profile: 'pythia',
+  trace: [],
+});
+const session = { workflow: 'coding', session: 's1', agent: 'planner' };
+
+function setup() {
+  const prompts = new AgentPrompts(1 << 20, 1 << 16);
+  prompts.observe('coding', 'explorer', 'llama', {
+    messages: [
+      { role: 'system', content: 'You explore. '.repeat(40) },
+      { role: 'user', content: 'x' },
+    ],
+  });
+  const index = new PrefixIndex(10_000, 600_000);
+  const affinity = new SessionAffinity(100);
+  const waiting = new Map<string, number>();
+  const planner = new WarmPlanner(
+    settings,
+    prompts,
+    index,
+    affinity,
+    (a) => ({ waiting: waiting.get(a) ?? 0 }) as never,
+  );
+  return { planner, index, affinity, waiting };
+}
+
+test('warms the predicted next agent where it will run, and reserves that endpoint', () => {
+  const { planner, affinity } = setup();
+  const out = planner.plan(session, { agent: 'explorer', probability: 0.9 }, 300, () => decision('e1'), 0);
+  assert.equal(out.kind, 'warm');
+  if (out.kind !== 'warm') return;
+  assert.equal(out.plan.endpoint, 'e1');
+  assert.equal(out.plan.model, 'llama');
+  assert.match(out.plan.messages[0]?.content ?? '', /^You explore/);
+  assert.deepEqual(affinity.reservation('coding', 's1', 1), { agent: 'explorer', endpoint: 'e1' });
+});
+
+test('skips unlikely, unknown, already cached, busy and over-budget warms', () => {
+  const { planner, waiting } = setup();
+  assert.deepEqual(
+    planner.plan(session, { agent: 'explorer', probability: 0.3 }, null, () => decision('e1'), 0),
+    { kind: 'skip', reason: 'low_probability' },
+  );
+  assert.deepEqual(
+    planner.plan(session, { agent: 'writer', probability: 0.9 }, null, () => decision('e1'), 0),
+    { kind: 'skip', reason: 'no_prompt' },
+  );
+  assert.equal(
+    planner.plan(session, { agent: 'explorer', probability: 0.9 }, null, () => decision('e1'), 0).kind,
+    'warm',
+  );
+  assert.deepEqual(
+    planner.plan(
+      { ...session, session: 's2' },
+      { agent: 'explorer', probability: 0.9 },
+      null,
+      () => decision('e1'),
+      1,
+    ),
+    {
+      kind: 'skip',
+      reason: 'already_cached',
+    },
+  );
+  waiting.set('e2', 10);
+  assert.deepEqual(
+    planner.plan(
+      { ...session, session: 's3' },
+      { agent: 'explorer', probability: 0.9 },
+      null,
+      () => decision('e2'),
+      2,
+    ),
+    {
+      kind: 'skip',
+      reason: 'busy',
+    },
+  );
+  // e1 has one warm in flight (max 1); a different endpoint still has room but the rate
+  // budget (2/s, one spent) allows one more now and none after that.
+  assert.equal(
+    planner.plan(
+      { ...session, session: 's4' },
+      { agent: 'explorer', probability: 0.9 },
+      null,
+      () => decision('e3'),
+      3,
+    ).kind,
+    'warm',
+  );
+  assert.deepEqual(
+    planner.plan(
+      { ...session, session: 's5' },
+      { agent: 'explorer', probability: 0.9 },
+      null,
+      () => decision('e4'),
+      4,
+    ),
+    {
+      kind: 'skip',
+      reason: 'rate_budget',
+    },
+  );
+  planner.done('e3');
+});
+
+test('with the session history on the same model, the warm carries it after the system prompt', () => {
+  const { planner } = setup();
+  const history = new SessionHistory(1 << 20, 1 << 16);
+  history.record(
+    'coding',
+    's9',
+    'llama',
+    {
+      messages: [
+        { role: 'system', content: 'planner sys' },
+        { role: 'user', content: 'fix the bug' },
+      ],
+    },
+    'plan: read x.ts',
+  );
+  const out = planner.plan(
+    { ...session, session: 's9' },
+    { agent: 'explorer', probability: 0.9 },
+    null,
+    () => decision('e7'),
+    0,
+    history.get('coding', 's9') ?? null,
+  );
+  assert.equal(out.kind, 'warm');
+  if (out.kind !== 'warm') return;
+  assert.equal(out.plan.withHistory, true);
+  assert.deepEqual(out.plan.messages.slice(1), [
+    { role: 'user', content: 'fix the bug' },
+    { role: 'assistant', content: 'plan: read x.ts' },
+  ]);
+  // Another model's history is not a prefix there: system prompt only.
+  history.record('coding', 's10', 'qwen', { messages: [{ role: 'user', content: 'x' }] }, 'y');
+  const other = planner.plan(
+    { ...session, session: 's10' },
+    { agent: 'explorer', probability: 0.9 },
+    null,
+    () => decision('e8'),
+    5000,
+    history.get('coding', 's10') ?? null,
+  );
+  assert.equal(other.kind === 'warm' && other.plan.messages.length, 1);
+});
+
+test('session history stays within its byte budgets', () => {
+  const history = new SessionHistory(1000, 400);
+  history.record('w', 'big', 'm', { messages: [{ role: 'user', content: 'x'.repeat(300) }] }, '');
+  assert.equal(history.get('w', 'big'), undefined, 'over the per-session bound');
+  for (let i = 0; i < 20; i++)
+    history.record(
+      'w',
+      `s${i}`,
+      'm',
+      { messages: [{ role: 'user', content: 'x'.repeat(50) }] },
+      'y'.repeat(50),
+    );
+  assert.ok(history.sizeBytes <= 1000);
+  assert.ok(history.get('w', 's19'));
+  assert.equal(history.get('w', 's0'), undefined);
+});

@@ -1,0 +1,29 @@
+import type { ProfilerConfig } from '../../../common/src/config/schema.js';
+import type { ProfilerCoreConfig } from '../core/profiler-core.js';
+
+export function coreConfigFrom(p: ProfilerConfig, maxIdentifierLength: number): ProfilerCoreConfig {
+  return {
+    sessionIdleMs: p.session_idle_s * 1000,
+    endGraceMs: p.end_grace_s * 1000,
+    rareTransitionThreshold: p.rare_transition_threshold,
+    outputQuantile: p.output_quantile,
+    maxSessionsKept: p.limits.max_sessions_kept,
+    sampleCapacity: p.limits.sample_capacity,
+    maxWorkflows: p.limits.max_workflows,
+    maxAgentsPerWorkflow: p.limits.max_agents_per_workflow,
+    maxOpenSessions: p.limits.max_open_sessions,
+    maxRequestsPerSession: p.limits.max_requests_per_session,
+    dedupeCapacity: p.limits.dedupe_capacity,
+    maxIdentifierLength,
+    promotion: {
+      minSessions: p.promotion.min_sessions,
+      minScored: p.promotion.min_scored,
+      promoteAccuracy: p.promotion.promote_accuracy,
+      promoteCoverage: p.promotion.promote_coverage,
+      demoteAccuracy: p.promotion.demote_accuracy,
+      demoteCoverage: p.promotion.demote_coverage,
+      window: p.promotion.window,
+      maxOffModelShare: p.promotion.max_off_model_share,
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export class ProfilerMetrics {
+  readonly registry = new Registry();
+  readonly tracesTotal = new Counter({
+    name: 'pythia_profiler_traces_total',
+    help: 'Trace records consumed, by result (accepted, or the rejection reason)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly sessionsCompletedTotal = new Counter({
+    name: 'pythia_profiler_sessions_completed_total',
+    help: 'Sessions learned from, by how they completed (idle, end_marker, evicted)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly openSessions = new Gauge({
+    name: 'pythia_profiler_open_sessions',
+    help: 'Sessions with traces that have not completed yet',
+    registers: [this.registry],
+  });
+  readonly workflows = new Gauge({
+    name: 'pythia_profiler_workflows',
+    help: 'Workflow types with a model, by mode',
+    labelNames: ['mode'],
+    registers: [this.registry],
+  });
+  readonly rebuildSeconds = new Histogram({
+    name: 'pythia_profiler_model_rebuild_duration_seconds',
+    help: 'Time to rebuild one workflow model',
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly modeChangesTotal = new Counter({
+    name: 'pythia_profiler_mode_changes_total',
+    help: 'Workflow promotions (to=proactive) and demotions (to=shadow)',
+    labelNames: ['to'],
+    registers: [this.registry],
+  });
+  readonly publishErrorsTotal = new Counter({
+    name: 'pythia_profiler_publish_errors_total',
+    help: 'Failed writes of models or session summaries to NATS',
+    labelNames: ['what'],
+    registers: [this.registry],
+  });
+
+  constructor(collectProcessMetrics = true) {
+    if (collectProcessMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}

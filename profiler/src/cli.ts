@@ -1,0 +1,98 @@
+// npm run profiler:cli -- <command>
+//   show [--config FILE]              learned models from the NATS models bucket
+//   build FILE.jsonl [--config FILE]  build models offline from a trace file and report them
+//   generate coding|research [--sessions N] [--seed N] [--out FILE]
+//                                     write a generated trace file (bench workloads)
+import { writeFileSync } from 'node:fs';
+import { connect } from 'nats';
+import { codingWorkload, researchWorkload } from '../../bench/src/workloads/agent-workloads.js';
+import { synthesizeTraces } from '../../bench/src/workloads/synthesize-traces.js';
+import { configPathFromArgs, loadConfigFile, parseConfig } from '../../common/src/config/load.js';
+import type { PythiaConfig } from '../../common/src/config/schema.js';
+import { ConfigError } from '../../common/src/errors.js';
+import { modelBucket } from '../../common/src/nats/setup.js';
+import { decodeModel } from '../../common/src/pythia-codec.js';
+import { coreConfigFrom } from './adapters/core-config.js';
+import { readTraceFile, traceToJsonLine } from './adapters/trace-file.js';
+import { buildOffline } from './core/offline-build.js';
+import { modelReport } from './core/report.js';
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i === -1 ? undefined : args[i + 1];
+}
+
+function config(args: string[]): PythiaConfig {
+  const path = configPathFromArgs(args, process.env);
+  // Without a file: defaults (pools are irrelevant to the profiler's CLI).
+  return path ? loadConfigFile(path) : parseConfig({ pools: [{ name: 'none', models: ['none'] }] });
+}
+
+async function show(args: string[]): Promise<void> {
+  const cfg = config(args);
+  const url = option(args, '--nats') ?? cfg.nats?.url ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+  const nc = await connect({ servers: url, name: 'pythia-profiler-cli', timeout: 3000 });
+  try {
+    const kv = await modelBucket(nc);
+    const keys = await kv.keys();
+    let n = 0;
+    for await (const key of keys) {
+      const entry = await kv.get(key);
+      if (entry?.operation !== 'PUT') continue;
+      console.log(modelReport(decodeModel(entry.value)));
+      console.log();
+      n++;
+    }
+    if (n === 0) console.log('no models yet');
+  } finally {
+    await nc.close();
+  }
+}
+
+function build(args: string[]): void {
+  const file = args[0];
+  if (!file) throw new Error('build needs a trace file');
+  const cfg = config(args.slice(1));
+  const { traces, errors } = readTraceFile(file);
+  for (const e of errors) console.error(`${file}:${e.line}: skipped: ${e.message}`);
+  const result = buildOffline(traces, coreConfigFrom(cfg.profiler, cfg.identifiers.max_length));
+  console.log(`${traces.length} traces read, ${errors.length} lines skipped`);
+  for (const [reason, n] of result.rejected) console.log(`rejected (${reason}): ${n}`);
+  for (const c of result.modeChanges)
+    console.log(`${c.workflow}: ${c.mode} after ${c.atSession} sessions (${c.reason})`);
+  console.log();
+  for (const m of result.models) {
+    console.log(modelReport(m));
+    console.log();
+  }
+}
+
+function generate(args: string[]): void {
+  const kind = args[0];
+  const sessions = Number(option(args, '--sessions') ?? 500);
+  const seed = Number(option(args, '--seed') ?? 1);
+  const out = option(args, '--out') ?? `${kind}-traces.jsonl`;
+  const options = { sessions, ratePerS: 1, seed };
+  const plans =
+    kind === 'coding' ? codingWorkload(options) : kind === 'research' ? researchWorkload(options) : null;
+  if (!plans) throw new Error('generate coding|research');
+  const traces = synthesizeTraces(plans);
+  writeFileSync(out, `${traces.map(traceToJsonLine).join('\n')}\n`);
+  console.log(`wrote ${traces.length} traces of ${sessions} ${kind} sessions to ${out}`);
+}
+
+const [command, ...rest] = process.argv.slice(2);
+try {
+  if (command === 'show') await show(rest);
+  else if (command === 'build') build(rest);
+  else if (command === 'generate') generate(rest);
+  else {
+    console.error(
+      'usage: npm run profiler:cli -- show [--config FILE] | build FILE.jsonl [--config FILE] | generate coding|research',
+    );
+    process.exit(2);
+  }
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : `error: ${(err as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,247 @@
+// Everything the profiler keeps for one workflow type, all bounded: recent completed
+// session shapes (the training set), per-agent samples, live score windows, and the model
+// in force. Sessions are scored against the model in force when they complete, i.e. on
+// data the model was not built from.
+import { buildAutomaton, type SessionShape } from './automaton.js';
+import { IndexedModel } from './predictor.js';
+import { decideMode, type ModeDecision, type PromotionConfig, ScoreWindow } from './promotion.js';
+import { RecentValues } from './quantiles.js';
+import { deriveStructure, renderRegex } from './regex.js';
+import { segmentStages } from './stages.js';
+import type { Trace } from './trace.js';
+import { type AgentStats, END_ROLE, type WorkflowMode, type WorkflowModel } from './workflow-model.js';
+
+export interface LearnerConfig {
+  readonly rareTransitionThreshold: number;
+  /** Quantile used as the output-length prediction (0.99 by default). */
+  readonly outputQuantile: number;
+  readonly maxSessionsKept: number;
+  readonly sampleCapacity: number;
+  readonly promotion: PromotionConfig;
+}
+
+class AgentSamples {
+  readonly output: RecentValues;
+  readonly prompt: RecentValues;
+  readonly growth: RecentValues;
+  readonly toolTime: RecentValues;
+  readonly accuracy: ScoreWindow;
+  readonly coverage: ScoreWindow;
+  constructor(capacity: number, window: number) {
+    this.output = new RecentValues(capacity);
+    this.prompt = new RecentValues(capacity);
+    this.growth = new RecentValues(capacity);
+    this.toolTime = new RecentValues(capacity);
+    this.accuracy = new ScoreWindow(window);
+    this.coverage = new ScoreWindow(window);
+  }
+}
+
+export interface CompletedSession {
+  readonly shape: SessionShape;
+  readonly scoredTransitions: number;
+}
+
+export class WorkflowLearner {
+  private readonly shapes: SessionShape[] = [];
+  private nextShape = 0;
+  private readonly agentSamples = new Map<string, AgentSamples>();
+  private readonly accuracy: ScoreWindow;
+  private readonly coverage: ScoreWindow;
+  private readonly offModel: ScoreWindow;
+  private readonly newAgents = new Set<string>();
+  private sessionsSeen = 0;
+  private restoredSessions = 0;
+  private version = 0;
+  private mode: WorkflowMode = 'shadow';
+  private indexed: IndexedModel | null = null;
+  private dirty = false;
+
+  constructor(
+    readonly workflow: string,
+    private readonly config: LearnerConfig,
+  ) {
+    this.accuracy = new ScoreWindow(config.promotion.window);
+    this.coverage = new ScoreWindow(config.promotion.window);
+    // Sessions are fewer than transitions: a shorter window reacts to drift as fast.
+    this.offModel = new ScoreWindow(Math.max(10, Math.round(config.promotion.window / 5)));
+  }
+
+  get agentCount(): number {
+    return this.agentSamples.size;
+  }
+
+  hasAgent(agent: string): boolean {
+    return this.agentSamples.has(agent);
+  }
+
+  get model(): WorkflowModel | null {
+    return this.indexed?.model ?? null;
+  }
+
+  get isDirty(): boolean {
+    return this.dirty;
+  }
+
+  private samples(agent: string): AgentSamples {
+    let s = this.agentSamples.get(agent);
+    if (!s) {
+      s = new AgentSamples(this.config.sampleCapacity, this.config.promotion.window);
+      this.agentSamples.set(agent, s);
+    }
+    return s;
+  }
+
+  /** Learns from and scores one finished session (its traces in any order). */
+  completeSession(traces: readonly Trace[]): CompletedSession {
+    const ordered = [...traces].sort((a, b) => a.startUnixMs - b.startUnixMs);
+    const stages = segmentStages(
+      ordered.map((t) => ({ agent: t.agent, startMs: t.startUnixMs, endMs: t.endUnixMs })),
+    );
+    const shape: SessionShape = { roles: stages.map((s) => s.role), widths: stages.map((s) => s.width) };
+    let scored = 0;
+    let offModel = false;
+    const model = this.indexed;
+    // Next-stage accuracy, attributed to the agent(s) of the stage the prediction was made after.
+    for (let i = 0; i <= stages.length; i++) {
+      const actual = i < stages.length ? (stages[i]?.role as string) : END_ROLE;
+      if (i === 0) continue; // the first stage of a session is not predicted from anything
+      const predicted = model?.topNext(shape.roles.slice(0, i)) ?? null;
+      if (model && predicted === null) offModel = true;
+      const hit = predicted === actual;
+      if (model) {
+        this.accuracy.add(hit);
+        for (const agent of (stages[i - 1]?.role ?? '').split('+')) this.samples(agent).accuracy.add(hit);
+        scored++;
+      }
+    }
+    // Per-agent samples: output, prompt growth, tool time after its stage.
+    const lastPrompt = new Map<string, number>();
+    for (const t of ordered) {
+      const s = this.samples(t.agent);
+      if (t.status === 'OK') {
+        s.output.add(t.outputTokens);
+        if (model) {
+          const bound = model.agent(t.agent)?.outputBound;
+          if (bound !== undefined) {
+            const hit = t.outputTokens <= bound;
+            s.coverage.add(hit);
+            this.coverage.add(hit);
+          } else {
+            // An agent the model has never seen: its output cannot be bounded.
+            s.coverage.add(false);
+            this.coverage.add(false);
+            offModel = true;
+            this.newAgents.add(t.agent);
+          }
+        }
+      }
+      s.prompt.add(t.promptTokens);
+      const previous = lastPrompt.get(t.agent);
+      if (previous !== undefined) s.growth.add(t.promptTokens - previous);
+      lastPrompt.set(t.agent, t.promptTokens);
+    }
+    for (let i = 0; i + 1 < stages.length; i++) {
+      const stage = stages[i];
+      const next = stages[i + 1];
+      if (!stage || !next) continue;
+      const gap = Math.max(0, next.startMs - stage.endMs);
+      for (const agent of stage.role.split('+')) this.samples(agent).toolTime.add(gap);
+    }
+    if (model) this.offModel.add(offModel);
+    if (this.shapes.length < this.config.maxSessionsKept) this.shapes.push(shape);
+    else {
+      this.shapes[this.nextShape] = shape;
+      this.nextShape = (this.nextShape + 1) % this.config.maxSessionsKept;
+    }
+    this.sessionsSeen++;
+    this.dirty = true;
+    return { shape, scoredTransitions: scored };
+  }
+
+  /** Rebuilds the model from the kept sessions and decides its mode. */
+  rebuild(nowUnixMs: number): { model: WorkflowModel; decision: ModeDecision; modeChanged: boolean } {
+    const { states, roles } = buildAutomaton(this.shapes, this.config.rareTransitionThreshold);
+    const structure = deriveStructure(this.shapes, this.config.rareTransitionThreshold);
+    const q = this.config.outputQuantile;
+    const agents: AgentStats[] = [...this.agentSamples.entries()]
+      .map(([agent, s]) => {
+        const [p50, p90, p99, bound] = s.output.quantiles([0.5, 0.9, 0.99, q]);
+        const [t50, t90] = s.toolTime.quantiles([0.5, 0.9]);
+        const finite = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 0 : v);
+        return {
+          agent,
+          samples: s.output.count,
+          outputP50: finite(p50),
+          outputP90: finite(p90),
+          outputP99: finite(p99),
+          outputBound: finite(bound),
+          promptTokensMean: finite(s.prompt.mean()),
+          promptGrowthMean: finite(s.growth.mean()),
+          toolTimeP50Ms: finite(t50),
+          toolTimeP90Ms: finite(t90),
+          nextAgentAccuracy: finite(s.accuracy.rate),
+          outputBoundCoverage: finite(s.coverage.rate),
+        };
+      })
+      .sort((a, b) => a.agent.localeCompare(b.agent));
+    const decision = decideMode(
+      this.mode,
+      this.sessionsSeen,
+      {
+        accuracy: this.accuracy,
+        coverage: this.coverage,
+        offModel: this.offModel,
+        newAgents: [...this.newAgents],
+      },
+      this.config.promotion,
+    );
+    const modeChanged = decision.mode !== this.mode;
+    if (modeChanged && decision.mode === 'shadow') {
+      // Scores from before the change do not speak for the workflow as it is now.
+      this.accuracy.clear();
+      this.coverage.clear();
+      this.offModel.clear();
+      for (const s of this.agentSamples.values()) {
+        s.accuracy.clear();
+        s.coverage.clear();
+      }
+    }
+    this.newAgents.clear();
+    this.mode = decision.mode;
+    this.version++;
+    const model: WorkflowModel = {
+      workflow: this.workflow,
+      version: this.version,
+      mode: this.mode,
+      regex: renderRegex(structure),
+      structure,
+      sessions: this.sessionsSeen,
+      nextAgentAccuracy: Number.isNaN(this.accuracy.rate) ? 0 : this.accuracy.rate,
+      outputBoundCoverage: Number.isNaN(this.coverage.rate) ? 0 : this.coverage.rate,
+      states,
+      roles,
+      agents,
+      builtUnixMs: nowUnixMs,
+    };
+    this.indexed = new IndexedModel(model);
+    this.dirty = false;
+    return { model, decision, modeChanged };
+  }
+
+  /**
+   * Continues from a model loaded at start (the profiler's own published state). The
+   * stored sessions are replayed next; the session count is then the larger of the two
+   * (the stream keeps only the most recent sessions).
+   */
+  restore(model: WorkflowModel): void {
+    this.version = model.version;
+    this.mode = model.mode;
+    this.restoredSessions = model.sessions;
+    this.indexed = new IndexedModel(model);
+  }
+
+  finishRestore(): void {
+    this.sessionsSeen = Math.max(this.sessionsSeen, this.restoredSessions);
+  }
+}

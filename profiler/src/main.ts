@@ -1,0 +1,12 @@
+// profiler process entry point. Wiring only.
+import { ConfigError } from '../../common/src/errors.js';
+import { runService } from '../../common/src/service-main.js';
+import { startProfiler } from './adapters/service.js';
+
+await runService(
+  'profiler',
+  (config, log) => startProfiler(config, { log }),
+  (config, path) => {
+    if (!config.nats) throw new ConfigError(path, [{ path: 'nats.url', message: 'the profiler needs NATS' }]);
+  },
+);
