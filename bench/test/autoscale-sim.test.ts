@@ -33,6 +33,7 @@ test('a burst scales the pool up (after model load) and back down; GPU-seconds f
         maxReplicas: 8,
         modelLoadS: 30,
         scaleDownDelayS: 20,
+        forecastScaleDownDelayS: 20,
         targetUtilisation: 0.8,
       },
     },

@@ -1,5 +1,6 @@
 // protobuf encoding of the NATS state-plane payloads (proto/pythia/v1).
 import type protobuf from 'protobufjs';
+import type { RequestStart } from '../../profiler/src/core/autoscaler/active-sessions.js';
 import type { Trace, TraceStatus } from '../../profiler/src/core/trace.js';
 import type { RegexPart, WorkflowModel } from '../../profiler/src/core/workflow-model.js';
 import { pythiaProtoRoot } from './proto.js';
@@ -18,6 +19,19 @@ function encode(name: string, value: Record<string, unknown>): Uint8Array {
 function decode(name: string, bytes: Uint8Array): Record<string, unknown> {
   const t = type(name);
   return t.toObject(t.decode(bytes), TO_OBJECT);
+}
+
+export function encodeRequestStart(start: RequestStart): Uint8Array {
+  return encode('RequestStart', { ...start });
+}
+
+/** Throws on bytes that are not a RequestStart (the caller drops them). */
+export function decodeRequestStart(bytes: Uint8Array): RequestStart {
+  const o = decode('RequestStart', bytes);
+  for (const field of ['requestId', 'workflow', 'session', 'agent']) {
+    if (typeof o[field] !== 'string' || o[field] === '') throw new Error(`request start without ${field}`);
+  }
+  return o as unknown as RequestStart;
 }
 
 const STATUSES: readonly TraceStatus[] = ['OK', 'UPSTREAM_ERROR', 'CANCELLED', 'REJECTED'];

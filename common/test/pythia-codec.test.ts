@@ -5,7 +5,14 @@ import { synthesizeTraces } from '../../bench/src/workloads/synthesize-traces.js
 import { buildOffline } from '../../profiler/src/core/offline-build.js';
 import { CORE_CONFIG } from '../../profiler/test/support.js';
 import { decodeToken, encodeToken } from '../src/nats/names.js';
-import { decodeModel, decodeTrace, encodeModel, encodeTrace } from '../src/pythia-codec.js';
+import {
+  decodeModel,
+  decodeRequestStart,
+  decodeTrace,
+  encodeModel,
+  encodeRequestStart,
+  encodeTrace,
+} from '../src/pythia-codec.js';
 
 test('trace records round-trip, cached tokens keep "unknown" apart from 0', () => {
   const [t] = synthesizeTraces(codingWorkload({ sessions: 1, ratePerS: 1, seed: 1 }));
@@ -14,6 +21,20 @@ test('trace records round-trip, cached tokens keep "unknown" apart from 0', () =
   assert.equal(decodeTrace(encodeTrace({ ...trace, cachedTokens: 0 })).cachedTokens, 0);
   assert.equal(decodeTrace(encodeTrace({ ...trace, cachedTokens: null })).cachedTokens, null);
   assert.throws(() => decodeTrace(Buffer.from('not protobuf at all')));
+});
+
+test('request starts round-trip; bytes without the identifiers are refused', () => {
+  const start = {
+    requestId: 'r-1',
+    workflow: 'coding',
+    session: 's-9',
+    agent: 'planner',
+    pool: 'llama',
+    startUnixMs: 1_790_000_000_123.5,
+  };
+  assert.deepEqual(decodeRequestStart(encodeRequestStart(start)), start);
+  assert.throws(() => decodeRequestStart(encodeRequestStart({ ...start, session: '' })), /session/);
+  assert.throws(() => decodeRequestStart(Buffer.from([0xff, 0xff, 0xff])));
 });
 
 test('workflow models round-trip through protobuf', () => {

@@ -9,7 +9,11 @@ import type { EnvoyExtProcClient } from '../../bench/src/gateway/envoy-ext-proc-
 import { type Stack, startStack } from '../../bench/src/stack.js';
 import { forward } from '../../bench/src/gateway/forward.js';
 import { getHeader } from '../../bench/src/gateway/header-mutation.js';
+import { connect } from 'nats';
 import { parseConfig } from '../../common/src/config/load.js';
+import { STARTS_SUBJECT } from '../../common/src/nats/names.js';
+import { decodeRequestStart } from '../../common/src/pythia-codec.js';
+import type { RequestStart } from '../../profiler/src/core/autoscaler/active-sessions.js';
 import { captureLogger } from '../../common/src/testing/log-capture.js';
 import { natsServerAvailable, TestNatsServer } from '../../common/src/testing/nats-server.js';
 import { waitFor } from '../../common/src/testing/wait-for.js';
@@ -135,8 +139,21 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
     }
     await sleep(1200);
 
+    // The autoscaler's early signal: each routed workflow request is announced on core NATS.
+    const watcher = await connect({ servers: nats.url });
+    const starts: RequestStart[] = [];
+    watcher.subscribe(STARTS_SUBJECT, { callback: (_err, m) => starts.push(decodeRequestStart(m.data)) });
+    await watcher.flush();
+    const before = Date.now();
     const planner = await request('fresh', 'planner', 'fresh step 0', false);
     assert.equal(planner.status, 200);
+    const start = await waitFor('the planner start on NATS', () => starts.find((s) => s.session === 'fresh'));
+    assert.deepEqual(
+      { workflow: start.workflow, agent: start.agent, pool: start.pool },
+      { workflow: 'triage', agent: 'planner', pool: 'pool' },
+    );
+    assert.ok(start.startUnixMs >= before - 5 && start.startUnixMs <= Date.now() && start.requestId !== '');
+    await watcher.close();
     assert.equal(planner.upstream, roomy.address, 'feasibility keeps it off the full server');
     assert.equal(
       getHeader(planner.request.kind === 'continue' ? planner.request.headers : [], 'x-pythia-mode'),

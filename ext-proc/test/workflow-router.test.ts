@@ -135,3 +135,37 @@ test('in-flight footprint is reserved at routing and released at completion', ()
   c.router.complete(r, input('engineer'), ok());
   assert.deepEqual(ep?.local, { inFlight: 0, reservedTokens: 0, overflowSum: 0, decodeTokens: 0 });
 });
+
+test('workflow requests are announced to the trace sink as they are routed; plain ones are not', () => {
+  const starts: Array<{ session: string; agent: string; pool: string; startUnixMs: number }> = [];
+  const traces: string[] = [];
+  const config = parseConfig({
+    pools: [{ name: 'p', models: ['llama'], endpoints: [{ address: '127.0.0.1:1' }] }],
+    scheduler: { scrape_interval_ms: 0 },
+  });
+  const c = createGatewayCore(config, {
+    clock: { now: () => 5, wallNow: () => 1_790_000_000_000 },
+    random: () => 0.5,
+    traces: { publish: (t) => traces.push(t.requestId), started: (s) => starts.push(s) },
+  });
+  const routed = c.router.route(input('planner'));
+  assert.deepEqual(starts, [
+    {
+      requestId: 's1-planner',
+      workflow: 'coding',
+      session: 's1',
+      agent: 'planner',
+      pool: 'p',
+      startUnixMs: 1_790_000_000_000,
+    },
+  ]);
+  assert.deepEqual(traces, [], 'the trace comes at completion');
+  c.router.complete(routed, input('planner'), {
+    ...ok(),
+    requestId: 's1-planner',
+    identity: input('planner').identity,
+  } as CompletedRequest);
+  assert.deepEqual(traces, ['s1-planner']);
+  c.router.route({ ...input('planner'), identity: null });
+  assert.equal(starts.length, 1, 'no identifiers, no start');
+});

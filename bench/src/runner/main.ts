@@ -1,11 +1,12 @@
 // npm run bench -- [--workload coding|research|FILE.jsonl] [--policies a,b,...] [--replicas N]
-//   [--sessions N] [--rate SESSIONS_PER_S] [--seed N] [--out DIR]
+//   [--sessions N] [--rate SESSIONS_PER_S] [--waves N] [--wave-gap S] [--seed N] [--out DIR]
 // Runs each workload under each routing policy on a simulated cluster in virtual time and
 // writes DIR/report.json and DIR/report.md.
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../../common/src/config/load.js';
+import { autoscalerPoolDefaults } from '../../../common/src/config/schema.js';
 import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
 import { runCluster } from '../sim/cluster.js';
 import { H100_LLAMA_8B } from '../sim/profiles.js';
@@ -31,6 +32,11 @@ const out = arg('out', 'bench/results/latest');
 /** Sessions run first at a quarter of the rate (caches and the profiler warm up); not measured. */
 const warmup = Number(arg('warmup', '40'));
 const policies = arg('policies', POLICIES.join(',')).split(',') as Policy[];
+/** The measured sessions arrive in this many waves, `waveGap` seconds of quiet between them. */
+const waves = Math.max(1, Number(arg('waves', '1')));
+const waveGap = Number(arg('wave-gap', '300'));
+/** HPA's default scale-down stabilization window (KEDA scales through the HPA). */
+const HPA_SCALE_DOWN_WINDOW_S = 300;
 const workloads = arg('workload', 'coding,research').split(',');
 
 function generate(workload: string, count: number, ratePerS: number, s: number): SessionPlan[] {
@@ -52,10 +58,19 @@ function plansFor(workload: string): SessionPlan[] {
     session: `warmup-${p.session}`,
   }));
   const start = (warm.at(-1)?.arrivalS ?? -60) + 60;
-  return [
-    ...warm,
-    ...generate(workload, sessions, rate, seed).map((p) => ({ ...p, arrivalS: p.arrivalS + start })),
-  ];
+  const plans = [...warm];
+  let waveStart = start;
+  for (let w = 0; w < waves; w++) {
+    const count = Math.floor(sessions / waves) + (w < sessions % waves ? 1 : 0);
+    const wave = generate(workload, count, rate, seed + w).map((p) => ({
+      ...p,
+      session: waves > 1 ? `wave${w}-${p.session}` : p.session,
+      arrivalS: p.arrivalS + waveStart,
+    }));
+    plans.push(...wave);
+    waveStart = (wave.at(-1)?.arrivalS ?? waveStart) + waveGap;
+  }
+  return plans;
 }
 
 function quantile(values: number[], q: number): number {
@@ -82,9 +97,17 @@ interface PolicyRun {
 let progress: ((policy: string, done: number, total: number) => void) | null = null;
 
 function runPolicy(fullPolicy: Policy, plans: SessionPlan[]): PolicyRun {
-  // `<policy>+autoscaler` (forecast) or `<policy>+reactive-autoscaler` (queue length) run
-  // with replicas started and stopped by the autoscaler core.
-  const [policy = fullPolicy, scaling] = fullPolicy.split('+');
+  // `<policy>+autoscaler` (forecast) or `<policy>+reactive-autoscaler[:S]` (queue length,
+  // scale-down window S seconds, the HPA default when left out) run with replicas started and
+  // stopped by the autoscaler core.
+  const [policy = fullPolicy, scalingSpec] = fullPolicy.split('+');
+  const [scaling, windowSpec] = scalingSpec?.split(':') ?? [];
+  const scaleDownDelayS =
+    scaling === 'autoscaler'
+      ? autoscalerPoolDefaults.scale_down_delay_s
+      : windowSpec === undefined
+        ? HPA_SCALE_DOWN_WINDOW_S
+        : Number(windowSpec);
   const pythia = policy.startsWith('pythia');
   const off = pythia && policy.startsWith('pythia-no-') ? policy.slice('pythia-no-'.length) : '';
   const config = parseConfig({
@@ -125,7 +148,8 @@ function runPolicy(fullPolicy: Policy, plans: SessionPlan[]): PolicyRun {
               minReplicas: 1,
               maxReplicas: replicas,
               modelLoadS: H100_LLAMA_8B.modelLoadS,
-              scaleDownDelayS: 60,
+              scaleDownDelayS,
+              forecastScaleDownDelayS: autoscalerPoolDefaults.forecast_scale_down_delay_s,
               targetUtilisation: 0.8,
             },
           },
@@ -249,6 +273,8 @@ const full = {
     workloads,
     policies,
     sweep: doSweep,
+    waves,
+    wave_gap_s: waveGap,
   },
   results: report,
 };
@@ -257,7 +283,7 @@ writeFileSync(join(out, 'report.json'), `${JSON.stringify(full, null, 2)}\n`);
 const md: string[] = [
   `# Benchmark report`,
   '',
-  `${replicas} x ${H100_LLAMA_8B.name}, ${sessions} sessions per workload at ${rate}/s (bursts of 4), seed ${seed}, commit ${commit}.`,
+  `${replicas} x ${H100_LLAMA_8B.name}, ${sessions} sessions per workload at ${rate}/s (bursts of 4)${waves > 1 ? ` in ${waves} waves ${waveGap} s apart` : ''}, seed ${seed}, commit ${commit}.`,
   '',
 ];
 for (const [workload, rows] of Object.entries(report)) {

@@ -87,6 +87,7 @@ for (const n of [16, 64, 256, 1024]) {
     outputBound: 1500,
     outputExpected: 700,
     overflow: 0.01,
+    siblingsInFlight: 0,
   };
   const pythia = buildProfile('pythia');
   const least = buildProfile('least-request');

@@ -5,7 +5,6 @@
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
 import { createGatewayCore } from '../../../ext-proc/src/core/gateway-core.js';
 import { PRIORITY_HEADER } from '../../../ext-proc/src/core/header-contract.js';
-import { traceOf } from '../../../ext-proc/src/core/request-router.js';
 import type {
   CompletedRequest,
   RoutedRequest,
@@ -14,8 +13,8 @@ import type {
 import type { WarmOutcome } from '../../../ext-proc/src/core/warm-planner.js';
 import { ProfilerCore, type ProfilerCoreConfig } from '../../../profiler/src/core/profiler-core.js';
 import type { Trace } from '../../../profiler/src/core/trace.js';
-import { ActiveSessions } from '../../../profiler/src/core/autoscaler/active-sessions.js';
-import { forecast } from '../../../profiler/src/core/autoscaler/forecast.js';
+import { ActiveSessions, type RequestStart } from '../../../profiler/src/core/autoscaler/active-sessions.js';
+import { emptyForecast, forecast } from '../../../profiler/src/core/autoscaler/forecast.js';
 import {
   type PoolCapacity,
   type ScaleState,
@@ -156,6 +155,14 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
   const clock = { now: () => queue.now, wallNow: () => EPOCH_MS + queue.now };
   const core = createGatewayCore(config, {
     clock,
+    // What ext-proc publishes over NATS, delivered in-process at the same moments.
+    traces: {
+      publish: (trace) => {
+        profiler?.ingest(trace, null, queue.now);
+        tracesListener?.(trace);
+      },
+      started: (start) => startsListener?.(start),
+    },
     random: seededRandom(options.seed),
     events: {
       warm: (o: WarmOutcome) => {
@@ -193,6 +200,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
   });
   const profiler = options.learn ? new ProfilerCore<null>(options.profiler) : null;
   let tracesListener: ((trace: Trace) => void) | null = null;
+  let startsListener: ((start: RequestStart) => void) | null = null;
   let promotedAtS: number | null = null;
 
   function submit(replica: Replica, req: Parameters<ReplicaEngine['submit']>[0]): void {
@@ -336,11 +344,8 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
               predictedOutputTokens: routed.predictedOutputTokens,
               mode: routed.mode,
             };
+            // Publishes the trace ext-proc would (to the profiler and the autoscaler).
             core.router.complete(routed, input, record);
-            // The same trace ext-proc would publish, for the profiler and the autoscaler.
-            const trace = traceOf(record) as Trace;
-            profiler?.ingest(trace, null, ms);
-            tracesListener?.(trace);
             finishedRuns[k] = [fresh, output];
             maxAfter = Math.max(maxAfter, step.afterS);
             remaining--;
@@ -386,6 +391,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
   if (autoscale) {
     const active = new ActiveSessions(100_000);
     tracesListener = (trace) => active.ingest(trace, queue.now);
+    startsListener = (start) => active.started(start, queue.now);
     const states = new Map<string, ScaleState>();
     // Start with the initial replicas on; the rest stopped.
     for (const pool of options.pools) {
@@ -399,16 +405,17 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
     tick(autoscale.intervalMs, () => {
       const models = new Map<string, IndexedModel>();
       for (const m of core.models.all()) models.set(m.model.workflow, m);
+      const settings = {
+        horizonS: 120,
+        bucketS: 5,
+        maxStages: 6,
+        minProbability: 0.05,
+        perRequestTokensPerS: 60,
+      };
       const projected =
         autoscale.mode === 'forecast'
-          ? forecast(active.positions(queue.now, 60_000), models, {
-              horizonS: 120,
-              bucketS: 5,
-              maxStages: 6,
-              minProbability: 0.05,
-              perRequestTokensPerS: 60,
-            })
-          : new Map();
+          ? forecast(active.positions(queue.now, 60_000), models, settings)
+          : null;
       for (const pool of options.pools) {
         const own = replicas.filter((r) => r.pool === pool.name);
         const on = own.filter((r) => r.state === 'starting' || r.state === 'ready');
@@ -426,7 +433,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
           on.map(engineLoad),
         );
         const d = replicaTarget(
-          projected.get(pool.name),
+          projected ? (projected.get(pool.name) ?? emptyForecast(pool.name, settings)) : undefined,
           5,
           live,
           { ...autoscale.capacity, maxReplicas: own.length },

@@ -210,6 +210,11 @@ const autoscalerPoolSchema = z.strictObject({
   model_load_s: z.number().positive().default(60),
   /** A lower target is applied only after the pool drained and stayed low this long. */
   scale_down_delay_s: z.number().min(0).default(180),
+  /**
+   * The same delay when every active session of the pool is projected by a promoted model
+   * (the forecast then knows no session will need the capacity; no lull to ride out).
+   */
+  forecast_scale_down_delay_s: z.number().min(0).default(15),
   /** One replica's prefill and decode throughput (defaults: the H100 simulator profile). */
   prefill_tokens_per_s: z.number().positive().default(30_000),
   decode_tokens_per_s: z.number().positive().default(4_000),

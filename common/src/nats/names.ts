@@ -9,6 +9,9 @@ export const SESSION_SUBJECT_PREFIX = 'pythia.sessions';
 
 export const MODEL_BUCKET = 'PYTHIA_MODELS';
 
+/** Core NATS (not stored): workflow requests as ext-proc routes them (for the autoscaler). */
+export const STARTS_SUBJECT = 'pythia.starts.v1';
+
 /** Core NATS (not stored): each ext-proc replica's in-flight load. */
 export const LOAD_SUBJECT = 'pythia.load.v1';
 

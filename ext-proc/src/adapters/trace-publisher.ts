@@ -1,13 +1,15 @@
 // Publishes completed workflow requests to the JetStream traces stream. Never blocks or
 // fails a request: records wait in a bounded buffer (new ones are dropped and counted
 // when it is full), are sent in batches with the request id as Nats-Msg-Id (so a retry is
-// stored once), and failures back off exponentially while NATS is away.
+// stored once), and failures back off exponentially while NATS is away. Request starts go
+// out on core NATS at once, or not at all while disconnected (the trace follows anyway).
 
 import type { Logger } from '../../../common/src/logger.js';
 import type { NatsLink } from '../../../common/src/nats/connection.js';
-import { TRACE_SUBJECT } from '../../../common/src/nats/names.js';
+import { STARTS_SUBJECT, TRACE_SUBJECT } from '../../../common/src/nats/names.js';
 import { ensureStateStreams, type StreamLimits } from '../../../common/src/nats/setup.js';
-import { encodeTrace } from '../../../common/src/pythia-codec.js';
+import { encodeRequestStart, encodeTrace } from '../../../common/src/pythia-codec.js';
+import type { RequestStart } from '../../../profiler/src/core/autoscaler/active-sessions.js';
 import type { Trace } from '../../../profiler/src/core/trace.js';
 import type { TraceSink } from '../core/request-router.js';
 
@@ -42,6 +44,17 @@ export class NatsTracePublisher implements TraceSink {
     this.queue.push(trace);
     this.metrics.buffered(this.queue.length);
     if (!this.pumping) void this.pump();
+  }
+
+  started(start: RequestStart): void {
+    const nc = this.link.current;
+    if (!nc || !this.link.connected || this.stopped) return;
+    try {
+      nc.publish(STARTS_SUBJECT, encodeRequestStart(start));
+    } catch (err) {
+      // A closing connection throws; the start is only an early hint.
+      this.log.debug({ err }, 'request start not published');
+    }
   }
 
   get pending(): number {

@@ -5,6 +5,7 @@
 // adapters supply time, the trace sink and the warm sender.
 import type { Prediction } from '../../../profiler/src/core/predictor.js';
 import { formatNextAgents } from '../../../profiler/src/core/predictor.js';
+import type { RequestStart } from '../../../profiler/src/core/autoscaler/active-sessions.js';
 import type { Trace } from '../../../profiler/src/core/trace.js';
 import type { AgentPrompts } from './agent-prompts.js';
 import type { ClusterState, RequestLoad } from './cluster-state.js';
@@ -45,9 +46,12 @@ export function estimatePromptTokens(bodyBytes: number): number {
 /** Overflow probability assumed for a request without a prediction (its bound is a guess). */
 const UNPREDICTED_OVERFLOW = 0.05;
 
-/** Where completed workflow requests go (the NATS trace publisher, or a test list). */
+/** Where workflow requests are reported (the NATS trace publisher, or a test list). */
 export interface TraceSink {
+  /** A completed request. */
   publish(trace: Trace): void;
+  /** A request just routed (best effort; the autoscaler sees sessions before they complete). */
+  started(start: RequestStart): void;
 }
 
 /** Sends warm requests (HTTP adapter); must call `planner.done(endpoint)` when each ends. */
@@ -90,6 +94,19 @@ export interface RouterParts {
   readonly prefixBlockChars: number;
   /** The quantile the output bound stands for: 1 - it is the overflow probability. */
   readonly outputQuantile: number;
+}
+
+/** The start event the autoscaler reads (null without the workflow identifiers). */
+export function startOf(input: RouteInput, pool: string, startUnixMs: number): RequestStart | null {
+  if (!input.identity) return null;
+  return {
+    requestId: input.requestId,
+    workflow: input.identity.workflow,
+    session: input.identity.session,
+    agent: input.identity.agent,
+    pool,
+    startUnixMs,
+  };
 }
 
 export function traceOf(record: CompletedRequest): Trace | null {
@@ -143,11 +160,13 @@ export class WorkflowRouter implements RequestRouter {
     const identity = input.identity;
     let prediction: Prediction | null = null;
     let gatesNextStage = false;
+    let siblingsInFlight = 0;
     const model = identity ? p.models.get(identity.workflow) : undefined;
     if (identity) {
       const stages = p.sessions.start(identity, now);
       prediction = model?.predict(stages.roles(), identity.agent) ?? null;
       gatesNextStage = stages.running === 1;
+      siblingsInFlight = stages.running - 1;
       if (p.levers.warming)
         p.prompts.observe(identity.workflow, identity.agent, input.llm.model, input.llm.json);
     }
@@ -167,6 +186,7 @@ export class WorkflowRouter implements RequestRouter {
       outputBound: bound,
       outputExpected: agentStats ? agentStats.outputP50 : null,
       overflow: bound === null ? UNPREDICTED_OVERFLOW : 1 - p.outputQuantile,
+      siblingsInFlight,
     };
     const reservation = identity ? p.affinity.reservation(identity.workflow, identity.session, now) : null;
     const decision = p.scheduler.decide(request, profile);
@@ -190,6 +210,10 @@ export class WorkflowRouter implements RequestRouter {
         annotations.push([PREDICTED_OUTPUT_TOKENS_HEADER, String(prediction.outputBound)]);
       if (prediction.nextAgents.length > 0)
         annotations.push([NEXT_AGENTS_HEADER, formatNextAgents(prediction.nextAgents)]);
+    }
+    if (identity && p.traces) {
+      const start = startOf(input, decision.pool, p.clock.wallNow());
+      if (start) p.traces.started(start);
     }
     const priorityField = p.cluster.pool(decision.pool)?.priorityField ?? false;
     if (proactive && prediction && p.levers.priority) {

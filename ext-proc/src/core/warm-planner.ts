@@ -103,6 +103,8 @@ export class WarmPlanner {
       outputBound,
       outputExpected: null,
       overflow: 0,
+      // Placed like the next stage's first request (its siblings follow the reservation).
+      siblingsInFlight: 0,
     });
     if (!decision) return { kind: 'skip', reason: 'no_endpoint' };
     // Where the next step will run is decided now: reserve it, warmed or not.

@@ -32,6 +32,7 @@ export const request: SchedulingRequest = {
   outputBound: null,
   outputExpected: null,
   overflow: 0.05,
+  siblingsInFlight: 0,
 };
 
 /** A context with deterministic "random" values for tie-breaks and a fixed clock. */

@@ -6,7 +6,7 @@
 // API. When NATS is away the last decisions keep being served.
 import type { Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
-import { DeliverPolicy } from 'nats';
+import { DeliverPolicy, type Subscription } from 'nats';
 import { Gauge, Registry } from 'prom-client';
 import { closeHttp, createAdminServer, listenHttp } from '../../../common/src/admin-http.js';
 import { type PythiaConfig, autoscalerPoolDefaults } from '../../../common/src/config/schema.js';
@@ -16,12 +16,14 @@ import { NatsLink, natsAuthOptions } from '../../../common/src/nats/connection.j
 import {
   SCALING_BUCKET,
   SCALING_SUBJECT_PREFIX,
+  STARTS_SUBJECT,
   TRACE_STREAM,
   encodeToken,
 } from '../../../common/src/nats/names.js';
 import { ensureStateStreams, streamLimits } from '../../../common/src/nats/setup.js';
 import {
   type ScalingDecisionRecord,
+  decodeRequestStart,
   decodeTrace,
   encodeScalingDecision,
 } from '../../../common/src/pythia-codec.js';
@@ -30,7 +32,7 @@ import { ModelWatcher } from '../../../ext-proc/src/adapters/model-watcher.js';
 import { ClusterState } from '../../../ext-proc/src/core/cluster-state.js';
 import { ModelRegistry } from '../../../ext-proc/src/core/model-registry.js';
 import { ActiveSessions } from '../core/autoscaler/active-sessions.js';
-import { forecast } from '../core/autoscaler/forecast.js';
+import { emptyForecast, forecast } from '../core/autoscaler/forecast.js';
 import { type ScaleState, poolLive, replicaTarget } from '../core/autoscaler/replica-target.js';
 import type { IndexedModel } from '../core/predictor.js';
 import { addKedaScaler } from './keda-scaler.js';
@@ -96,6 +98,22 @@ export async function startAutoscaler(
       : null;
   let stopConsumer: (() => void) | null = null;
   let stopped = false;
+  // Request starts on core NATS (the client resubscribes after a reconnect): a session is
+  // projected from its first request on, not only after one completes.
+  let startsSubscription: Subscription | null = null;
+  void link?.ready().then((nc) => {
+    if (stopped) return;
+    startsSubscription = nc.subscribe(STARTS_SUBJECT, {
+      callback: (err, m) => {
+        if (err) return;
+        try {
+          sessions.started(decodeRequestStart(m.data), now());
+        } catch {
+          // Malformed starts are dropped: the session's trace will follow.
+        }
+      },
+    });
+  });
   // Traces are read from the stream starting one idle timeout back, so a (re)started
   // autoscaler recovers the sessions still in progress. Reconnects after NATS outages.
   void (async () => {
@@ -148,20 +166,21 @@ export async function startAutoscaler(
     sessionsGauge.set(positions.length);
     const byWorkflow = new Map<string, IndexedModel>();
     for (const m of models.all()) byWorkflow.set(m.model.workflow, m);
-    const projected = forecast(positions, byWorkflow, {
+    const settings = {
       horizonS: a.horizon_s,
       bucketS: a.bucket_s,
       maxStages: 6,
       minProbability: 0.05,
       perRequestTokensPerS: a.per_request_tokens_per_s,
-    });
+    };
+    const projected = forecast(positions, byWorkflow, settings);
     for (const pool of cluster.allPools()) {
       const p = { ...autoscalerPoolDefaults, ...(a.pools[pool.name] ?? {}) };
       const state = states.get(pool.name) ?? { lowSinceS: null };
       states.set(pool.name, state);
       const current = decisions.get(pool.name)?.target ?? pool.endpoints.length;
       const live = poolLive(current, pool.endpoints, p.requests_per_replica);
-      const f = projected.get(pool.name);
+      const f = projected.get(pool.name) ?? emptyForecast(pool.name, settings);
       const d = replicaTarget(
         f,
         a.bucket_s,
@@ -173,6 +192,7 @@ export async function startAutoscaler(
           maxReplicas: p.max_replicas,
           modelLoadS: p.model_load_s,
           scaleDownDelayS: p.scale_down_delay_s,
+          forecastScaleDownDelayS: p.forecast_scale_down_delay_s,
           targetUtilisation: p.target_utilisation,
         },
         state,
@@ -185,7 +205,7 @@ export async function startAutoscaler(
         reason: d.reason,
         forecastReplicas: d.forecastReplicas,
         reactiveReplicas: d.reactiveReplicas,
-        forecastDecodeTokens: f?.decodeTokens ?? [],
+        forecastDecodeTokens: f.decodeTokens,
         bucketS: a.bucket_s,
         unixMs: t,
       };
@@ -243,6 +263,7 @@ export async function startAutoscaler(
       clearInterval(timer);
       stopped = true;
       stopConsumer?.();
+      startsSubscription?.unsubscribe();
       watcher?.stop();
       scraper?.stop();
       keda.forceShutdown();

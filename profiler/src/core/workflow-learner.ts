@@ -23,6 +23,8 @@ export interface LearnerConfig {
 class AgentSamples {
   readonly output: RecentValues;
   readonly prompt: RecentValues;
+  readonly uncachedPrompt: RecentValues;
+  readonly duration: RecentValues;
   readonly growth: RecentValues;
   readonly toolTime: RecentValues;
   readonly accuracy: ScoreWindow;
@@ -30,6 +32,8 @@ class AgentSamples {
   constructor(capacity: number, window: number) {
     this.output = new RecentValues(capacity);
     this.prompt = new RecentValues(capacity);
+    this.uncachedPrompt = new RecentValues(capacity);
+    this.duration = new RecentValues(capacity);
     this.growth = new RecentValues(capacity);
     this.toolTime = new RecentValues(capacity);
     this.accuracy = new ScoreWindow(window);
@@ -137,6 +141,9 @@ export class WorkflowLearner {
         }
       }
       s.prompt.add(t.promptTokens);
+      // Traces without a cached count (no usage details) count as all uncached.
+      s.uncachedPrompt.add(Math.max(0, t.promptTokens - (t.cachedTokens ?? 0)));
+      if (t.status === 'OK') s.duration.add(Math.max(0, t.endUnixMs - t.startUnixMs));
       const previous = lastPrompt.get(t.agent);
       if (previous !== undefined) s.growth.add(t.promptTokens - previous);
       lastPrompt.set(t.agent, t.promptTokens);
@@ -177,6 +184,8 @@ export class WorkflowLearner {
           outputP99: finite(p99),
           outputBound: finite(bound),
           promptTokensMean: finite(s.prompt.mean()),
+          uncachedPromptTokensMean: finite(s.uncachedPrompt.mean()),
+          durationP50Ms: finite(s.duration.quantiles([0.5])[0]),
           promptGrowthMean: finite(s.growth.mean()),
           toolTimeP50Ms: finite(t50),
           toolTimeP90Ms: finite(t90),

@@ -44,6 +44,10 @@ export interface AgentStats {
   /** The prediction: output tokens at the configured quantile (p99 by default). */
   readonly outputBound: number;
   readonly promptTokensMean: number;
+  /** Mean prompt tokens not served from the prefix cache (what prefill really costs). */
+  readonly uncachedPromptTokensMean: number;
+  /** Median request duration, start to last token, under the load it met. */
+  readonly durationP50Ms: number;
   /** Mean growth of this agent's prompt between its consecutive calls in a session. */
   readonly promptGrowthMean: number;
   /** Time from this agent's stage ending to the session's next request (tool time). */

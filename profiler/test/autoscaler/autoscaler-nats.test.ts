@@ -8,9 +8,19 @@ import { connect } from 'nats';
 import { codingWorkload } from '../../../bench/src/workloads/agent-workloads.js';
 import { synthesizeTraces } from '../../../bench/src/workloads/synthesize-traces.js';
 import { parseConfig } from '../../../common/src/config/load.js';
-import { SCALING_BUCKET, TRACE_SUBJECT, encodeToken } from '../../../common/src/nats/names.js';
+import {
+  SCALING_BUCKET,
+  STARTS_SUBJECT,
+  TRACE_SUBJECT,
+  encodeToken,
+} from '../../../common/src/nats/names.js';
 import { ensureStateStreams, modelBucket, streamLimits } from '../../../common/src/nats/setup.js';
-import { decodeScalingDecision, encodeModel, encodeTrace } from '../../../common/src/pythia-codec.js';
+import {
+  decodeScalingDecision,
+  encodeModel,
+  encodeRequestStart,
+  encodeTrace,
+} from '../../../common/src/pythia-codec.js';
 import { captureLogger } from '../../../common/src/testing/log-capture.js';
 import { TestNatsServer, natsServerAvailable } from '../../../common/src/testing/nats-server.js';
 import { waitFor } from '../../../common/src/testing/wait-for.js';
@@ -39,7 +49,17 @@ test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () 
       admin: '127.0.0.1:0',
       keda_listen: '127.0.0.1:0',
       interval_s: 3600,
-      pools: { llama: { min_replicas: 1, max_replicas: 32, scale_down_delay_s: 0.5 } },
+      // A quick model load (a small model, weights on the node): the fan-out's follow-up work
+      // is worth scaling for.
+      pools: {
+        llama: {
+          min_replicas: 1,
+          max_replicas: 32,
+          model_load_s: 5,
+          scale_down_delay_s: 0.5,
+          forecast_scale_down_delay_s: 0.5,
+        },
+      },
     },
   });
   // A proactive coding model in the bucket, as the profiler would have published it.
@@ -68,6 +88,25 @@ test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () 
   try {
     await autoscaler.tick();
     assert.equal(autoscaler.decisions.get('llama')?.target, 2, 'no sessions: the configured replicas stay');
+    assert.equal(autoscaler.decisions.get('llama')?.forecastReplicas, 0);
+    // Sessions are projected from their first request's start (core NATS), before any trace.
+    // Starts are fire-and-forget: re-sent until the autoscaler's subscription is in place (a
+    // repeated start is ignored).
+    const announce = () => {
+      for (let i = 0; i < 40; i++) {
+        const start = { workflow: 'coding', session: `early-${i}`, agent: 'planner', pool: 'llama' };
+        nc.publish(
+          STARTS_SUBJECT,
+          encodeRequestStart({ ...start, requestId: `e${i}`, startUnixMs: Date.now() }),
+        );
+      }
+    };
+    await waitFor('the started sessions to be projected', async () => {
+      announce();
+      await nc.flush();
+      await autoscaler.tick();
+      return (autoscaler.decisions.get('llama')?.forecastReplicas ?? 0) > 0;
+    });
     // 80 sessions have just finished their planner step: their explorers are about to fan out.
     const planners = synthesizeTraces(codingWorkload({ sessions: 80, ratePerS: 100, seed: 3 }))
       .filter((t) => t.agent === 'planner')

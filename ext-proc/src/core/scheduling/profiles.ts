@@ -5,6 +5,7 @@ import type { ProfileName } from '../../../../common/src/config/schema.js';
 import { decodeLoadScorer } from './plugins/decode-load-scorer.js';
 import { headroomScorer } from './plugins/headroom-scorer.js';
 import { healthyFilter } from './plugins/healthy-filter.js';
+import { historyAffinityScorer } from './plugins/history-affinity-scorer.js';
 import { kvFeasibilityFilter } from './plugins/kv-feasibility-filter.js';
 import { kvUsageScorer } from './plugins/kv-usage-scorer.js';
 import { leastRequestScorer } from './plugins/least-request-scorer.js';
@@ -57,7 +58,7 @@ export function buildProfile(name: ProfileName): Profile {
         scorers: [
           { scorer: headroomScorer, weight: 2 },
           { scorer: prefixAffinityScorer, weight: 3 },
-          { scorer: sessionAffinityScorer, weight: 2 },
+          { scorer: historyAffinityScorer, weight: 2 },
           { scorer: queueScorer, weight: 1 },
           { scorer: decodeLoadScorer, weight: 1 },
         ],

@@ -21,6 +21,8 @@ export interface SchedulingRequest {
   readonly outputExpected: number | null;
   /** Probability that the output outgrows `outputBound`. */
   readonly overflow: number;
+  /** Other requests of the same session in flight: parallel siblings of a fan-out stage. */
+  readonly siblingsInFlight: number;
 }
 
 export interface Candidate {

@@ -1,16 +1,30 @@
-// The sessions in progress, as the autoscaler learns them from completed-request traces:
-// each one's stage roles so far (the same stage rule as the profiler and ext-proc) and its
-// pool. Bounded (two-generation cache, requests per session capped); a session leaves on
-// its end marker or after the idle timeout.
+// The sessions in progress, as the autoscaler learns them: request starts (published by
+// ext-proc as it routes, so a session is known from its first request on) and completed
+// traces. Each session's stage roles so far (the same stage rule as the profiler and
+// ext-proc), whether a request of its current stage still runs, and its pool. Bounded
+// (two-generation cache, requests per session capped); a session leaves on its end marker or
+// after the idle timeout. Starts are best effort: a trace without a start is taken alone.
 import { TwoGenerationCache } from '../../../../common/src/two-generation-cache.js';
 import { type TimedRequest, segmentStages } from '../stages.js';
 import type { Trace } from '../trace.js';
 import type { SessionPosition } from './forecast.js';
 
+/** A request as ext-proc routed it, before it finished. */
+export interface RequestStart {
+  readonly requestId: string;
+  readonly workflow: string;
+  readonly session: string;
+  readonly agent: string;
+  readonly pool: string;
+  readonly startUnixMs: number;
+}
+
 interface Tracked {
   readonly workflow: string;
   pool: string;
   readonly requests: TimedRequest[];
+  /** Requests started and not finished yet: request id -> index in `requests`. */
+  readonly open: Map<string, number>;
   lastSeenMs: number;
   ended: boolean;
 }
@@ -25,18 +39,38 @@ export class ActiveSessions {
     this.sessions = new TwoGenerationCache(maxSessions);
   }
 
-  ingest(trace: Trace, nowMs: number): void {
-    const key = `${trace.workflow}\u0000${trace.session}`;
+  private tracked(workflow: string, session: string, pool: string, nowMs: number): Tracked {
+    const key = `${workflow}\u0000${session}`;
     let s = this.sessions.get(key);
     if (!s) {
-      s = { workflow: trace.workflow, pool: trace.pool, requests: [], lastSeenMs: nowMs, ended: false };
+      s = { workflow, pool, requests: [], open: new Map(), lastSeenMs: nowMs, ended: false };
       this.sessions.set(key, s);
     }
-    if (s.requests.length < this.maxRequestsPerSession) {
-      s.requests.push({ agent: trace.agent, startMs: trace.startUnixMs, endMs: trace.endUnixMs });
-    }
-    s.pool = trace.pool;
+    s.pool = pool;
     s.lastSeenMs = nowMs;
+    return s;
+  }
+
+  /** A request was routed: the session is active and its current stage runs. */
+  started(start: RequestStart, nowMs: number): void {
+    const s = this.tracked(start.workflow, start.session, start.pool, nowMs);
+    if (s.open.has(start.requestId) || s.requests.length >= this.maxRequestsPerSession) return;
+    // Still running: an open end keeps its stage open for requests that start meanwhile.
+    s.open.set(start.requestId, s.requests.length);
+    s.requests.push({ agent: start.agent, startMs: start.startUnixMs, endMs: Number.POSITIVE_INFINITY });
+  }
+
+  /** A request finished (its trace). */
+  ingest(trace: Trace, nowMs: number): void {
+    const s = this.tracked(trace.workflow, trace.session, trace.pool, nowMs);
+    const done: TimedRequest = { agent: trace.agent, startMs: trace.startUnixMs, endMs: trace.endUnixMs };
+    const index = s.open.get(trace.requestId);
+    if (index !== undefined) {
+      s.requests[index] = done;
+      s.open.delete(trace.requestId);
+    } else if (s.requests.length < this.maxRequestsPerSession) {
+      s.requests.push(done);
+    }
     if (trace.sessionEnd) s.ended = true;
   }
 
@@ -52,7 +86,7 @@ export class ActiveSessions {
         workflow: s.workflow,
         pool: s.pool,
         roles: segmentStages(s.requests).map((st) => st.role),
-        running: false,
+        running: s.open.size > 0,
       });
     }
     return out;

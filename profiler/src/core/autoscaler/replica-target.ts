@@ -1,7 +1,13 @@
-// Turns a pool's forecast and its live load into a replica target (pure): enough replicas
-// for the busiest bucket the pool will see within the model load time (a replica started now
-// is useful only then), plus what the current queue needs; scale-up at once, scale-down only
-// after the pool has drained and stayed low for `scaleDownDelayS`, within [min, max].
+// Turns a pool's forecast and its live load into a replica target (pure). A replica started
+// now serves only after the model load time, so scaling up follows the busiest bucket from
+// then to the horizon (demand before it is the current replicas' and the queue's business);
+// scaling down never goes below the busiest bucket of the whole horizon, since a replica let
+// go now is a model load away from coming back. The queue adds its own need (reactive).
+// Scale-up at once, scale-down only after the pool has drained and stayed low for a delay,
+// within [min, max]. The delay is
+// short (`forecastScaleDownDelayS`) when every active session of the pool is projected by a
+// promoted model, since then "low" means no known session will need the capacity; otherwise
+// it is the long window (`scaleDownDelayS`) a queue-driven scaler needs to ride out lulls.
 import type { PoolForecast } from './forecast.js';
 
 export interface PoolCapacity {
@@ -12,6 +18,8 @@ export interface PoolCapacity {
   readonly maxReplicas: number;
   readonly modelLoadS: number;
   readonly scaleDownDelayS: number;
+  /** Scale-down delay when the forecast sees every active session of the pool. */
+  readonly forecastScaleDownDelayS: number;
   /** Target utilisation of a replica (headroom for bursts). */
   readonly targetUtilisation: number;
 }
@@ -74,15 +82,23 @@ export function replicaTarget(
   state: ScaleState,
   nowS: number,
 ): ScaleDecision {
-  const within = Math.max(1, Math.ceil((cap.modelLoadS + bucketS) / bucketS));
-  let peak = 0;
-  for (let b = 0; b < Math.min(within, f?.prefillTokens.length ?? 0); b++) {
-    const need =
+  const servesFrom = Math.max(0, Math.floor(cap.modelLoadS / bucketS));
+  let arriving = 0;
+  let known = 0;
+  for (let b = 0; b < (f?.prefillTokens.length ?? 0); b++) {
+    // Throughput (tokens) and concurrency (requests in flight) both bound a replica.
+    const tokens =
       (f?.prefillTokens[b] ?? 0) / bucketS / cap.prefillTokensPerS +
       (f?.decodeTokens[b] ?? 0) / bucketS / cap.decodeTokensPerS;
-    peak = Math.max(peak, need);
+    const requests = (f?.requests[b] ?? 0) / Math.max(1, live.requestsPerReplica);
+    const need = Math.max(tokens, requests);
+    known = Math.max(known, need);
+    if (b >= servesFrom) arriving = Math.max(arriving, need);
   }
-  const forecastReplicas = Math.ceil(peak / cap.targetUtilisation);
+  // A forecast shorter than the load time still says what is coming: use its last bucket.
+  if (f && f.prefillTokens.length <= servesFrom) arriving = known;
+  const forecastReplicas = Math.ceil(arriving / cap.targetUtilisation);
+  const keepReplicas = Math.min(cap.maxReplicas, Math.ceil(known / cap.targetUtilisation));
   // The reactive signal: the queue, and KV pressure above the target utilisation.
   const reactiveReplicas = Math.max(
     Math.ceil((live.waiting + live.running) / Math.max(1, live.requestsPerReplica)),
@@ -99,18 +115,27 @@ export function replicaTarget(
         : 'steady';
     return { target: wanted, reason, forecastReplicas, reactiveReplicas };
   }
-  // Fewer wanted: only after the pool drained (nothing waiting) and stayed low long enough.
+  // Fewer wanted: never below what known sessions need within the horizon, and only after
+  // the pool drained (nothing waiting) and stayed low long enough.
+  if (keepReplicas >= live.current) {
+    state.lowSinceS = null;
+    return { target: live.current, reason: 'holding: projected need', forecastReplicas, reactiveReplicas };
+  }
   if (live.waiting > 0) {
     state.lowSinceS = null;
     return { target: live.current, reason: 'holding: requests waiting', forecastReplicas, reactiveReplicas };
   }
   state.lowSinceS ??= nowS;
-  if (nowS - state.lowSinceS < cap.scaleDownDelayS) {
+  const informed = f !== undefined && f.blindSessions === 0;
+  const delay = informed ? cap.forecastScaleDownDelayS : cap.scaleDownDelayS;
+  if (nowS - state.lowSinceS < delay) {
     return { target: live.current, reason: 'holding: scale-down delay', forecastReplicas, reactiveReplicas };
   }
   return {
-    target: wanted,
-    reason: 'scale down: no projected need within the model load time',
+    target: Math.max(wanted, keepReplicas),
+    reason: informed
+      ? 'scale down: no projected need within the model load time'
+      : 'scale down: drained and low for the scale-down delay',
     forecastReplicas,
     reactiveReplicas,
   };
