@@ -70,3 +70,20 @@ export function bars(title: string, values: Row[], metric: string, label: string
     },
   });
 }
+
+/** GPU-seconds against p95 JCT, a point per autoscaled policy (down and left is better). */
+export function costScatter(title: string, values: Row[]): Promise<string> {
+  return render({
+    title,
+    width: 480,
+    height: 300,
+    data: { values },
+    mark: { type: 'point', filled: true, size: 90 },
+    encoding: {
+      x: { field: 'gpu_seconds', type: 'quantitative', title: 'GPU-seconds', scale: { zero: false } },
+      y: { field: 'jct_p95_s', type: 'quantitative', title: 'p95 JCT (s)', scale: { zero: false } },
+      color: { field: 'policy', type: 'nominal' },
+      shape: { field: 'policy', type: 'nominal' },
+    },
+  });
+}

@@ -1,5 +1,6 @@
 // npm run bench -- [--workload coding|research|FILE.jsonl] [--policies a,b,...] [--replicas N]
 //   [--sessions N] [--rate SESSIONS_PER_S] [--waves N] [--wave-gap S] [--seed N] [--out DIR]
+//   [--large-roles a,b --large-replicas N]
 // Runs each workload under each routing policy on a simulated cluster in virtual time and
 // writes DIR/report.json and DIR/report.md.
 import { execSync } from 'node:child_process';
@@ -9,8 +10,9 @@ import { parseConfig } from '../../../common/src/config/load.js';
 import { autoscalerPoolDefaults } from '../../../common/src/config/schema.js';
 import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
 import { runCluster } from '../sim/cluster.js';
-import { H100_LLAMA_8B } from '../sim/profiles.js';
-import { type Row, bars, jctCdf, sweep } from './charts.js';
+import { A100_QWEN_14B, H100_LLAMA_8B } from '../sim/profiles.js';
+import { type Row, bars, costScatter, jctCdf, sweep } from './charts.js';
+import { compareToFrontier } from './frontier.js';
 import { codingWorkload, researchWorkload } from '../workloads/agent-workloads.js';
 import type { SessionPlan } from '../workloads/session-plan.js';
 import { readReplayFile } from '../workloads/trace-replay.js';
@@ -38,11 +40,31 @@ const waveGap = Number(arg('wave-gap', '300'));
 /** HPA's default scale-down stabilization window (KEDA scales through the HPA). */
 const HPA_SCALE_DOWN_WINDOW_S = 300;
 const workloads = arg('workload', 'coding,research').split(',');
+/**
+ * Roles served by a second pool of a larger model (14B on A100s) instead of the 8B pool: a
+ * multi-model workflow, where a wave moves from one pool to the other.
+ */
+const largeRoles = new Set(arg('large-roles', '').split(',').filter(Boolean));
+const largeReplicas = Number(arg('large-replicas', String(Math.max(1, Math.round(replicas / 2)))));
+const simPools = [
+  { name: 'llama', models: ['llama'], replicas, profile: H100_LLAMA_8B },
+  ...(largeRoles.size > 0
+    ? [{ name: 'large', models: ['large'], replicas: largeReplicas, profile: A100_QWEN_14B }]
+    : []),
+];
+
+function withLargeRoles(plans: SessionPlan[]): SessionPlan[] {
+  if (largeRoles.size === 0) return plans;
+  return plans.map((p) => ({
+    ...p,
+    steps: p.steps.map((s) => (largeRoles.has(s.agent) ? { ...s, model: 'large' } : s)),
+  }));
+}
 
 function generate(workload: string, count: number, ratePerS: number, s: number): SessionPlan[] {
   const options = { sessions: count, ratePerS, seed: s, model: 'llama', burst: 4 };
-  if (workload === 'coding') return codingWorkload(options);
-  if (workload === 'research') return researchWorkload(options);
+  if (workload === 'coding') return withLargeRoles(codingWorkload(options));
+  if (workload === 'research') return withLargeRoles(researchWorkload(options));
   throw new Error(`unknown workload ${workload}`);
 }
 
@@ -111,7 +133,7 @@ function runPolicy(fullPolicy: Policy, plans: SessionPlan[]): PolicyRun {
   const pythia = policy.startsWith('pythia');
   const off = pythia && policy.startsWith('pythia-no-') ? policy.slice('pythia-no-'.length) : '';
   const config = parseConfig({
-    pools: [{ name: 'llama', models: ['llama'] }],
+    pools: simPools.map((p) => ({ name: p.name, models: p.models })),
     scheduler: {
       profile: pythia ? 'pythia' : policy,
       reactive_profile: pythia ? 'least-request' : policy,
@@ -126,7 +148,7 @@ function runPolicy(fullPolicy: Policy, plans: SessionPlan[]): PolicyRun {
   const started = performance.now();
   const r = runCluster({
     config,
-    pools: [{ name: 'llama', models: ['llama'], replicas, profile: H100_LLAMA_8B }],
+    pools: simPools,
     priorityScheduling: pythia && off !== 'priority',
     learn: pythia,
     profiler: { ...coreConfigFrom(config.profiler, 128), sessionIdleMs: 60_000, endGraceMs: 0 },
@@ -202,6 +224,37 @@ if (tty) {
     );
   };
 }
+/**
+ * Each forecast-autoscaled policy against the reactive scaler with the same routing at the
+ * scale-down windows measured in this run (`<routing>+reactive-autoscaler[:S]`): GPU-seconds
+ * saved at equal p95 and p95 gained at equal GPU-seconds, on the reactive frontier.
+ */
+function compareScalers(rows: Record<string, Record<string, unknown>>): void {
+  for (const [policy, summary] of Object.entries(rows)) {
+    const [routing, scaler] = policy.split('+');
+    if (scaler !== 'autoscaler') continue;
+    const family = Object.entries(rows)
+      .filter(([p]) => p.startsWith(`${routing}+reactive-autoscaler`))
+      .map(([label, s]) => ({
+        label,
+        gpuSeconds: s['gpu_seconds'] as number,
+        p95S: s['jct_p95_s'] as number,
+      }));
+    if (family.length === 0) continue;
+    const c = compareToFrontier(
+      { label: policy, gpuSeconds: summary['gpu_seconds'] as number, p95S: summary['jct_p95_s'] as number },
+      family,
+    );
+    summary['vs_reactive_frontier'] = {
+      gpu_saving_at_equal_p95: round(c.gpuSavingAtEqualP95),
+      gpu_saving_lower_bound: round(c.gpuSavingLowerBound),
+      p95_ratio_at_equal_gpu: round(c.p95RatioAtEqualGpu, 2),
+      p95_ratio_lower_bound: round(c.p95RatioLowerBound, 2),
+      frontier: c.frontier.map((p) => p.label),
+    };
+  }
+}
+
 for (const workload of workloads) {
   const plans = plansFor(workload);
   report[workload] = {};
@@ -238,6 +291,7 @@ for (const workload of workloads) {
     sweepRows[workload] = rows;
   }
   const base = report[workload];
+  compareScalers(base);
   const py = base['pythia'];
   if (py) {
     const ratios: Record<string, unknown> = {};
@@ -275,6 +329,8 @@ const full = {
     sweep: doSweep,
     waves,
     wave_gap_s: waveGap,
+    large_roles: [...largeRoles],
+    pools: simPools.map((p) => ({ name: p.name, replicas: p.replicas, profile: p.profile.name })),
   },
   results: report,
 };
@@ -283,7 +339,7 @@ writeFileSync(join(out, 'report.json'), `${JSON.stringify(full, null, 2)}\n`);
 const md: string[] = [
   `# Benchmark report`,
   '',
-  `${replicas} x ${H100_LLAMA_8B.name}, ${sessions} sessions per workload at ${rate}/s (bursts of 4)${waves > 1 ? ` in ${waves} waves ${waveGap} s apart` : ''}, seed ${seed}, commit ${commit}.`,
+  `${simPools.map((p) => `${p.replicas} x ${p.profile.name}`).join(' + ')}${largeRoles.size > 0 ? ` (${[...largeRoles].join(', ')} on ${A100_QWEN_14B.name})` : ''}, ${sessions} sessions per workload at ${rate}/s (bursts of 4)${waves > 1 ? ` in ${waves} waves ${waveGap} s apart` : ''}, seed ${seed}, commit ${commit}.`,
   '',
 ];
 for (const [workload, rows] of Object.entries(report)) {
@@ -302,6 +358,26 @@ for (const [workload, rows] of Object.entries(report)) {
   const ratios = (rows['pythia'] as Record<string, unknown> | undefined)?.['ratios_vs'];
   if (ratios)
     md.push('', `pythia vs each baseline (mean JCT, p95 JCT, throughput): \`${JSON.stringify(ratios)}\``);
+  for (const [policy, r] of Object.entries(rows)) {
+    const f = (r as Record<string, unknown>)['vs_reactive_frontier'] as Record<string, unknown> | undefined;
+    if (!f) continue;
+    const saving =
+      typeof f['gpu_saving_at_equal_p95'] === 'number'
+        ? `${(f['gpu_saving_at_equal_p95'] * 100).toFixed(1)}%`
+        : typeof f['gpu_saving_lower_bound'] === 'number'
+          ? `at least ${(f['gpu_saving_lower_bound'] * 100).toFixed(1)}% (lower p95 than every setting)`
+          : 'outside the measured range';
+    const ratio =
+      typeof f['p95_ratio_at_equal_gpu'] === 'number'
+        ? `${f['p95_ratio_at_equal_gpu']}x`
+        : typeof f['p95_ratio_lower_bound'] === 'number'
+          ? `at least ${f['p95_ratio_lower_bound']}x (fewer GPU-seconds than every setting)`
+          : 'outside the measured range';
+    md.push(
+      '',
+      `${policy} vs the reactive frontier (${(f['frontier'] as string[]).join(', ')}): GPU-seconds saved at equal p95: ${saving}; p95 better at equal GPU-seconds by ${ratio}.`,
+    );
+  }
   md.push('');
 }
 const charts: string[] = [];
@@ -324,6 +400,9 @@ for (const [workload, rows] of Object.entries(report)) {
     `preemptions-${name}.svg`,
     bars(`Preemptions, ${workload}`, perPolicy, 'preemptions', 'preemptions'),
   );
+  const scaled = perPolicy.filter((r) => String(r['policy']).includes('+'));
+  if (scaled.length > 1)
+    await write(`gpu-vs-p95-${name}.svg`, costScatter(`GPU-seconds and p95 JCT, ${workload}`, scaled));
   const tl = timelines[workload];
   if (tl)
     await write(

@@ -414,7 +414,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
       };
       const projected =
         autoscale.mode === 'forecast'
-          ? forecast(active.positions(queue.now, 60_000), models, settings)
+          ? forecast(active.positions(queue.now, 60_000), models, settings, (w, a) => active.poolOf(w, a))
           : null;
       for (const pool of options.pools) {
         const own = replicas.filter((r) => r.pool === pool.name);

@@ -173,7 +173,7 @@ export async function startAutoscaler(
       minProbability: 0.05,
       perRequestTokensPerS: a.per_request_tokens_per_s,
     };
-    const projected = forecast(positions, byWorkflow, settings);
+    const projected = forecast(positions, byWorkflow, settings, (w, agent) => sessions.poolOf(w, agent));
     for (const pool of cluster.allPools()) {
       const p = { ...autoscalerPoolDefaults, ...(a.pools[pool.name] ?? {}) };
       const state = states.get(pool.name) ?? { lowSinceS: null };

@@ -19,6 +19,8 @@ export interface RequestStart {
   readonly startUnixMs: number;
 }
 
+const MAX_AGENT_POOLS = 10_000;
+
 interface Tracked {
   readonly workflow: string;
   pool: string;
@@ -31,6 +33,8 @@ interface Tracked {
 
 export class ActiveSessions {
   private readonly sessions: TwoGenerationCache<string, Tracked>;
+  /** Pool each workflow agent's requests went to last (agents are few: not evicted). */
+  private readonly agentPools = new Map<string, string>();
 
   constructor(
     maxSessions: number,
@@ -51,8 +55,20 @@ export class ActiveSessions {
     return s;
   }
 
+  /** The pool `agent` of `workflow` was last routed to. */
+  poolOf(workflow: string, agent: string): string | undefined {
+    return this.agentPools.get(`${workflow}\u0000${agent}`);
+  }
+
+  private seen(workflow: string, agent: string, pool: string): void {
+    // Bounded in practice by workflows x roles; a hostile flood of agent names is capped.
+    const key = `${workflow}\u0000${agent}`;
+    if (this.agentPools.has(key) || this.agentPools.size < MAX_AGENT_POOLS) this.agentPools.set(key, pool);
+  }
+
   /** A request was routed: the session is active and its current stage runs. */
   started(start: RequestStart, nowMs: number): void {
+    this.seen(start.workflow, start.agent, start.pool);
     const s = this.tracked(start.workflow, start.session, start.pool, nowMs);
     if (s.open.has(start.requestId) || s.requests.length >= this.maxRequestsPerSession) return;
     // Still running: an open end keeps its stage open for requests that start meanwhile.
@@ -62,6 +78,7 @@ export class ActiveSessions {
 
   /** A request finished (its trace). */
   ingest(trace: Trace, nowMs: number): void {
+    this.seen(trace.workflow, trace.agent, trace.pool);
     const s = this.tracked(trace.workflow, trace.session, trace.pool, nowMs);
     const done: TimedRequest = { agent: trace.agent, startMs: trace.startUnixMs, endMs: trace.endUnixMs };
     const index = s.open.get(trace.requestId);

@@ -81,10 +81,19 @@ interface StageWork {
   readonly durationS: number;
 }
 
+/** Where an agent's requests go (its model's pool), as last seen; undefined when never seen. */
+export type AgentPools = (workflow: string, agent: string) => string | undefined;
+
+/**
+ * `agentPools` sends each projected stage to its own agent's pool (a planner on a large
+ * model, its explorers on a small one); without it, or for an agent never seen, a stage goes
+ * to the pool of the session's latest request.
+ */
 export function forecast(
   sessions: readonly SessionPosition[],
   models: ReadonlyMap<string, IndexedModel>,
   s: ForecastSettings,
+  agentPools: AgentPools = () => undefined,
 ): Map<string, PoolForecast> {
   const buckets = Math.max(1, Math.ceil(s.horizonS / s.bucketS));
   const out: Forecasts = new Map();
@@ -117,20 +126,20 @@ export function forecast(
     const currentStats = model.agent(current.split('+')[0] ?? current);
     let startS = session.running ? requestSeconds(currentStats, s) / 2 : 0;
     startS += currentStats ? currentStats.toolTimeP50Ms / 1000 : 0;
-    walk(model, session, [...session.roles], 1, startS, 0, s, add);
+    const poolOf = (role: string) => agentPools(session.workflow, role.split('+')[0] ?? role) ?? session.pool;
+    walk(model, [...session.roles], 1, startS, 0, s, (atS, role, w) => add(poolOf(role), atS, w));
   }
   return out;
 }
 
 function walk(
   model: IndexedModel,
-  session: SessionPosition,
   roles: string[],
   probability: number,
   atS: number,
   depth: number,
   s: ForecastSettings,
-  add: (pool: string, atS: number, w: StageWork) => void,
+  add: (atS: number, role: string, w: StageWork) => void,
 ): void {
   if (depth >= s.maxStages || atS >= s.horizonS) return;
   const prediction = model.predict(roles, null);
@@ -143,13 +152,13 @@ function walk(
     // Older models lack the uncached mean: fall back to the whole prompt.
     const prompt = stats ? stats.uncachedPromptTokensMean || stats.promptTokensMean : 0;
     const durationS = requestSeconds(stats, s);
-    add(session.pool, atS, {
+    add(atS, t.role, {
       prefill: p * width * prompt,
       decode: p * width * output,
       requests: p * width,
       durationS,
     });
     const nextAt = atS + durationS + (stats ? stats.toolTimeP50Ms / 1000 : 0);
-    walk(model, session, [...roles, t.role], p, nextAt, depth + 1, s, add);
+    walk(model, [...roles, t.role], p, nextAt, depth + 1, s, add);
   }
 }
