@@ -22,7 +22,8 @@ const POLICIES = ['round-robin', 'least-request', 'prefix-aware', 'session-affin
 type Policy = string;
 
 function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
+  // The last occurrence wins, so flags after an npm script's own override them.
+  const i = process.argv.lastIndexOf(`--${name}`);
   return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
 }
 
