@@ -20,10 +20,10 @@ test('a session is active from its first start, its stage running until the trac
   const planner = start('r1', 'planner', 1000);
   active.started(planner, 1000);
   assert.deepEqual(active.positions(1000, 60_000), [
-    { workflow: 'coding', pool: 'llama', roles: ['planner'], running: true },
+    { workflow: 'coding', pool: 'llama', roles: ['planner'], inFlight: 1 },
   ]);
   active.ingest(trace(planner, 3000), 3000);
-  assert.equal(active.positions(3000, 60_000)[0]?.running, false);
+  assert.equal(active.positions(3000, 60_000)[0]?.inFlight, 0);
   // A fan-out: siblings that start while one runs form one stage; it stays open until all end.
   const explorers = ['r2', 'r3', 'r4'].map((id, i) => start(id, 'explorer', 4000 + i));
   for (const e of explorers) active.started(e, 4000);
@@ -32,11 +32,11 @@ test('a session is active from its first start, its stage running until the trac
     workflow: 'coding',
     pool: 'llama',
     roles: ['planner', 'explorer'],
-    running: true,
+    inFlight: 2,
   });
   active.ingest(trace(explorers[1]!, 5100), 5100);
   active.ingest(trace(explorers[2]!, 5200), 5200);
-  assert.equal(active.positions(5200, 60_000)[0]?.running, false);
+  assert.equal(active.positions(5200, 60_000)[0]?.inFlight, 0);
 });
 
 test('traces without starts still count; a repeated start is ignored; end markers and idleness end a session', () => {

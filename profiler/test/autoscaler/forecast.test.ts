@@ -34,7 +34,7 @@ test('a burst of sessions finishing their planner projects the explorer fan-out 
     workflow: 'coding',
     roles: ['planner'],
     pool: 'llama',
-    running: false,
+    inFlight: 0,
   }));
   // One stage ahead: exactly the explorers, right after the planner's short tool time.
   const next = forecast(burst, models, { ...settings, maxStages: 1 }).get('llama');
@@ -72,7 +72,7 @@ test('the target rises before the fan-out requests arrive, then drains down afte
     workflow: 'coding',
     roles: ['planner'],
     pool: 'llama',
-    running: false,
+    inFlight: 0,
   }));
   const state: ScaleState = { lowSinceS: null };
   const quietLive = { current: 2, waiting: 0, running: 2, requestsPerReplica: 32, kvUsage: 0.1 };
@@ -129,7 +129,7 @@ test('no scale-up for demand over before a new replica could load; known demand 
     workflow: 'coding',
     roles: ['planner'],
     pool: 'llama',
-    running: false,
+    inFlight: 0,
   }));
   const projected = forecast(burst, models, { ...settings, maxStages: 1 }).get('llama');
   assert.ok(projected && (projected.requests[0] ?? 0) > 64, 'the explorer fan-out, within the first bucket');
@@ -151,4 +151,24 @@ test('no scale-up for demand over before a new replica could load; known demand 
     'holding: scale-down delay',
   );
   assert.match(replicaTarget(blind, 5, live, capacity, later, capacity.scaleDownDelayS).reason, /drained/);
+});
+
+test('load the known sessions do not explain (plain traffic) keeps the long scale-down delay', () => {
+  const empty = emptyForecast('llama', settings);
+  const plain = { current: 4, waiting: 0, running: 10, requestsPerReplica: 32, kvUsage: 0.1 };
+  const state: ScaleState = { lowSinceS: null };
+  replicaTarget(empty, 5, plain, capacity, state, 0);
+  assert.equal(
+    replicaTarget(empty, 5, plain, capacity, state, capacity.forecastScaleDownDelayS).reason,
+    'holding: scale-down delay',
+  );
+  assert.match(replicaTarget(empty, 5, plain, capacity, state, capacity.scaleDownDelayS).reason, /drained/);
+  // The same load, announced by the sessions in flight: the short delay.
+  const known = { ...empty, knownInFlight: 10 };
+  const fresh: ScaleState = { lowSinceS: null };
+  replicaTarget(known, 5, plain, capacity, fresh, 0);
+  assert.match(
+    replicaTarget(known, 5, plain, capacity, fresh, capacity.forecastScaleDownDelayS).reason,
+    /no projected need/,
+  );
 });

@@ -103,7 +103,7 @@ export class ActiveSessions {
         workflow: s.workflow,
         pool: s.pool,
         roles: segmentStages(s.requests).map((st) => st.role),
-        running: s.open.size > 0,
+        inFlight: s.open.size,
       });
     }
     return out;

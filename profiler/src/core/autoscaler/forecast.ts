@@ -12,8 +12,8 @@ export interface SessionPosition {
   readonly roles: readonly string[];
   /** Pool serving this session's requests. */
   readonly pool: string;
-  /** True while a request of the current stage runs (the next stage waits for it). */
-  readonly running: boolean;
+  /** Requests of the current stage started and not finished (the next stage waits for them). */
+  readonly inFlight: number;
 }
 
 export interface ForecastSettings {
@@ -42,6 +42,8 @@ export interface PoolForecast {
   readonly projectedSessions: number;
   /** Active sessions whose workflow has no promoted model: their future is unknown. */
   readonly blindSessions: number;
+  /** Requests of the pool's known sessions (projected or blind) in flight now. */
+  readonly knownInFlight: number;
 }
 
 /** A pool's forecast when no active session is projected onto it. */
@@ -61,6 +63,7 @@ function poolEntry(out: Forecasts, pool: string, buckets: number) {
       requests: new Array<number>(buckets).fill(0),
       projectedSessions: 0,
       blindSessions: 0,
+      knownInFlight: 0,
     };
     out.set(pool, f);
   }
@@ -115,6 +118,7 @@ export function forecast(
     }
   };
   for (const session of sessions) {
+    poolEntry(out, session.pool, buckets).knownInFlight += session.inFlight;
     const model = models.get(session.workflow);
     if (!model || model.model.mode !== 'proactive') {
       poolEntry(out, session.pool, buckets).blindSessions++;
@@ -124,7 +128,7 @@ export function forecast(
     // Time until the current stage ends: half its expected duration if it still runs.
     const current = session.roles.at(-1) ?? '';
     const currentStats = model.agent(current.split('+')[0] ?? current);
-    let startS = session.running ? requestSeconds(currentStats, s) / 2 : 0;
+    let startS = session.inFlight > 0 ? requestSeconds(currentStats, s) / 2 : 0;
     startS += currentStats ? currentStats.toolTimeP50Ms / 1000 : 0;
     const poolOf = (role: string) => agentPools(session.workflow, role.split('+')[0] ?? role) ?? session.pool;
     walk(model, [...session.roles], 1, startS, 0, s, (atS, role, w) => add(poolOf(role), atS, w));

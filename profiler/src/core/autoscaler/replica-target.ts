@@ -6,8 +6,9 @@
 // Scale-up at once, scale-down only after the pool has drained and stayed low for a delay,
 // within [min, max]. The delay is
 // short (`forecastScaleDownDelayS`) when every active session of the pool is projected by a
-// promoted model, since then "low" means no known session will need the capacity; otherwise
-// it is the long window (`scaleDownDelayS`) a queue-driven scaler needs to ride out lulls.
+// promoted model and they account for the pool's live load, since then "low" means no known
+// session will need the capacity; otherwise it is the long window (`scaleDownDelayS`) a
+// queue-driven scaler needs to ride out lulls.
 import type { PoolForecast } from './forecast.js';
 
 export interface PoolCapacity {
@@ -74,6 +75,19 @@ export interface ScaleDecision {
   readonly reactiveReplicas: number;
 }
 
+/**
+ * Whether the pool's live load is the known sessions' (within the scrape's lag): traffic
+ * without workflow identifiers, or from gateways that do not announce their requests, makes
+ * the forecast's view incomplete however well it projects the sessions it knows.
+ */
+function explained(f: PoolForecast, live: PoolLive): boolean {
+  const slack = Math.max(UNEXPLAINED_SLACK, f.knownInFlight * 0.1);
+  return live.running + live.waiting <= f.knownInFlight + slack;
+}
+
+/** Requests in flight beyond the known sessions' tolerated as scrape lag or warm requests. */
+const UNEXPLAINED_SLACK = 4;
+
 export function replicaTarget(
   f: PoolForecast | undefined,
   bucketS: number,
@@ -126,7 +140,7 @@ export function replicaTarget(
     return { target: live.current, reason: 'holding: requests waiting', forecastReplicas, reactiveReplicas };
   }
   state.lowSinceS ??= nowS;
-  const informed = f !== undefined && f.blindSessions === 0;
+  const informed = f !== undefined && f.blindSessions === 0 && explained(f, live);
   const delay = informed ? cap.forecastScaleDownDelayS : cap.scaleDownDelayS;
   if (nowS - state.lowSinceS < delay) {
     return { target: live.current, reason: 'holding: scale-down delay', forecastReplicas, reactiveReplicas };
