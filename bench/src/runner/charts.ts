@@ -27,7 +27,7 @@ export function jctCdf(title: string, jct: Readonly<Record<string, readonly numb
     encoding: {
       x: { field: 'jct_s', type: 'quantitative', title: 'job completion time (s)' },
       y: { field: 'share', type: 'quantitative', title: 'sessions completed', axis: { format: '%' } },
-      color: { field: 'policy', type: 'nominal' },
+      color: { field: 'policy', type: 'nominal', legend: { labelLimit: 400 } },
     },
   });
 }
@@ -50,7 +50,7 @@ export function sweep(
     encoding: {
       x: { field: x, type: 'quantitative', title: xLabel },
       y: { field: metric, type: 'quantitative', title: label },
-      color: { field: 'policy', type: 'nominal' },
+      color: { field: 'policy', type: 'nominal', legend: { labelLimit: 400 } },
     },
   });
 }
@@ -82,7 +82,7 @@ export function costScatter(title: string, values: Row[]): Promise<string> {
     encoding: {
       x: { field: 'gpu_seconds', type: 'quantitative', title: 'GPU-seconds', scale: { zero: false } },
       y: { field: 'jct_p95_s', type: 'quantitative', title: 'p95 JCT (s)', scale: { zero: false } },
-      color: { field: 'policy', type: 'nominal' },
+      color: { field: 'policy', type: 'nominal', legend: { labelLimit: 400 } },
       shape: { field: 'policy', type: 'nominal' },
     },
   });

@@ -265,7 +265,10 @@ for (const workload of workloads) {
     const { summary, measured, timeline } = runPolicy(policy, plans);
     report[workload][policy] = summary;
     jctByWorkload[workload][policy] = measured;
-    for (const p of timeline) (timelines[workload] ??= []).push({ policy, t: p.t, replicas: p.replicas });
+    // One line per policy: replicas on, summed over the pools at each decision.
+    const total = new Map<number, number>();
+    for (const p of timeline) total.set(p.t, (total.get(p.t) ?? 0) + p.replicas);
+    for (const [t, on] of total) (timelines[workload] ??= []).push({ policy, t, replicas: on });
     if (!tty)
       process.stderr.write(
         `${workload} ${policy}: mean JCT ${summary['jct_mean_s']} s (${summary['wall_s']} s wall)\n`,
@@ -409,7 +412,7 @@ for (const [workload, rows] of Object.entries(report)) {
     await write(
       `replicas-${name}.svg`,
       sweep(
-        `Replicas over time (autoscaling), ${workload}`,
+        `Replicas over time, all pools (autoscaling), ${workload}`,
         tl,
         'replicas',
         'replicas on',
