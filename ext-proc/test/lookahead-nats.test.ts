@@ -171,6 +171,7 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
       roomy.received.find((r) => r.headers['x-pythia-warm'] === '1'),
     );
     assert.equal(warm.body['max_tokens'], 1);
+    assert.equal(warm.body['priority'], 100, 'a warm is the least urgent request on a priority pool');
     assert.equal((warm.body['messages'] as Array<{ content: string }>)[0]?.content, SYSTEM['explorer']);
     assert.equal(full.received.length, 0);
 

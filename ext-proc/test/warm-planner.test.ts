@@ -5,7 +5,7 @@ import { PrefixIndex } from '../src/core/prefix-index.js';
 import type { SchedulingDecision } from '../src/core/scheduling/types.js';
 import { SessionAffinity } from '../src/core/session-affinity.js';
 import { SessionHistory } from '../src/core/session-history.js';
-import { WarmPlanner, type WarmSettings } from '../src/core/warm-planner.js';
+import { WarmPlanner, type WarmSettings, warmBody } from '../src/core/warm-planner.js';
 
 const settings: WarmSettings = {
   minProbability: 0.5,
@@ -151,6 +151,9 @@ test('with the session history on the same model, the warm carries it after the 
   assert.equal(out.kind, 'warm');
   if (out.kind !== 'warm') return;
   assert.equal(out.plan.withHistory, true);
+  const body = JSON.parse(warmBody(out.plan));
+  assert.equal(body['max_tokens'], 1);
+  assert.equal('priority' in body, false, 'the router adds priority only for priority pools');
   assert.deepEqual(out.plan.messages.slice(1), [
     { role: 'user', content: 'fix the bug' },
     { role: 'assistant', content: 'plan: read x.ts' },

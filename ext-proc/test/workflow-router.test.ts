@@ -12,7 +12,7 @@ import { CORE_CONFIG } from '../../profiler/test/support.js';
 import { createGatewayCore } from '../src/core/gateway-core.js';
 import { parseLlmRequest } from '../src/core/openai-request.js';
 import type { CompletedRequest, RouteInput } from '../src/core/stream-processor.js';
-import type { WarmPlan } from '../src/core/warm-planner.js';
+import { type WarmPlan, warmBody } from '../src/core/warm-planner.js';
 
 const learned = buildOffline(
   synthesizeTraces(codingWorkload({ sessions: 80, ratePerS: 1, seed: 3 })),
@@ -84,6 +84,9 @@ test('proactive: pythia placement, priority in header and body, and a warm after
   c.router.complete(planner, input('planner'), ok());
   assert.equal(warms.length, 1);
   assert.equal(warms[0]?.agent, 'explorer');
+  // The pool schedules by priority: the warm goes behind every real request.
+  assert.equal(warms[0]?.priority, 100);
+  assert.equal(JSON.parse(warmBody(warms[0]!))['priority'], 100);
   // The warm carries the explorer's system prompt, then the session so far (the planner's
   // request after its system prompt, and its output).
   assert.deepEqual(

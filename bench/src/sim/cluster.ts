@@ -5,6 +5,7 @@
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
 import { createGatewayCore } from '../../../ext-proc/src/core/gateway-core.js';
 import { PRIORITY_HEADER } from '../../../ext-proc/src/core/header-contract.js';
+import { NEUTRAL_PRIORITY } from '../../../ext-proc/src/core/priority.js';
 import type {
   CompletedRequest,
   RoutedRequest,
@@ -192,7 +193,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
           fullBlocks: blocks,
           promptTokens: runs[0]?.tokens ?? 1,
           outputTokens: 1,
-          priority: 100,
+          priority: plan.priority ?? NEUTRAL_PRIORITY,
           arrivalMs: queue.now,
         });
       },
@@ -305,7 +306,9 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
           return;
         }
         const replica = byAddress.get(routed.endpoint) as Replica;
-        const priority = Number(routed.annotations.find(([k]) => k === PRIORITY_HEADER)?.[1] ?? 50);
+        const priority = Number(
+          routed.annotations.find(([k]) => k === PRIORITY_HEADER)?.[1] ?? NEUTRAL_PRIORITY,
+        );
         const blockSize = replica.engine.profile.blockSize;
         let firstMs = -1;
         requests++;

@@ -2,7 +2,7 @@
 // max_tokens 1 to the chosen endpoint, which makes vLLM or SGLang prefill (and cache) the
 // prompt prefix. The prompt is never logged.
 import type { Logger } from '../../../common/src/logger.js';
-import type { WarmPlan, WarmPlanner } from '../core/warm-planner.js';
+import { type WarmPlan, type WarmPlanner, warmBody } from '../core/warm-planner.js';
 
 export interface WarmMetrics {
   warmFinished(ok: boolean): void;
@@ -26,7 +26,7 @@ export class HttpWarmSender {
     void fetch(`http://${plan.endpoint}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-pythia-warm': '1' },
-      body: JSON.stringify({ model: plan.model, messages: plan.messages, max_tokens: 1, stream: false }),
+      body: warmBody(plan),
       signal: AbortSignal.timeout(this.timeoutMs),
     })
       .then(async (res) => {

@@ -12,6 +12,9 @@ export interface PrioritySettings {
 /** Priority for requests without a proactive prediction, when a pool wants the field set. */
 export const NEUTRAL_PRIORITY = 50;
 
+/** Priority of warm requests: behind every real request (they only save later prefill). */
+export const WARM_PRIORITY = 100;
+
 /**
  * score = w1 / (1 + E[remaining stages]) + w2 * [this request alone gates the next stage],
  * mapped to an integer where lower is more urgent.

@@ -18,7 +18,13 @@ import {
 import type { ModelRegistry } from './model-registry.js';
 import { chainedBlockHashes, promptText } from './prefix-hash.js';
 import type { PrefixIndex } from './prefix-index.js';
-import { bodyWithPriority, NEUTRAL_PRIORITY, type PrioritySettings, requestPriority } from './priority.js';
+import {
+  bodyWithPriority,
+  NEUTRAL_PRIORITY,
+  type PrioritySettings,
+  requestPriority,
+  WARM_PRIORITY,
+} from './priority.js';
 import type { Scheduler } from './scheduling/scheduler.js';
 import {
   type Profile,
@@ -290,6 +296,11 @@ export class WorkflowRouter implements RequestRouter {
       p.history.get(identity.workflow, identity.session) ?? null,
     );
     p.events?.warm(outcome);
-    if (outcome.kind === 'warm') p.warmSender?.send(outcome.plan);
+    if (outcome.kind === 'warm') {
+      // On a priority-scheduling pool a warm must say it is the least urgent: vLLM reads a
+      // missing priority as 0, which would put speculation ahead of every real request.
+      const priorityField = p.cluster.pool(outcome.plan.pool)?.priorityField ?? false;
+      p.warmSender?.send(priorityField ? { ...outcome.plan, priority: WARM_PRIORITY } : outcome.plan);
+    }
   }
 }

@@ -31,6 +31,19 @@ export interface WarmPlan {
   readonly messages: ReadonlyArray<ChatMessage>;
   /** True when the session history is included. */
   readonly withHistory: boolean;
+  /** vLLM `priority` body field, set for pools that schedule by priority. */
+  readonly priority?: number;
+}
+
+/** The OpenAI chat body of a warm request: prefill the prompt, generate one token. */
+export function warmBody(plan: WarmPlan): string {
+  return JSON.stringify({
+    model: plan.model,
+    messages: plan.messages,
+    max_tokens: 1,
+    stream: false,
+    ...(plan.priority === undefined ? {} : { priority: plan.priority }),
+  });
 }
 
 export type WarmSkip =
