@@ -128,6 +128,9 @@ export interface ScalingDecisionRecord {
   readonly forecastDecodeTokens: readonly number[];
   readonly bucketS: number;
   readonly unixMs: number;
+  readonly forecastRequests: readonly number[];
+  readonly projectedSessions: number;
+  readonly blindSessions: number;
 }
 
 export function encodeScalingDecision(d: ScalingDecisionRecord): Uint8Array {

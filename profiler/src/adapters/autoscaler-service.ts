@@ -208,6 +208,9 @@ export async function startAutoscaler(
         forecastDecodeTokens: f.decodeTokens,
         bucketS: a.bucket_s,
         unixMs: t,
+        forecastRequests: f.requests,
+        projectedSessions: f.projectedSessions,
+        blindSessions: f.blindSessions,
       };
       const previous = decisions.get(pool.name);
       decisions.set(pool.name, record);

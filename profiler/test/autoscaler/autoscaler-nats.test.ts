@@ -119,13 +119,14 @@ test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () 
     });
     const up = autoscaler.decisions.get('llama');
     assert.match(up?.reason ?? '', /forecast/);
+    assert.ok((up?.projectedSessions ?? 0) >= 80 && up?.blindSessions === 0);
+    assert.ok((up?.forecastRequests ?? []).some((r) => r > 0), 'the projected requests travel with it');
     assert.equal(await metric(), up?.target, 'KEDA sees the new target');
     const stored = await (await nc.jetstream().views.kv(SCALING_BUCKET)).get(encodeToken('llama'));
-    assert.equal(
-      stored && decodeScalingDecision(stored.value).target,
-      up?.target,
-      'latest decision kept in the bucket',
-    );
+    const kept = stored ? decodeScalingDecision(stored.value) : null;
+    assert.equal(kept?.target, up?.target, 'latest decision kept in the bucket');
+    assert.equal(kept?.projectedSessions, up?.projectedSessions);
+    assert.deepEqual(kept?.forecastRequests, up?.forecastRequests);
 
     // The sessions go idle (2 s): hold for the scale-down delay, then drain to the minimum.
     await new Promise((r) => setTimeout(r, 2200));
