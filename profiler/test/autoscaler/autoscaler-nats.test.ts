@@ -120,7 +120,10 @@ test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () 
     const up = autoscaler.decisions.get('llama');
     assert.match(up?.reason ?? '', /forecast/);
     assert.ok((up?.projectedSessions ?? 0) >= 80 && up?.blindSessions === 0);
-    assert.ok((up?.forecastRequests ?? []).some((r) => r > 0), 'the projected requests travel with it');
+    assert.ok(
+      (up?.forecastRequests ?? []).some((r) => r > 0),
+      'the projected requests travel with it',
+    );
     assert.equal(await metric(), up?.target, 'KEDA sees the new target');
     const stored = await (await nc.jetstream().views.kv(SCALING_BUCKET)).get(encodeToken('llama'));
     const kept = stored ? decodeScalingDecision(stored.value) : null;
