@@ -52,3 +52,13 @@ test('traces without starts still count; a repeated start is ignored; end marker
   assert.equal(active.positions(20_000, 60_000).length, 1);
   assert.deepEqual(active.positions(80_001, 60_000), [], 'gone after the idle timeout');
 });
+
+test("an agent's pool is learned from its starts and traces", () => {
+  const active = new ActiveSessions(100);
+  assert.equal(active.poolOf('coding', 'planner'), undefined);
+  active.started({ ...start('r1', 'planner', 0), pool: 'large' }, 0);
+  active.ingest(trace({ ...start('r2', 'explorer', 10), pool: 'small' }, 20), 20);
+  assert.equal(active.poolOf('coding', 'planner'), 'large');
+  assert.equal(active.poolOf('coding', 'explorer'), 'small');
+  assert.equal(active.poolOf('research', 'planner'), undefined, 'per workflow');
+});

@@ -172,3 +172,23 @@ test('load the known sessions do not explain (plain traffic) keeps the long scal
     /no projected need/,
   );
 });
+
+test("each projected stage lands on its own agent's pool (a multi-model workflow)", () => {
+  const burst: SessionPosition[] = Array.from({ length: 20 }, () => ({
+    workflow: 'coding',
+    roles: ['planner'],
+    pool: 'large',
+    inFlight: 0,
+  }));
+  const pools = (_workflow: string, agent: string) => (agent === 'planner' ? 'large' : 'small');
+  const f = forecast(burst, models, { ...settings, maxStages: 1 }, pools);
+  assert.ok((f.get('small')?.requests[0] ?? 0) > 0, 'the explorers go to the small pool');
+  assert.ok(
+    f.get('large')?.requests.every((r) => r === 0),
+    'nothing projected onto the planner pool',
+  );
+  assert.equal(f.get('large')?.projectedSessions, 20, 'sessions count where they are now');
+  // Unknown agents fall back to the session's current pool: the same work, on it.
+  const fallback = forecast(burst, models, { ...settings, maxStages: 1 }, () => undefined);
+  assert.deepEqual(fallback.get('large')?.requests, f.get('small')?.requests);
+});
