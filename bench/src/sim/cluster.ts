@@ -15,7 +15,7 @@ import type { WarmOutcome } from '../../../ext-proc/src/core/warm-planner.js';
 import { ProfilerCore, type ProfilerCoreConfig } from '../../../profiler/src/core/profiler-core.js';
 import type { Trace } from '../../../profiler/src/core/trace.js';
 import { ActiveSessions, type RequestStart } from '../../../profiler/src/core/autoscaler/active-sessions.js';
-import { emptyForecast, forecast } from '../../../profiler/src/core/autoscaler/forecast.js';
+import { emptyForecast, forecast, forecastSettings } from '../../../profiler/src/core/autoscaler/forecast.js';
 import {
   type PoolCapacity,
   type ScaleState,
@@ -408,13 +408,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
     tick(autoscale.intervalMs, () => {
       const models = new Map<string, IndexedModel>();
       for (const m of core.models.all()) models.set(m.model.workflow, m);
-      const settings = {
-        horizonS: 120,
-        bucketS: 5,
-        maxStages: 6,
-        minProbability: 0.05,
-        perRequestTokensPerS: 60,
-      };
+      const settings = forecastSettings(options.config.autoscaler);
       const projected =
         autoscale.mode === 'forecast'
           ? forecast(active.positions(queue.now, 60_000), models, settings, (w, a) => active.poolOf(w, a))
@@ -437,7 +431,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
         );
         const d = replicaTarget(
           projected ? (projected.get(pool.name) ?? emptyForecast(pool.name, settings)) : undefined,
-          5,
+          settings.bucketS,
           live,
           { ...autoscale.capacity, maxReplicas: own.length },
           state,

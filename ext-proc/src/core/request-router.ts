@@ -217,10 +217,8 @@ export class WorkflowRouter implements RequestRouter {
       if (prediction.nextAgents.length > 0)
         annotations.push([NEXT_AGENTS_HEADER, formatNextAgents(prediction.nextAgents)]);
     }
-    if (identity && p.traces) {
-      const start = startOf(input, decision.pool, p.clock.wallNow());
-      if (start) p.traces.started(start);
-    }
+    const start = p.traces ? startOf(input, decision.pool, p.clock.wallNow()) : null;
+    if (start) p.traces?.started(start);
     const priorityField = p.cluster.pool(decision.pool)?.priorityField ?? false;
     if (proactive && prediction && p.levers.priority) {
       const priority = requestPriority(prediction, gatesNextStage, p.priority);

@@ -32,7 +32,7 @@ import { ModelWatcher } from '../../../ext-proc/src/adapters/model-watcher.js';
 import { ClusterState } from '../../../ext-proc/src/core/cluster-state.js';
 import { ModelRegistry } from '../../../ext-proc/src/core/model-registry.js';
 import { ActiveSessions } from '../core/autoscaler/active-sessions.js';
-import { emptyForecast, forecast } from '../core/autoscaler/forecast.js';
+import { emptyForecast, forecast, forecastSettings } from '../core/autoscaler/forecast.js';
 import { type ScaleState, poolLive, replicaTarget } from '../core/autoscaler/replica-target.js';
 import type { IndexedModel } from '../core/predictor.js';
 import { addKedaScaler } from './keda-scaler.js';
@@ -166,13 +166,7 @@ export async function startAutoscaler(
     sessionsGauge.set(positions.length);
     const byWorkflow = new Map<string, IndexedModel>();
     for (const m of models.all()) byWorkflow.set(m.model.workflow, m);
-    const settings = {
-      horizonS: a.horizon_s,
-      bucketS: a.bucket_s,
-      maxStages: 6,
-      minProbability: 0.05,
-      perRequestTokensPerS: a.per_request_tokens_per_s,
-    };
+    const settings = forecastSettings(a);
     const projected = forecast(positions, byWorkflow, settings, (w, agent) => sessions.poolOf(w, agent));
     for (const pool of cluster.allPools()) {
       const p = { ...autoscalerPoolDefaults, ...(a.pools[pool.name] ?? {}) };

@@ -30,6 +30,21 @@ export interface ForecastSettings {
   readonly perRequestTokensPerS: number;
 }
 
+/** The forecast settings of an `autoscaler:` configuration section (service and simulator). */
+export function forecastSettings(a: {
+  readonly horizon_s: number;
+  readonly bucket_s: number;
+  readonly per_request_tokens_per_s: number;
+}): ForecastSettings {
+  return {
+    horizonS: a.horizon_s,
+    bucketS: a.bucket_s,
+    maxStages: 6,
+    minProbability: 0.05,
+    perRequestTokensPerS: a.per_request_tokens_per_s,
+  };
+}
+
 /** Expected work per pool per bucket: prefill tokens, decode tokens, requests in flight. */
 export interface PoolForecast {
   readonly pool: string;
@@ -118,13 +133,14 @@ export function forecast(
     }
   };
   for (const session of sessions) {
-    poolEntry(out, session.pool, buckets).knownInFlight += session.inFlight;
+    const own = poolEntry(out, session.pool, buckets);
+    own.knownInFlight += session.inFlight;
     const model = models.get(session.workflow);
     if (!model || model.model.mode !== 'proactive') {
-      poolEntry(out, session.pool, buckets).blindSessions++;
+      own.blindSessions++;
       continue;
     }
-    poolEntry(out, session.pool, buckets).projectedSessions++;
+    own.projectedSessions++;
     // Time until the current stage ends: half its expected duration if it still runs.
     const current = session.roles.at(-1) ?? '';
     const currentStats = model.agent(current.split('+')[0] ?? current);

@@ -4,11 +4,10 @@
 // scaling down never goes below the busiest bucket of the whole horizon, since a replica let
 // go now is a model load away from coming back. The queue adds its own need (reactive).
 // Scale-up at once, scale-down only after the pool has drained and stayed low for a delay,
-// within [min, max]. The delay is
-// short (`forecastScaleDownDelayS`) when every active session of the pool is projected by a
-// promoted model and they account for the pool's live load, since then "low" means no known
-// session will need the capacity; otherwise it is the long window (`scaleDownDelayS`) a
-// queue-driven scaler needs to ride out lulls.
+// within [min, max]. The delay is short (`forecastScaleDownDelayS`) when every active session
+// of the pool is projected by a promoted model and they account for the pool's live load,
+// since then "low" means no known session will need the capacity; otherwise it is the long
+// window (`scaleDownDelayS`) a queue-driven scaler needs to ride out lulls.
 import type { PoolForecast } from './forecast.js';
 
 export interface PoolCapacity {
