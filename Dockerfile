@@ -11,10 +11,11 @@ ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY proto ./proto
-COPY common ./common
+COPY core/src ./core/src
+COPY common/src ./common/src
 COPY ext-proc/src ./ext-proc/src
 COPY profiler/src ./profiler/src
-COPY bench/src ./bench/src
+COPY autoscaler/src ./autoscaler/src
 COPY config ./config
 # Run as the image's unprivileged user.
 USER node

@@ -6,7 +6,17 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const roots = ['common', 'ext-proc', 'profiler', 'bench', 'envoy'];
+const roots = [
+  'core',
+  'common',
+  'ext-proc',
+  'profiler',
+  'autoscaler',
+  'test-support',
+  'bench',
+  'envoy',
+  'tests',
+];
 const filter = process.argv.slice(2);
 const files = [];
 function walk(dir) {

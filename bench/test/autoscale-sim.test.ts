@@ -6,7 +6,7 @@ import { parseConfig } from '../../common/src/config/load.js';
 import { coreConfigFrom } from '../../profiler/src/adapters/core-config.js';
 import { runCluster } from '../src/sim/cluster.js';
 import { H100_LLAMA_8B } from '../src/sim/profiles.js';
-import { codingWorkload } from '../src/workloads/agent-workloads.js';
+import { codingWorkload } from '../../test-support/src/workloads/agent-workloads.js';
 
 test('a burst scales the pool up (after model load) and back down; GPU-seconds follow', () => {
   const config = parseConfig({ pools: [{ name: 'llama', models: ['llama'] }] });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { natsServerAvailable } from '../../common/src/testing/nats-server.js';
+import { natsServerAvailable } from '../../test-support/src/nats-server.js';
 
 const skip = natsServerAvailable() ? false : 'nats-server is not installed (apt-get install nats-server)';
 

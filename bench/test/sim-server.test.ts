@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../common/src/config/load.js';
-import { captureLogger } from '../../common/src/testing/log-capture.js';
+import { captureLogger } from '../../test-support/src/log-capture.js';
 import { startExtProc } from '../../ext-proc/src/adapters/service.js';
-import { DEFAULT_FILTER, EnvoyExtProcClient } from '../src/gateway/envoy-ext-proc-client.js';
-import { HttpGateway } from '../src/gateway/http-gateway.js';
+import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../test-support/src/envoy-ext-proc-client.js';
+import { HttpGateway } from '../../test-support/src/http-gateway.js';
 import { H100_LLAMA_8B } from '../src/sim/profiles.js';
 import { SimulatedReplica } from '../src/sim/server.js';
 

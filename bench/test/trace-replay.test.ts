@@ -7,7 +7,7 @@ import { parseConfig } from '../../common/src/config/load.js';
 import { coreConfigFrom } from '../../profiler/src/adapters/core-config.js';
 import { runCluster } from '../src/sim/cluster.js';
 import { H100_LLAMA_8B } from '../src/sim/profiles.js';
-import { readReplayFile } from '../src/workloads/trace-replay.js';
+import { readReplayFile } from '../../test-support/src/workloads/trace-replay.js';
 
 test('the example trace replays; malformed lines are reported with their numbers and skipped', () => {
   const example = readReplayFile(new URL('../traces/example.jsonl', import.meta.url).pathname);

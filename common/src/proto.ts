@@ -1,12 +1,11 @@
-// Loads our .proto contracts once. grpc-js uses the proto-loader definitions; the NATS
-// adapters use the protobufjs Root directly for pythia.v1 messages.
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Loads the Envoy ext_proc contract once for grpc-js (proto-loader definitions) and as a
+// protobufjs Root for reflection. The pythia.v1 payload codecs live in core/src/wire.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { loadProtoRoot, PROTO_ROOT } from '../../core/src/wire/proto-files.js';
 
-export const PROTO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
+export { PROTO_ROOT };
 
 export const EXT_PROC_PROTO = 'envoy/service/ext_proc/v3/external_processor.proto';
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
@@ -42,30 +41,14 @@ export function extProcClientConstructor(): grpc.ServiceClientConstructor {
   return grpc.makeGenericClientConstructor(extProcServiceDefinition(), 'ExternalProcessor');
 }
 
-function loadRoot(files: string[], keepCase: boolean): protobuf.Root {
-  const root = new protobuf.Root();
-  // google/protobuf/* come bundled with protobufjs; everything else from proto/.
-  root.resolvePath = (_origin, target) =>
-    target.startsWith('google/protobuf/') ? target : join(PROTO_ROOT, target);
-  root.loadSync(files, { keepCase });
-  return root;
-}
-
-let pythiaRoot: protobuf.Root | undefined;
 let envoyRoot: protobuf.Root | undefined;
-
-/** protobufjs Root holding pythia.v1 for NATS payloads; fields in camelCase, as our TypeScript types. */
-export function pythiaProtoRoot(): protobuf.Root {
-  pythiaRoot ??= loadRoot(
-    ['pythia/v1/trace.proto', 'pythia/v1/workflow_model.proto', 'pythia/v1/load.proto'],
-    false,
-  );
-  return pythiaRoot;
-}
 
 /** protobufjs Root of our Envoy definitions, for reflection (config checks). */
 export function envoyProtoRoot(): protobuf.Root {
-  envoyRoot ??= loadRoot([EXT_PROC_PROTO, 'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto'], true);
+  envoyRoot ??= loadProtoRoot(
+    [EXT_PROC_PROTO, 'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto'],
+    true,
+  );
   return envoyRoot;
 }
 

@@ -2,7 +2,7 @@
 // problem reported, exit 2), a pino logger, the service, and a clean stop on SIGINT/SIGTERM.
 import { configPathFromArgs, loadConfigFile } from './config/load.js';
 import type { PythiaConfig } from './config/schema.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../../core/src/errors.js';
 import { createLogger, type Logger } from './logger.js';
 
 export interface Stoppable {

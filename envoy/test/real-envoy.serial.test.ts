@@ -7,7 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { test } from 'node:test';
 import { parseConfig } from '../../common/src/config/load.js';
-import { captureLogger } from '../../common/src/testing/log-capture.js';
+import { captureLogger } from '../../test-support/src/log-capture.js';
 import { type ExtProcService, startExtProc } from '../../ext-proc/src/adapters/service.js';
 
 const envoyBinary = spawnSync('sh', ['-c', 'command -v envoy'], { encoding: 'utf8' }).stdout.trim();

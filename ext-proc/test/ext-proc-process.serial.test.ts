@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../bench/src/gateway/envoy-ext-proc-client.js';
+import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../test-support/src/envoy-ext-proc-client.js';
 import { chatBody, chatHeaders, MODEL } from './support/harness.js';
 
 async function freePort(): Promise<number> {

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { routedCluster } from '../../bench/src/gateway/envoy-ext-proc-client.js';
-import { getHeader } from '../../bench/src/gateway/header-mutation.js';
+import { routedCluster } from '../../test-support/src/envoy-ext-proc-client.js';
+import { getHeader } from '../../test-support/src/header-mutation.js';
 import {
   chatBody,
   chatHeaders,

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../common/src/config/load.js';
 import { NatsLink } from '../../common/src/nats/connection.js';
-import { captureLogger } from '../../common/src/testing/log-capture.js';
-import { natsServerAvailable, TestNatsServer } from '../../common/src/testing/nats-server.js';
+import { captureLogger } from '../../test-support/src/log-capture.js';
+import { natsServerAvailable, TestNatsServer } from '../../test-support/src/nats-server.js';
 import { LoadSharing } from '../src/adapters/load-sharing.js';
-import { ClusterState } from '../src/core/cluster-state.js';
+import { ClusterState } from '../../core/src/cluster/cluster-state.js';
 
 const skip = natsServerAvailable() ? false : 'nats-server is not installed (apt-get install nats-server)';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InvalidRequestError } from '../../common/src/errors.js';
-import { apiForPath, parseLlmRequest } from '../src/core/openai-request.js';
+import { InvalidRequestError } from '../../core/src/errors.js';
+import { apiForPath, parseLlmRequest } from '../src/core/envoy/openai-request.js';
 
 const body = (o: unknown) => Buffer.from(JSON.stringify(o));
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chainedBlockHashes, promptText } from '../src/core/prefix-hash.js';
-import { PrefixIndex } from '../src/core/prefix-index.js';
+import { chainedBlockHashes, promptText } from '../../core/src/prompt/prefix-hash.js';
+import { PrefixIndex } from '../src/core/routing/prefix-index.js';
 
 test('chained hashes: equal at block i only if the prompts agree up to block i', () => {
   const a = chainedBlockHashes(`${'x'.repeat(2048)}A${'y'.repeat(2047)}`, 1024);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Prediction } from '../../profiler/src/core/predictor.js';
-import { bodyWithPriority, requestPriority } from '../src/core/priority.js';
+import type { Prediction } from '../../core/src/workflow/predictor.js';
+import { bodyWithPriority, requestPriority } from '../src/core/routing/priority.js';
 
 const prediction = (expectedRemainingStages: number): Prediction => ({
   mode: 'proactive',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ResponseUsageCounter } from '../src/core/response-usage.js';
+import { ResponseUsageCounter } from '../src/core/envoy/response-usage.js';
 
 const sse = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
 

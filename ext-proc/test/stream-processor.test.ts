@@ -1,8 +1,8 @@
 // The protocol state machine alone: fake router and clock, plain message objects.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NoReadyEndpointError } from '../../common/src/errors.js';
-import type { HeaderValue, ProcessingRequest } from '../src/core/ext-proc-messages.js';
+import { NoReadyEndpointError } from '../../core/src/errors.js';
+import type { HeaderValue, ProcessingRequest } from '../../common/src/envoy/ext-proc-messages.js';
 import {
   type CompletedRequest,
   type ExtProcSettings,
@@ -11,7 +11,7 @@ import {
   type RouteInput,
   type StreamEvents,
   StreamProcessor,
-} from '../src/core/stream-processor.js';
+} from '../src/core/envoy/stream-processor.js';
 
 const settings: ExtProcSettings = {
   headerNames: {

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../bench/src/gateway/envoy-ext-proc-client.js';
+import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../test-support/src/envoy-ext-proc-client.js';
 import { parseConfig } from '../../common/src/config/load.js';
-import { ConfigError } from '../../common/src/errors.js';
-import { captureLogger } from '../../common/src/testing/log-capture.js';
+import { ConfigError } from '../../core/src/errors.js';
+import { captureLogger } from '../../test-support/src/log-capture.js';
 import { startExtProc } from '../src/adapters/service.js';
 import { MODEL, chatBody, chatHeaders } from './support/harness.js';
 

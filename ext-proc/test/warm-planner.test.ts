@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AgentPrompts } from '../src/core/agent-prompts.js';
-import { PrefixIndex } from '../src/core/prefix-index.js';
+import { AgentPrompts } from '../src/core/routing/agent-prompts.js';
+import { PrefixIndex } from '../src/core/routing/prefix-index.js';
 import type { SchedulingDecision } from '../src/core/scheduling/types.js';
-import { SessionAffinity } from '../src/core/session-affinity.js';
-import { SessionHistory } from '../src/core/session-history.js';
-import { WarmPlanner, type WarmSettings, warmBody } from '../src/core/warm-planner.js';
+import { SessionAffinity } from '../src/core/routing/session-affinity.js';
+import { SessionHistory } from '../src/core/routing/session-history.js';
+import { WarmPlanner, type WarmSettings, warmBody } from '../src/core/routing/warm-planner.js';
 
 const settings: WarmSettings = {
   minProbability: 0.5,

@@ -1,19 +1,15 @@
 // npm run profiler:cli -- <command>
 //   show [--config FILE]              learned models from the NATS models bucket
 //   build FILE.jsonl [--config FILE]  build models offline from a trace file and report them
-//   generate coding|research [--sessions N] [--seed N] [--out FILE]
-//                                     write a generated trace file (bench workloads)
-import { writeFileSync } from 'node:fs';
+// (Generated trace files for `build`: npm run bench:generate -- coding|research.)
 import { connect } from 'nats';
-import { codingWorkload, researchWorkload } from '../../bench/src/workloads/agent-workloads.js';
-import { synthesizeTraces } from '../../bench/src/workloads/synthesize-traces.js';
 import { configPathFromArgs, loadConfigFile, parseConfig } from '../../common/src/config/load.js';
 import type { PythiaConfig } from '../../common/src/config/schema.js';
-import { ConfigError } from '../../common/src/errors.js';
+import { ConfigError } from '../../core/src/errors.js';
 import { modelBucket } from '../../common/src/nats/setup.js';
-import { decodeModel } from '../../common/src/pythia-codec.js';
+import { decodeModel } from '../../core/src/wire/codec.js';
 import { coreConfigFrom } from './adapters/core-config.js';
-import { readTraceFile, traceToJsonLine } from './adapters/trace-file.js';
+import { readTraceFile } from './adapters/trace-file.js';
 import { buildOffline } from './core/offline-build.js';
 import { modelReport } from './core/report.js';
 
@@ -67,29 +63,12 @@ function build(args: string[]): void {
   }
 }
 
-function generate(args: string[]): void {
-  const kind = args[0];
-  const sessions = Number(option(args, '--sessions') ?? 500);
-  const seed = Number(option(args, '--seed') ?? 1);
-  const out = option(args, '--out') ?? `${kind}-traces.jsonl`;
-  const options = { sessions, ratePerS: 1, seed };
-  const plans =
-    kind === 'coding' ? codingWorkload(options) : kind === 'research' ? researchWorkload(options) : null;
-  if (!plans) throw new Error('generate coding|research');
-  const traces = synthesizeTraces(plans);
-  writeFileSync(out, `${traces.map(traceToJsonLine).join('\n')}\n`);
-  console.log(`wrote ${traces.length} traces of ${sessions} ${kind} sessions to ${out}`);
-}
-
 const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'show') await show(rest);
   else if (command === 'build') build(rest);
-  else if (command === 'generate') generate(rest);
   else {
-    console.error(
-      'usage: npm run profiler:cli -- show [--config FILE] | build FILE.jsonl [--config FILE] | generate coding|research',
-    );
+    console.error('usage: npm run profiler:cli -- show [--config FILE] | build FILE.jsonl [--config FILE]');
     process.exit(2);
   }
 } catch (err) {

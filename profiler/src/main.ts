@@ -1,5 +1,5 @@
 // profiler process entry point. Wiring only.
-import { ConfigError } from '../../common/src/errors.js';
+import { ConfigError } from '../../core/src/errors.js';
 import { runService } from '../../common/src/service-main.js';
 import { startProfiler } from './adapters/service.js';
 

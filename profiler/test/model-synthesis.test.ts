@@ -1,12 +1,12 @@
 // The profiler core learns the generating structure of the bench's agent workloads.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { codingWorkload, researchWorkload } from '../../bench/src/workloads/agent-workloads.js';
-import { synthesizeTraces } from '../../bench/src/workloads/synthesize-traces.js';
-import { buildAutomaton } from '../src/core/automaton.js';
-import { formatNextAgents, IndexedModel } from '../src/core/predictor.js';
+import { codingWorkload, researchWorkload } from '../../test-support/src/workloads/agent-workloads.js';
+import { synthesizeTraces } from '../../test-support/src/workloads/synthesize-traces.js';
+import { buildAutomaton } from '../../core/src/workflow/automaton.js';
+import { formatNextAgents, IndexedModel } from '../../core/src/workflow/predictor.js';
 import { ProfilerCore } from '../src/core/profiler-core.js';
-import type { WorkflowModel } from '../src/core/workflow-model.js';
+import type { WorkflowModel } from '../../core/src/workflow/workflow-model.js';
 import { CORE_CONFIG } from './support.js';
 
 function learn(

@@ -1,11 +1,11 @@
 // Promotion, drift, idempotence and bounded memory of the profiler core.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { codingWorkload } from '../../bench/src/workloads/agent-workloads.js';
-import { seededRandom } from '../../bench/src/workloads/rng.js';
-import { synthesizeTraces } from '../../bench/src/workloads/synthesize-traces.js';
+import { codingWorkload } from '../../test-support/src/workloads/agent-workloads.js';
+import { seededRandom } from '../../test-support/src/workloads/rng.js';
+import { synthesizeTraces } from '../../test-support/src/workloads/synthesize-traces.js';
 import { ProfilerCore } from '../src/core/profiler-core.js';
-import type { Trace } from '../src/core/trace.js';
+import type { Trace } from '../../core/src/wire/trace.js';
 import { CORE_CONFIG } from './support.js';
 
 function feed(core: ProfilerCore<number>, traces: readonly Trace[], rebuildEveryMs = 10_000): string[] {

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { codingWorkload } from '../../bench/src/workloads/agent-workloads.js';
-import { synthesizeTraces } from '../../bench/src/workloads/synthesize-traces.js';
+import { codingWorkload } from '../../test-support/src/workloads/agent-workloads.js';
+import { synthesizeTraces } from '../../test-support/src/workloads/synthesize-traces.js';
 import { readTraceFile, traceToJsonLine } from '../src/adapters/trace-file.js';
 
 test('trace files round-trip and bad lines are reported with their numbers', () => {

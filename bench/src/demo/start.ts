@@ -8,16 +8,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { loadConfigFile } from '../../../common/src/config/load.js';
 import { createLogger } from '../../../common/src/logger.js';
-import { TestNatsServer, natsServerAvailable } from '../../../common/src/testing/nats-server.js';
-import {
-  type AutoscalerService,
-  startAutoscaler,
-} from '../../../profiler/src/adapters/autoscaler-service.js';
-import { HttpGateway } from '../gateway/http-gateway.js';
+import { TestNatsServer, natsServerAvailable } from '../../../test-support/src/nats-server.js';
+import { type AutoscalerService, startAutoscaler } from '../../../autoscaler/src/adapters/service.js';
+import { HttpGateway } from '../../../test-support/src/http-gateway.js';
 import { A100_QWEN_14B, H100_LLAMA_8B } from '../sim/profiles.js';
 import { SimulatedReplica } from '../sim/server.js';
-import { type Stack, startStack } from '../stack.js';
-import { codingWorkload, researchWorkload } from '../workloads/agent-workloads.js';
+import { type Stack, startStack } from '../../../test-support/src/stack.js';
+import { codingWorkload, researchWorkload } from '../../../test-support/src/workloads/agent-workloads.js';
 import { emptyMeasured, playSession, summarize } from '../e2e/driver.js';
 
 const CONFIG = process.env['PYTHIA_CONFIG'] ?? 'config/demo.yaml';

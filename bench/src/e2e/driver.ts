@@ -2,7 +2,7 @@
 // the three workflow headers, stages in order, parallel steps at once, tool time between
 // stages (scaled), streaming responses with usage. Shared by bench:e2e and npm start.
 import { type Run, runText } from '../sim/token-streams.js';
-import { type SessionPlan, stagesOf } from '../workloads/session-plan.js';
+import { type SessionPlan, stagesOf } from '../../../test-support/src/workloads/session-plan.js';
 
 const MODEL = 'llama';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

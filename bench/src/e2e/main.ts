@@ -9,18 +9,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../../common/src/config/load.js';
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
-import { captureLogger } from '../../../common/src/testing/log-capture.js';
-import { TestNatsServer, natsServerAvailable } from '../../../common/src/testing/nats-server.js';
+import { captureLogger } from '../../../test-support/src/log-capture.js';
+import { TestNatsServer, natsServerAvailable } from '../../../test-support/src/nats-server.js';
 import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
-import { HttpGateway } from '../gateway/http-gateway.js';
+import { HttpGateway } from '../../../test-support/src/http-gateway.js';
 import { runCluster } from '../sim/cluster.js';
 import { H100_LLAMA_8B } from '../sim/profiles.js';
 import { SimulatedReplica } from '../sim/server.js';
-import { startStack } from '../stack.js';
-import { codingWorkload, researchWorkload } from '../workloads/agent-workloads.js';
-import type { SessionPlan } from '../workloads/session-plan.js';
+import { startStack } from '../../../test-support/src/stack.js';
+import { codingWorkload, researchWorkload } from '../../../test-support/src/workloads/agent-workloads.js';
+import type { SessionPlan } from '../../../test-support/src/workloads/session-plan.js';
 import { type Measured, emptyMeasured, playSession, summarize } from './driver.js';
-import { readReplayFile } from '../workloads/trace-replay.js';
+import { readReplayFile } from '../../../test-support/src/workloads/trace-replay.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

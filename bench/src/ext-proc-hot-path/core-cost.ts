@@ -4,9 +4,9 @@
 import { parseConfig } from '../../../common/src/config/load.js';
 import { ExtProcMetrics } from '../../../ext-proc/src/adapters/metrics.js';
 import { settingsFromConfig } from '../../../ext-proc/src/adapters/service.js';
-import type { HeaderValue } from '../../../ext-proc/src/core/ext-proc-messages.js';
-import { createGatewayCore } from '../../../ext-proc/src/core/gateway-core.js';
-import { StreamProcessor } from '../../../ext-proc/src/core/stream-processor.js';
+import type { HeaderValue } from '../../../common/src/envoy/ext-proc-messages.js';
+import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
+import { StreamProcessor } from '../../../ext-proc/src/core/envoy/stream-processor.js';
 
 export interface CoreCost {
   readonly bodyBytes: number;

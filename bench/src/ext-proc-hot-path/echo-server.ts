@@ -3,8 +3,8 @@
 // as ours (routing headers, metadata) without parsing or deciding anything.
 import type * as grpc from '@grpc/grpc-js';
 import { extProcServiceDefinition } from '../../../common/src/proto.js';
-import type { ProcessingRequest, ProcessingResponse } from '../../../ext-proc/src/core/ext-proc-messages.js';
-import { requestKind } from '../../../ext-proc/src/core/ext-proc-messages.js';
+import type { ProcessingRequest, ProcessingResponse } from '../../../common/src/envoy/ext-proc-messages.js';
+import { requestKind } from '../../../common/src/envoy/ext-proc-messages.js';
 
 const raw = (key: string, value: string) => ({
   header: { key, raw_value: Buffer.from(value) },

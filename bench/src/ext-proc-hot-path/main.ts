@@ -4,8 +4,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../../bench/src/gateway/envoy-ext-proc-client.js';
-import type { HeaderList } from '../gateway/header-mutation.js';
+import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../../test-support/src/envoy-ext-proc-client.js';
+import type { HeaderList } from '../../../test-support/src/header-mutation.js';
 import { measureCoreCost } from './core-cost.js';
 
 interface Args {

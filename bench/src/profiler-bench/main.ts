@@ -5,15 +5,15 @@
 import { connect } from 'nats';
 import { parseConfig } from '../../../common/src/config/load.js';
 import { createLogger } from '../../../common/src/logger.js';
-import { TRACE_SUBJECT } from '../../../common/src/nats/names.js';
+import { TRACE_SUBJECT } from '../../../core/src/wire/subjects.js';
 import { ensureStateStreams, streamLimits } from '../../../common/src/nats/setup.js';
-import { decodeTrace, encodeTrace } from '../../../common/src/pythia-codec.js';
-import { natsServerAvailable, TestNatsServer } from '../../../common/src/testing/nats-server.js';
+import { decodeTrace, encodeTrace } from '../../../core/src/wire/codec.js';
+import { natsServerAvailable, TestNatsServer } from '../../../test-support/src/nats-server.js';
 import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
 import { startProfiler } from '../../../profiler/src/adapters/service.js';
 import { ProfilerCore } from '../../../profiler/src/core/profiler-core.js';
-import { codingWorkload } from '../workloads/agent-workloads.js';
-import { synthesizeTraces } from '../workloads/synthesize-traces.js';
+import { codingWorkload } from '../../../test-support/src/workloads/agent-workloads.js';
+import { synthesizeTraces } from '../../../test-support/src/workloads/synthesize-traces.js';
 
 const sizes = (process.argv.includes('--quick') ? [2_000] : [10_000, 100_000]) as number[];
 const base = parseConfig({ pools: [{ name: 'none', models: ['none'] }] });

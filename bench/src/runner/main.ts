@@ -13,9 +13,9 @@ import { runCluster } from '../sim/cluster.js';
 import { A100_QWEN_14B, H100_LLAMA_8B } from '../sim/profiles.js';
 import { type Row, bars, costScatter, jctCdf, sweep } from './charts.js';
 import { compareToFrontier } from './frontier.js';
-import { codingWorkload, researchWorkload } from '../workloads/agent-workloads.js';
-import type { SessionPlan } from '../workloads/session-plan.js';
-import { readReplayFile } from '../workloads/trace-replay.js';
+import { codingWorkload, researchWorkload } from '../../../test-support/src/workloads/agent-workloads.js';
+import type { SessionPlan } from '../../../test-support/src/workloads/session-plan.js';
+import { readReplayFile } from '../../../test-support/src/workloads/trace-replay.js';
 
 const POLICIES = ['round-robin', 'least-request', 'prefix-aware', 'session-affinity', 'pythia'] as const;
 /** A baseline profile, `pythia`, or `pythia-no-<lever>` (placement, priority, warming) for ablations. */

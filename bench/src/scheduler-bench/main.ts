@@ -4,16 +4,16 @@
 // to the least-request profile measured in the same run. Also the whole route() (prompt
 // hashing, prediction, priority) for a 16 KiB prompt.
 import { parseConfig } from '../../../common/src/config/load.js';
-import { createGatewayCore } from '../../../ext-proc/src/core/gateway-core.js';
-import { parseLlmRequest } from '../../../ext-proc/src/core/openai-request.js';
-import { chainedBlockHashes } from '../../../ext-proc/src/core/prefix-hash.js';
+import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
+import { parseLlmRequest } from '../../../ext-proc/src/core/envoy/openai-request.js';
+import { chainedBlockHashes } from '../../../core/src/prompt/prefix-hash.js';
 import { buildProfile } from '../../../ext-proc/src/core/scheduling/profiles.js';
 import type { SchedulingRequest } from '../../../ext-proc/src/core/scheduling/types.js';
 import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
 import { buildOffline } from '../../../profiler/src/core/offline-build.js';
-import { codingWorkload } from '../workloads/agent-workloads.js';
-import { seededRandom } from '../workloads/rng.js';
-import { synthesizeTraces } from '../workloads/synthesize-traces.js';
+import { codingWorkload } from '../../../test-support/src/workloads/agent-workloads.js';
+import { seededRandom } from '../../../test-support/src/workloads/rng.js';
+import { synthesizeTraces } from '../../../test-support/src/workloads/synthesize-traces.js';
 
 const iterationsArg = process.argv.indexOf('--iterations');
 const ITERATIONS = iterationsArg === -1 ? 20_000 : Number(process.argv[iterationsArg + 1]);

@@ -3,28 +3,33 @@
 // the real profiler core fed by the completed traces (shadow first, then promotion), warm
 // requests and priorities applied to the simulated engines. Deterministic for a seed.
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
-import { createGatewayCore } from '../../../ext-proc/src/core/gateway-core.js';
-import { PRIORITY_HEADER } from '../../../ext-proc/src/core/header-contract.js';
-import { NEUTRAL_PRIORITY } from '../../../ext-proc/src/core/priority.js';
+import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
+import { PRIORITY_HEADER } from '../../../ext-proc/src/core/envoy/header-contract.js';
+import { NEUTRAL_PRIORITY } from '../../../ext-proc/src/core/routing/priority.js';
 import type {
   CompletedRequest,
   RoutedRequest,
   RouteInput,
-} from '../../../ext-proc/src/core/stream-processor.js';
-import type { WarmOutcome } from '../../../ext-proc/src/core/warm-planner.js';
+} from '../../../ext-proc/src/core/envoy/stream-processor.js';
+import type { WarmOutcome } from '../../../ext-proc/src/core/routing/warm-planner.js';
 import { ProfilerCore, type ProfilerCoreConfig } from '../../../profiler/src/core/profiler-core.js';
-import type { Trace } from '../../../profiler/src/core/trace.js';
-import { ActiveSessions, type RequestStart } from '../../../profiler/src/core/autoscaler/active-sessions.js';
-import { emptyForecast, forecast, forecastSettings } from '../../../profiler/src/core/autoscaler/forecast.js';
+import type { Trace } from '../../../core/src/wire/trace.js';
+import type { RequestStart } from '../../../core/src/wire/request-start.js';
+import { ActiveSessions } from '../../../autoscaler/src/core/active-sessions.js';
+import { emptyForecast, forecast, forecastSettings } from '../../../autoscaler/src/core/forecast.js';
 import {
   type PoolCapacity,
   type ScaleState,
   poolLive,
   replicaTarget,
-} from '../../../profiler/src/core/autoscaler/replica-target.js';
-import type { IndexedModel } from '../../../profiler/src/core/predictor.js';
-import { seededRandom } from '../workloads/rng.js';
-import { type SessionPlan, type StepPlan, stagesOf } from '../workloads/session-plan.js';
+} from '../../../autoscaler/src/core/replica-target.js';
+import type { IndexedModel } from '../../../core/src/workflow/predictor.js';
+import { seededRandom } from '../../../test-support/src/workloads/rng.js';
+import {
+  type SessionPlan,
+  type StepPlan,
+  stagesOf,
+} from '../../../test-support/src/workloads/session-plan.js';
 import { ReplicaEngine, type StepOutcome } from './engine.js';
 import { EventQueue } from './event-queue.js';
 import type { ReplicaProfile } from './profiles.js';

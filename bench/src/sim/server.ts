@@ -7,7 +7,7 @@
 // event per flush interval so two cores are not flooded.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { chainedBlockHashes, promptText } from '../../../ext-proc/src/core/prefix-hash.js';
+import { chainedBlockHashes, promptText } from '../../../core/src/prompt/prefix-hash.js';
 import { ReplicaEngine } from './engine.js';
 import type { ReplicaProfile } from './profiles.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigProblem } from '../errors.js';
+import { ConfigError, type ConfigProblem } from '../../../core/src/errors.js';
 import { configSchema, type PythiaConfig } from './schema.js';
 
 /** Renders a zod issue path as `a.b[2].c`. */

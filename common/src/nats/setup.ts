@@ -16,7 +16,7 @@ import {
   SESSION_SUBJECT_PREFIX,
   TRACE_STREAM,
   TRACE_SUBJECT,
-} from './names.js';
+} from '../../../core/src/wire/subjects.js';
 
 export interface StreamLimits {
   /** How long traces are kept for the profiler to consume. */

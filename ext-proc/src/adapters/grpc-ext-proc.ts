@@ -3,8 +3,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../../common/src/logger.js';
 import { extProcServiceDefinition } from '../../../common/src/proto.js';
-import type { ProcessingRequest, ProcessingResponse } from '../core/ext-proc-messages.js';
-import type { StreamProcessor } from '../core/stream-processor.js';
+import type { ProcessingRequest, ProcessingResponse } from '../../../common/src/envoy/ext-proc-messages.js';
+import type { StreamProcessor } from '../core/envoy/stream-processor.js';
 import type { ExtProcMetrics } from './metrics.js';
 
 export interface ExtProcHandlerOptions {

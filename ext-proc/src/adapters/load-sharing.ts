@@ -7,9 +7,9 @@ import type { Subscription } from 'nats';
 import type { SchedulerConfig } from '../../../common/src/config/schema.js';
 import type { Logger } from '../../../common/src/logger.js';
 import type { NatsLink } from '../../../common/src/nats/connection.js';
-import { LOAD_SUBJECT } from '../../../common/src/nats/names.js';
-import { decodeLoadReport, encodeLoadReport, type LoadReport } from '../../../common/src/pythia-codec.js';
-import type { ClusterState } from '../core/cluster-state.js';
+import { LOAD_SUBJECT } from '../../../core/src/wire/subjects.js';
+import { decodeLoadReport, encodeLoadReport, type LoadReport } from '../../../core/src/wire/codec.js';
+import type { ClusterState } from '../../../core/src/cluster/cluster-state.js';
 
 export class LoadSharing {
   readonly replica = randomUUID();

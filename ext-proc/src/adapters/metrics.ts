@@ -1,10 +1,10 @@
 // Prometheus metrics of the ext_proc service. Labels stay low-cardinality: pools and
 // endpoints come from configuration, never from clients; no session or workflow ids.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { PythiaError } from '../../../common/src/errors.js';
-import type { IdentifierRejection } from '../core/identifiers.js';
-import type { CompletedRequest, RoutedRequest, StreamEvents } from '../core/stream-processor.js';
-import type { WarmOutcome } from '../core/warm-planner.js';
+import type { PythiaError } from '../../../core/src/errors.js';
+import type { IdentifierRejection } from '../../../core/src/workflow/identifiers.js';
+import type { CompletedRequest, RoutedRequest, StreamEvents } from '../core/envoy/stream-processor.js';
+import type { WarmOutcome } from '../core/routing/warm-planner.js';
 
 export class ExtProcMetrics implements StreamEvents {
   readonly registry = new Registry();

@@ -6,12 +6,12 @@
 
 import type { Logger } from '../../../common/src/logger.js';
 import type { NatsLink } from '../../../common/src/nats/connection.js';
-import { STARTS_SUBJECT, TRACE_SUBJECT } from '../../../common/src/nats/names.js';
+import { STARTS_SUBJECT, TRACE_SUBJECT } from '../../../core/src/wire/subjects.js';
 import { ensureStateStreams, type StreamLimits } from '../../../common/src/nats/setup.js';
-import { encodeRequestStart, encodeTrace } from '../../../common/src/pythia-codec.js';
-import type { RequestStart } from '../../../profiler/src/core/autoscaler/active-sessions.js';
-import type { Trace } from '../../../profiler/src/core/trace.js';
-import type { TraceSink } from '../core/request-router.js';
+import { encodeRequestStart, encodeTrace } from '../../../core/src/wire/codec.js';
+import type { RequestStart } from '../../../core/src/wire/request-start.js';
+import type { Trace } from '../../../core/src/wire/trace.js';
+import type { TraceSink } from '../core/routing/request-router.js';
 
 export interface TracePublisherMetrics {
   published(n: number): void;

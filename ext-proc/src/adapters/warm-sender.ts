@@ -2,7 +2,7 @@
 // max_tokens 1 to the chosen endpoint, which makes vLLM or SGLang prefill (and cache) the
 // prompt prefix. The prompt is never logged.
 import type { Logger } from '../../../common/src/logger.js';
-import { type WarmPlan, type WarmPlanner, warmBody } from '../core/warm-planner.js';
+import { type WarmPlan, type WarmPlanner, warmBody } from '../core/routing/warm-planner.js';
 
 export interface WarmMetrics {
   warmFinished(ok: boolean): void;

@@ -1,7 +1,7 @@
-import { type EndpointState, zeroLoad } from '../../src/core/cluster-state.js';
-import { PrefixIndex } from '../../src/core/prefix-index.js';
+import { type EndpointState, zeroLoad } from '../../../core/src/cluster/cluster-state.js';
+import { PrefixIndex } from '../../src/core/routing/prefix-index.js';
 import type { Candidate, SchedulingContext, SchedulingRequest } from '../../src/core/scheduling/types.js';
-import { SessionAffinity } from '../../src/core/session-affinity.js';
+import { SessionAffinity } from '../../src/core/routing/session-affinity.js';
 
 export function endpoint(address: string, patch: Partial<EndpointState> = {}): Candidate {
   return {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chainedBlockHashes } from '../../src/core/prefix-hash.js';
+import { chainedBlockHashes } from '../../../core/src/prompt/prefix-hash.js';
 import { prefixAffinityScorer } from '../../src/core/scheduling/plugins/prefix-affinity-scorer.js';
 import { endpoint, request, sequence } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NoReadyEndpointError, UnknownModelError } from '../../../common/src/errors.js';
-import { ClusterState } from '../../src/core/cluster-state.js';
+import { NoReadyEndpointError, UnknownModelError } from '../../../core/src/errors.js';
+import { ClusterState } from '../../../core/src/cluster/cluster-state.js';
 import { leastRequestProfile } from '../../src/core/scheduling/profiles.js';
 import { Scheduler } from '../../src/core/scheduling/scheduler.js';
 import { request, sequence } from './helpers.js';

@@ -5,10 +5,10 @@ import {
   DEFAULT_FILTER,
   EnvoyExtProcClient,
   type EnvoyFilterOptions,
-} from '../../../bench/src/gateway/envoy-ext-proc-client.js';
+} from '../../../test-support/src/envoy-ext-proc-client.js';
 import { parseConfig } from '../../../common/src/config/load.js';
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
-import { captureLogger } from '../../../common/src/testing/log-capture.js';
+import { captureLogger } from '../../../test-support/src/log-capture.js';
 import { type ExtProcService, startExtProc } from '../../src/adapters/service.js';
 
 export const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';

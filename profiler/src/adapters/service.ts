@@ -15,7 +15,7 @@ import {
   sessionSubject,
   TRACE_CONSUMER,
   TRACE_STREAM,
-} from '../../../common/src/nats/names.js';
+} from '../../../core/src/wire/subjects.js';
 import { ensureStateStreams, modelBucket, streamLimits } from '../../../common/src/nats/setup.js';
 import {
   decodeModel,
@@ -23,10 +23,10 @@ import {
   decodeTrace,
   encodeModel,
   encodeSessionSummary,
-} from '../../../common/src/pythia-codec.js';
+} from '../../../core/src/wire/codec.js';
 import { type CompletedSessionResult, ProfilerCore } from '../core/profiler-core.js';
 import { modelJson } from '../core/report.js';
-import type { WorkflowModel } from '../core/workflow-model.js';
+import type { WorkflowModel } from '../../../core/src/workflow/workflow-model.js';
 import { coreConfigFrom } from './core-config.js';
 import { ProfilerMetrics } from './metrics.js';
 

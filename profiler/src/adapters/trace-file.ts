@@ -1,7 +1,7 @@
 // Trace files: JSONL, one pythia.v1.TraceRecord per line in its JSON form (snake_case field
 // names as in the .proto, camelCase accepted too). Bad lines are reported with their number.
 import { readJsonLines } from '../../../common/src/jsonl.js';
-import type { Trace, TraceStatus } from '../core/trace.js';
+import type { Trace, TraceStatus } from '../../../core/src/wire/trace.js';
 
 export interface TraceFileResult {
   readonly traces: Trace[];

@@ -3,8 +3,8 @@
 // reported accuracy and coverage are measured on sessions each model had not seen
 // (shadow scoring), exactly as live.
 import { ProfilerCore, type ProfilerCoreConfig } from './profiler-core.js';
-import type { Trace } from './trace.js';
-import type { WorkflowModel } from './workflow-model.js';
+import type { Trace } from '../../../core/src/wire/trace.js';
+import type { WorkflowModel } from '../../../core/src/workflow/workflow-model.js';
 
 export interface OfflineBuild {
   readonly models: WorkflowModel[];

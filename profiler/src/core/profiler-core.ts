@@ -3,13 +3,13 @@
 // tokens to acknowledge once a session's learning is durable. At-least-once delivery is
 // made idempotent by request id.
 
-import type { SessionSummary } from '../../../common/src/pythia-codec.js';
-import { TwoGenerationCache } from '../../../common/src/two-generation-cache.js';
-import { parseIdentity } from '../../../ext-proc/src/core/identifiers.js';
+import type { SessionSummary } from '../../../core/src/wire/codec.js';
+import { TwoGenerationCache } from '../../../core/src/bounded/two-generation-cache.js';
+import { parseIdentity } from '../../../core/src/workflow/identifiers.js';
 import type { ModeDecision } from './promotion.js';
-import type { Trace } from './trace.js';
+import type { Trace } from '../../../core/src/wire/trace.js';
 import { type LearnerConfig, WorkflowLearner } from './workflow-learner.js';
-import type { WorkflowModel } from './workflow-model.js';
+import type { WorkflowModel } from '../../../core/src/workflow/workflow-model.js';
 
 export interface ProfilerCoreConfig extends LearnerConfig {
   readonly sessionIdleMs: number;

@@ -2,7 +2,7 @@
 // were seen and the recent next-agent accuracy and output-bound coverage pass their
 // thresholds; it is demoted when either falls below the (lower) demotion thresholds, which
 // is what drift (a new agent, a changed loop) does. The gap between thresholds is hysteresis.
-import type { WorkflowMode } from './workflow-model.js';
+import type { WorkflowMode } from '../../../core/src/workflow/workflow-model.js';
 
 export interface PromotionConfig {
   readonly minSessions: number;

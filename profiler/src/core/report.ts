@@ -1,5 +1,5 @@
 // Human-readable report of learned models, for the CLI and logs.
-import { END_ROLE, type WorkflowModel } from './workflow-model.js';
+import { END_ROLE, type WorkflowModel } from '../../../core/src/workflow/workflow-model.js';
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 

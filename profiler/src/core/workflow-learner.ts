@@ -2,14 +2,19 @@
 // session shapes (the training set), per-agent samples, live score windows, and the model
 // in force. Sessions are scored against the model in force when they complete, i.e. on
 // data the model was not built from.
-import { buildAutomaton, type SessionShape } from './automaton.js';
-import { IndexedModel } from './predictor.js';
+import { buildAutomaton, type SessionShape } from '../../../core/src/workflow/automaton.js';
+import { IndexedModel } from '../../../core/src/workflow/predictor.js';
 import { decideMode, type ModeDecision, type PromotionConfig, ScoreWindow } from './promotion.js';
-import { RecentValues } from './quantiles.js';
-import { deriveStructure, renderRegex } from './regex.js';
-import { segmentStages } from './stages.js';
-import type { Trace } from './trace.js';
-import { type AgentStats, END_ROLE, type WorkflowMode, type WorkflowModel } from './workflow-model.js';
+import { RecentValues } from '../../../core/src/workflow/quantiles.js';
+import { deriveStructure, renderRegex } from '../../../core/src/workflow/regex.js';
+import { segmentStages } from '../../../core/src/workflow/stages.js';
+import type { Trace } from '../../../core/src/wire/trace.js';
+import {
+  type AgentStats,
+  END_ROLE,
+  type WorkflowMode,
+  type WorkflowModel,
+} from '../../../core/src/workflow/workflow-model.js';
 
 export interface LearnerConfig {
   readonly rareTransitionThreshold: number;

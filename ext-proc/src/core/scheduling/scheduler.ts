@@ -1,5 +1,5 @@
-import { NoReadyEndpointError, UnknownModelError } from '../../../../common/src/errors.js';
-import type { ClusterState, PoolState } from '../cluster-state.js';
+import { NoReadyEndpointError, UnknownModelError } from '../../../../core/src/errors.js';
+import type { ClusterState, PoolState } from '../../../../core/src/cluster/cluster-state.js';
 import { runProfile } from './run-profile.js';
 import type {
   Candidate,

@@ -2,10 +2,10 @@
 // Extension's endpoint picker: filters narrow the candidates, weighted scorers rate each
 // survivor in [0,1], a picker chooses. Everything here is pure: state comes in as a
 // snapshot, time and randomness through the context.
-import type { EndpointState } from '../cluster-state.js';
-import type { WorkflowIdentity } from '../identifiers.js';
-import type { PrefixIndex } from '../prefix-index.js';
-import type { SessionAffinity } from '../session-affinity.js';
+import type { EndpointState } from '../../../../core/src/cluster/cluster-state.js';
+import type { WorkflowIdentity } from '../../../../core/src/workflow/identifiers.js';
+import type { PrefixIndex } from '../routing/prefix-index.js';
+import type { SessionAffinity } from '../routing/session-affinity.js';
 
 export interface SchedulingRequest {
   readonly model: string;

@@ -1,4 +1,4 @@
-import { totalLoad } from '../../cluster-state.js';
+import { totalLoad } from '../../../../../core/src/cluster/cluster-state.js';
 import type { Scorer } from '../types.js';
 
 /**

@@ -1,0 +1,74 @@
+// Scrapes each model server's Prometheus /metrics on an interval (vLLM names: running,
+// waiting, KV usage, cache config) into the cluster state. An endpoint that fails
+// `unhealthy_after_failures` scrapes in a row is taken out of scheduling; the next
+// successful scrape brings it back.
+import type { PythiaConfig } from './config/schema.js';
+import type { Logger } from './logger.js';
+import type { ClusterState, EndpointState } from '../../core/src/cluster/cluster-state.js';
+import { parsePrometheusText, serverLoad, VLLM_METRICS } from '../../core/src/cluster/prometheus-text.js';
+
+export interface ScrapeMetrics {
+  scraped(pool: string, endpoint: string, ok: boolean, healthy: boolean): void;
+}
+
+export class EndpointScraper {
+  private readonly timer: NodeJS.Timeout;
+  private readonly paths = new Map<string, string>();
+  private inProgress: Promise<void> | null = null;
+
+  constructor(
+    private readonly cluster: ClusterState,
+    private readonly config: PythiaConfig,
+    private readonly metrics: ScrapeMetrics,
+    private readonly log: Logger,
+  ) {
+    for (const pool of config.pools)
+      for (const ep of pool.endpoints) this.paths.set(ep.address, pool.metrics_path);
+    this.timer = setInterval(() => void this.scrapeAll(), config.scheduler.scrape_interval_ms);
+    this.timer.unref();
+    void this.scrapeAll();
+  }
+
+  /** One scrape of every endpoint (joins the one under way, if any). */
+  scrapeAll(): Promise<void> {
+    this.inProgress ??= Promise.all([...this.cluster.allEndpoints()].map((ep) => this.scrape(ep))).then(
+      () => {
+        this.inProgress = null;
+      },
+    );
+    return this.inProgress;
+  }
+
+  private async scrape(ep: EndpointState): Promise<void> {
+    const s = this.config.scheduler;
+    try {
+      const res = await fetch(`http://${ep.address}${this.paths.get(ep.address) ?? '/metrics'}`, {
+        signal: AbortSignal.timeout(s.scrape_timeout_ms),
+      });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const load = serverLoad(parsePrometheusText(await res.text(), VLLM_METRICS));
+      ep.running = load.running ?? ep.running;
+      ep.waiting = load.waiting ?? ep.waiting;
+      ep.kvUsage = load.kvUsage ?? ep.kvUsage;
+      if (load.kvCapacityTokens !== null) ep.kvCapacityTokens = load.kvCapacityTokens;
+      ep.failures = 0;
+      if (!ep.healthy) this.log.info({ endpoint: ep.address, pool: ep.pool }, 'endpoint healthy again');
+      ep.healthy = true;
+      this.metrics.scraped(ep.pool, ep.address, true, true);
+    } catch (err) {
+      ep.failures++;
+      if (ep.healthy && ep.failures >= s.unhealthy_after_failures) {
+        ep.healthy = false;
+        this.log.warn(
+          { err, endpoint: ep.address, pool: ep.pool, failures: ep.failures },
+          'endpoint unhealthy: stop sending to it',
+        );
+      }
+      this.metrics.scraped(ep.pool, ep.address, false, ep.healthy);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

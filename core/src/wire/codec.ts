@@ -1,0 +1,142 @@
+// protobuf encoding of the NATS state-plane payloads (proto/pythia/v1).
+import type protobuf from 'protobufjs';
+import type { RequestStart } from './request-start.js';
+import type { Trace, TraceStatus } from './trace.js';
+import type { RegexPart, WorkflowModel } from '../workflow/workflow-model.js';
+import { pythiaProtoRoot } from './proto-files.js';
+
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, arrays: true };
+
+function type(name: string): protobuf.Type {
+  return pythiaProtoRoot().lookupType(`pythia.v1.${name}`);
+}
+
+function encode(name: string, value: Record<string, unknown>): Uint8Array {
+  const t = type(name);
+  return t.encode(t.fromObject(value)).finish();
+}
+
+function decode(name: string, bytes: Uint8Array): Record<string, unknown> {
+  const t = type(name);
+  return t.toObject(t.decode(bytes), TO_OBJECT);
+}
+
+export function encodeRequestStart(start: RequestStart): Uint8Array {
+  return encode('RequestStart', { ...start });
+}
+
+/** Throws on bytes that are not a RequestStart (the caller drops them). */
+export function decodeRequestStart(bytes: Uint8Array): RequestStart {
+  const o = decode('RequestStart', bytes);
+  for (const field of ['requestId', 'workflow', 'session', 'agent']) {
+    if (typeof o[field] !== 'string' || o[field] === '') throw new Error(`request start without ${field}`);
+  }
+  return o as unknown as RequestStart;
+}
+
+const STATUSES: readonly TraceStatus[] = ['OK', 'UPSTREAM_ERROR', 'CANCELLED', 'REJECTED'];
+
+export function encodeTrace(trace: Trace): Uint8Array {
+  const { cachedTokens, ...rest } = trace;
+  return encode('TraceRecord', { ...rest, ...(cachedTokens === null ? {} : { cachedTokens }) });
+}
+
+/** Throws on bytes that are not a TraceRecord; the caller counts and drops them. */
+export function decodeTrace(bytes: Uint8Array): Trace {
+  const t = type('TraceRecord');
+  const message = t.decode(bytes) as unknown as { cachedTokens?: number | null };
+  const o = t.toObject(message as unknown as protobuf.Message, TO_OBJECT) as Record<string, unknown> & {
+    status: string;
+  };
+  for (const field of ['requestId', 'workflow', 'session', 'agent']) {
+    // Random bytes often parse as protobuf; a record without its keys is garbage.
+    if (typeof o[field] !== 'string' || o[field] === '') throw new Error(`trace record without ${field}`);
+  }
+  const status = STATUSES.includes(o.status as TraceStatus) ? (o.status as TraceStatus) : 'OK';
+  // proto3 `optional`: presence tells "the upstream reported 0 cached tokens" from "unknown".
+  const cached = message.cachedTokens;
+  return {
+    ...(o as unknown as Trace),
+    status,
+    cachedTokens: cached === undefined || cached === null ? null : cached,
+  };
+}
+
+export function encodeModel(model: WorkflowModel): Uint8Array {
+  return encode('WorkflowModel', { ...model, structure: model.structure.map((parts) => ({ parts })) });
+}
+
+export function decodeModel(bytes: Uint8Array): WorkflowModel {
+  const o = decode('WorkflowModel', bytes) as unknown as Omit<WorkflowModel, 'structure'> & {
+    structure: Array<{ parts: Array<{ role: string; width: number[]; repeat: number[] }> }>;
+  };
+  const pair = (v: number[]): readonly [number, number] => [v[0] ?? 1, v[1] ?? v[0] ?? 1];
+  const structure: RegexPart[][] = o.structure.map((s) =>
+    s.parts.map((p) => ({ role: p.role, width: pair(p.width), repeat: pair(p.repeat) })),
+  );
+  return { ...o, mode: o.mode === 'proactive' ? 'proactive' : 'shadow', structure };
+}
+
+export interface SessionSummary {
+  readonly workflow: string;
+  readonly session: string;
+  readonly requests: ReadonlyArray<{
+    readonly agent: string;
+    readonly startUnixMs: number;
+    readonly endUnixMs: number;
+    readonly promptTokens: number;
+    readonly outputTokens: number;
+    readonly ok: boolean;
+  }>;
+}
+
+export function encodeSessionSummary(summary: SessionSummary): Uint8Array {
+  return encode('SessionSummary', summary as unknown as Record<string, unknown>);
+}
+
+export function decodeSessionSummary(bytes: Uint8Array): SessionSummary {
+  return decode('SessionSummary', bytes) as unknown as SessionSummary;
+}
+
+export interface LoadReport {
+  readonly replica: string;
+  readonly unixMs: number;
+  readonly endpoints: ReadonlyArray<{
+    readonly address: string;
+    readonly inFlight: number;
+    readonly reservedTokens: number;
+    readonly overflowSum: number;
+    readonly decodeTokens: number;
+  }>;
+}
+
+export function encodeLoadReport(report: LoadReport): Uint8Array {
+  return encode('LoadReport', report as unknown as Record<string, unknown>);
+}
+
+export function decodeLoadReport(bytes: Uint8Array): LoadReport {
+  return decode('LoadReport', bytes) as unknown as LoadReport;
+}
+
+export interface ScalingDecisionRecord {
+  readonly pool: string;
+  readonly current: number;
+  readonly target: number;
+  readonly reason: string;
+  readonly forecastReplicas: number;
+  readonly reactiveReplicas: number;
+  readonly forecastDecodeTokens: readonly number[];
+  readonly bucketS: number;
+  readonly unixMs: number;
+  readonly forecastRequests: readonly number[];
+  readonly projectedSessions: number;
+  readonly blindSessions: number;
+}
+
+export function encodeScalingDecision(d: ScalingDecisionRecord): Uint8Array {
+  return encode('ScalingDecision', d as unknown as Record<string, unknown>);
+}
+
+export function decodeScalingDecision(bytes: Uint8Array): ScalingDecisionRecord {
+  return decode('ScalingDecision', bytes) as unknown as ScalingDecisionRecord;
+}

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LiveStages, segmentStages } from '../src/workflow/stages.js';
+
+test('overlapping requests form one stage; later ones start the next', () => {
+  const stages = segmentStages([
+    { agent: 'planner', startMs: 0, endMs: 100 },
+    { agent: 'explorer', startMs: 200, endMs: 400 },
+    { agent: 'explorer', startMs: 210, endMs: 500 },
+    { agent: 'explorer', startMs: 450, endMs: 600 }, // starts while the second still runs
+    { agent: 'engineer', startMs: 700, endMs: 900 },
+    { agent: 'engineer', startMs: 1000, endMs: 1200 },
+  ]);
+  assert.deepEqual(
+    stages.map((s) => [s.role, s.width]),
+    [
+      ['planner', 1],
+      ['explorer', 3],
+      ['engineer', 1],
+      ['engineer', 1],
+    ],
+  );
+});
+
+test('out-of-order input gives the same stages; mixed parallel roles are joined', () => {
+  const a = segmentStages([
+    { agent: 'writer', startMs: 900, endMs: 950 },
+    { agent: 'summariser', startMs: 500, endMs: 800 },
+    { agent: 'searcher', startMs: 505, endMs: 700 },
+  ]);
+  assert.deepEqual(
+    a.map((s) => s.role),
+    ['searcher+summariser', 'writer'],
+  );
+});
+
+test('live segmentation agrees with the offline rule', () => {
+  const live = new LiveStages();
+  assert.equal(live.start('planner', 0), true);
+  live.end();
+  assert.equal(live.start('explorer', 200), true);
+  assert.equal(live.start('explorer', 205), false, 'joins while the first runs');
+  live.end();
+  live.end();
+  assert.equal(live.start('engineer', 400), true);
+  assert.deepEqual(live.roles(), ['planner', 'explorer', 'engineer']);
+});

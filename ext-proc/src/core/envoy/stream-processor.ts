@@ -1,0 +1,509 @@
+// One ext_proc stream = one HTTP request through Envoy. This state machine turns each
+// ProcessingRequest into the responses Envoy expects (exactly one of the matching kind per
+// message, except in observability mode and FULL_DUPLEX_STREAMED), and never throws:
+// every failure becomes a well-formed answer. It is pure: time comes from `clock`, and
+// routing and observation go through the injected router and events.
+import { BodyTooLargeError, InvalidRequestError, PythiaError } from '../../../../core/src/errors.js';
+import type {
+  BodySendMode,
+  CommonResponse,
+  HeaderValueOption,
+  HttpBody,
+  HttpHeaders,
+  ProcessingRequest,
+  ProcessingResponse,
+} from '../../../../common/src/envoy/ext-proc-messages.js';
+import { requestKind } from '../../../../common/src/envoy/ext-proc-messages.js';
+import { CLUSTER_HEADER, DESTINATION_ENDPOINT_HEADER, LB_METADATA_NAMESPACE } from './header-contract.js';
+import {
+  type IdentifierRejection,
+  parseIdentity,
+  type WorkflowIdentity,
+} from '../../../../core/src/workflow/identifiers.js';
+import { immediateError } from './immediate-response.js';
+import { apiForPath, type LlmRequest, parseLlmRequest } from './openai-request.js';
+import { type RequestHeaderView, readRequestHeaders } from './request-headers.js';
+import { ResponseUsageCounter, type UsageReport } from './response-usage.js';
+
+export interface ExtProcSettings {
+  readonly headerNames: {
+    readonly workflow: string;
+    readonly session: string;
+    readonly agent: string;
+    readonly sessionEnd: string;
+  };
+  readonly maxIdentifierLength: number;
+  readonly maxBodyBytes: number;
+  readonly llmPaths: ReadonlySet<string>;
+  readonly defaultRequestBodyMode: 'BUFFERED' | 'FULL_DUPLEX_STREAMED';
+  readonly streamedChunkBytes: number;
+  readonly maxResponseScanBytes: number;
+  /** Generated text kept per workflow request for history warming (0: none). */
+  readonly maxCapturedOutputChars: number;
+}
+
+/** What the router decided for one request, plus what it wants written on it. */
+export interface RoutedRequest {
+  readonly pool: string;
+  readonly endpoint: string;
+  readonly fallbacks: readonly string[];
+  /** Extra upstream headers (predictions, priority, mode), already validated values. */
+  readonly annotations: ReadonlyArray<readonly [string, string]>;
+  /** A replacement body (e.g. with vLLM's `priority` field), or null to keep the original. */
+  readonly body: Buffer | null;
+  readonly profile: string;
+  /** Prediction in force, for live accuracy scoring. */
+  readonly predictedAgent: string;
+  readonly predictedOutputTokens: number;
+  readonly mode: string;
+}
+
+export interface RouteInput {
+  readonly llm: LlmRequest;
+  /** The request body as received (for body rewrites that keep the client's bytes). */
+  readonly rawBody: Buffer;
+  readonly identity: WorkflowIdentity | null;
+  readonly requestId: string;
+  /** The client marked this as the session's last request. */
+  readonly sessionEnd: boolean;
+}
+
+export interface RequestRouter {
+  /** Throws PythiaError (unknown model, no ready endpoint) to answer the client locally. */
+  route(input: RouteInput): RoutedRequest;
+  /** Called once per routed request when it ends, however it ends. */
+  complete(routed: RoutedRequest, input: RouteInput, outcome: CompletedRequest): void;
+}
+
+export type CompletionStatus = 'OK' | 'UPSTREAM_ERROR' | 'CANCELLED' | 'REJECTED';
+
+export interface CompletedRequest {
+  readonly requestId: string;
+  readonly identity: WorkflowIdentity | null;
+  readonly sessionEnd: boolean;
+  readonly model: string;
+  readonly pool: string;
+  readonly endpoint: string;
+  readonly promptBytes: number;
+  readonly usage: UsageReport;
+  readonly queueMs: number;
+  readonly firstTokenMs: number;
+  readonly totalMs: number;
+  readonly startUnixMs: number;
+  readonly endUnixMs: number;
+  readonly status: CompletionStatus;
+  readonly httpStatus: number;
+  readonly predictedAgent: string;
+  readonly predictedOutputTokens: number;
+  readonly mode: string;
+}
+
+export interface StreamEvents {
+  spoofedHeader(name: string): void;
+  invalidIdentifier(rejection: IdentifierRejection): void;
+  passThrough(reason: 'not_llm_route' | 'unsupported_body_mode'): void;
+  decided(routed: RoutedRequest, seconds: number): void;
+  rejected(error: PythiaError): void;
+  completed(record: CompletedRequest): void;
+}
+
+export interface Clock {
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Unix epoch milliseconds. */
+  wallNow(): number;
+}
+
+type Phase = 'request_headers' | 'request_body' | 'response' | 'done';
+
+let generatedIds = 0;
+
+/** Envoy's x-request-id is a UUID; anything else is replaced so it is safe as a key. */
+function safeRequestId(raw: string | null): string {
+  if (raw && raw.length <= 128 && /^[A-Za-z0-9._:-]+$/.test(raw)) return raw;
+  generatedIds = (generatedIds + 1) % Number.MAX_SAFE_INTEGER;
+  return `px-${Date.now().toString(36)}-${generatedIds.toString(36)}`;
+}
+
+function rawHeader(key: string, value: string): HeaderValueOption {
+  // Envoy reads raw_value only; `value` must stay unset or the header is rejected.
+  return { header: { key, raw_value: Buffer.from(value, 'latin1') }, append: { value: false } };
+}
+
+const EMPTY_COMMON: CommonResponse = {};
+
+export class StreamProcessor {
+  private phase: Phase = 'request_headers';
+  private requestBodyMode: BodySendMode;
+  private responseBodyMode: BodySendMode | null = null;
+  private headers: RequestHeaderView | null = null;
+  private readonly bodyChunks: Buffer[] = [];
+  private bodyBytes = 0;
+  private llmRoute = false;
+  private routeInput: RouteInput | null = null;
+  private routed: RoutedRequest | null = null;
+  private usage: ResponseUsageCounter | null = null;
+  private startMs = 0;
+  private startUnixMs = 0;
+  private responseHeadersMs = -1;
+  private firstBodyMs = -1;
+  private httpStatus = 0;
+  private completed = false;
+  private requestId = '';
+  private exchangeOver = false;
+
+  constructor(
+    private readonly settings: ExtProcSettings,
+    private readonly router: RequestRouter,
+    private readonly events: StreamEvents,
+    private readonly clock: Clock,
+  ) {
+    this.requestBodyMode = settings.defaultRequestBodyMode;
+  }
+
+  /**
+   * True once Envoy will send nothing more that needs us. The adapter then ends its side
+   * of the stream: Envoy's closing reset then meets an already-closed stream instead of
+   * counting against the HTTP/2 rapid-reset limit (nghttp2: 1000 burst, 33/s, fixed in
+   * Node 20), which would otherwise tear down the whole connection every ~1000 requests.
+   * Closing with OK is always safe: Envoy continues the request unmodified.
+   */
+  get finished(): boolean {
+    return this.exchangeOver;
+  }
+
+  /** The request id, once the request headers have been seen. */
+  get id(): string {
+    return this.requestId;
+  }
+
+  /** Answers one message from Envoy. Never throws. */
+  handle(message: ProcessingRequest): ProcessingResponse[] {
+    if (message.protocol_config?.request_body_mode !== undefined) {
+      this.requestBodyMode = message.protocol_config.request_body_mode;
+    }
+    if (message.protocol_config?.response_body_mode !== undefined) {
+      this.responseBodyMode = message.protocol_config.response_body_mode;
+    }
+    const answers = this.dispatch(message);
+    // Observability mode: Envoy expects no answer to anything; state is still tracked.
+    return message.observability_mode === true ? [] : answers;
+  }
+
+  private dispatch(message: ProcessingRequest): ProcessingResponse[] {
+    switch (requestKind(message)) {
+      case 'request_headers':
+        return this.onRequestHeaders(message.request_headers ?? {});
+      case 'request_body':
+        return this.onRequestBody(message.request_body ?? {});
+      case 'request_trailers':
+        return this.onRequestTrailers();
+      case 'response_headers':
+        return this.onResponseHeaders(message.response_headers ?? {});
+      case 'response_body':
+        return this.onResponseBody(message.response_body ?? {});
+      case 'response_trailers':
+        this.finish(this.statusFromHttp());
+        this.exchangeOver = true;
+        return [{ response_trailers: {} }];
+      default:
+        // A message with no known member: nothing to answer. Envoy never sends one.
+        return [];
+    }
+  }
+
+  /** The stream ended (Envoy's half-close and reset, or an error). Idempotent. */
+  close(): void {
+    if (this.phase !== 'done' && this.routed)
+      this.finish(this.httpStatus === 0 ? 'CANCELLED' : this.statusFromHttp());
+    this.phase = 'done';
+    this.bodyChunks.length = 0;
+  }
+
+  private statusFromHttp(): CompletionStatus {
+    return this.httpStatus >= 400 ? 'UPSTREAM_ERROR' : 'OK';
+  }
+
+  private onRequestHeaders(msg: HttpHeaders): ProcessingResponse[] {
+    this.startMs = this.clock.now();
+    this.startUnixMs = this.clock.wallNow();
+    const names = this.settings.headerNames;
+    const view = readRequestHeaders(
+      msg.headers?.headers ?? [],
+      new Set([names.workflow, names.session, names.agent, names.sessionEnd]),
+    );
+    this.headers = view;
+    this.requestId = safeRequestId(view.requestId);
+    for (const name of view.spoofed) this.events.spoofedHeader(name);
+    const strip = view.spoofed.length > 0 ? { remove_headers: [...view.spoofed] } : undefined;
+
+    this.llmRoute = view.method === 'POST' && this.settings.llmPaths.has(view.path);
+    if (!this.llmRoute) {
+      this.events.passThrough('not_llm_route');
+      return [this.passThroughHeaders(strip)];
+    }
+    if (this.requestBodyMode !== 'BUFFERED' && this.requestBodyMode !== 'FULL_DUPLEX_STREAMED') {
+      // STREAMED and the rest send headers upstream before the body: routing cannot use it.
+      this.llmRoute = false;
+      this.events.passThrough('unsupported_body_mode');
+      return [this.passThroughHeaders(strip)];
+    }
+    if (msg.end_of_stream)
+      return this.reject(new InvalidRequestError('request body is empty; expected a JSON object'));
+    if (view.contentLength !== null && view.contentLength > this.settings.maxBodyBytes) {
+      return this.reject(new BodyTooLargeError(this.settings.maxBodyBytes));
+    }
+    this.phase = 'request_body';
+    if (this.requestBodyMode === 'FULL_DUPLEX_STREAMED') {
+      // The headers answer carries the routing decision, so it waits for the whole body.
+      return [];
+    }
+    // BUFFERED: Envoy holds the headers until the body answer, which carries the routing
+    // mutation; here only spoofed headers go.
+    return [
+      {
+        request_headers: {
+          response: strip ? { header_mutation: strip, clear_route_cache: true } : EMPTY_COMMON,
+        },
+      },
+    ];
+  }
+
+  private passThroughHeaders(strip: { remove_headers: string[] } | undefined): ProcessingResponse {
+    this.phase = 'response';
+    const response: CommonResponse = strip
+      ? { header_mutation: strip, clear_route_cache: true }
+      : EMPTY_COMMON;
+    const answer: ProcessingResponse = { request_headers: { response } };
+    if (this.requestBodyMode !== 'FULL_DUPLEX_STREAMED') {
+      // Ask Envoy (when allow_mode_override is on) to skip the rest for this request; the
+      // stream is ended right after, which makes Envoy continue unmodified either way.
+      answer.mode_override = {
+        request_body_mode: 'NONE',
+        response_header_mode: 'SKIP',
+        response_body_mode: 'NONE',
+      };
+      this.exchangeOver = true;
+    }
+    return answer;
+  }
+
+  private onRequestBody(msg: HttpBody): ProcessingResponse[] {
+    const chunk = msg.body ?? Buffer.alloc(0);
+    const endOfStream = msg.end_of_stream === true;
+    if (this.phase !== 'request_body') {
+      // Pass-through request whose body Envoy still sends (no mode override honoured).
+      return this.echoBody('request_body', chunk, endOfStream);
+    }
+    this.bodyBytes += chunk.length;
+    if (this.bodyBytes > this.settings.maxBodyBytes)
+      return this.reject(new BodyTooLargeError(this.settings.maxBodyBytes));
+    if (chunk.length > 0) this.bodyChunks.push(chunk);
+    if (!endOfStream) {
+      // FULL_DUPLEX_STREAMED: keep buffering, answer nothing yet. BUFFERED_PARTIAL-like
+      // delivery in BUFFERED mode: each message needs its answer.
+      return this.requestBodyMode === 'FULL_DUPLEX_STREAMED'
+        ? []
+        : [{ request_body: { response: EMPTY_COMMON } }];
+    }
+    return this.decide(true);
+  }
+
+  private onRequestTrailers(): ProcessingResponse[] {
+    if (this.phase === 'request_body') {
+      // The body ended with trailers instead of an end_of_stream flag.
+      const answers = this.decide(false);
+      if (answers.some((a) => a.immediate_response)) return answers;
+      return [...answers, { request_trailers: {} }];
+    }
+    return [{ request_trailers: {} }];
+  }
+
+  /** Parses the buffered body, routes, and builds the routing answer for the current mode. */
+  private decide(bodyEndsStream: boolean): ProcessingResponse[] {
+    const body =
+      this.bodyChunks.length === 1 ? (this.bodyChunks[0] as Buffer) : Buffer.concat(this.bodyChunks);
+    this.bodyChunks.length = 0;
+    const view = this.headers as RequestHeaderView;
+    const started = this.clock.now();
+    let routed: RoutedRequest;
+    try {
+      const llm = parseLlmRequest(body, apiForPath(view.path));
+      const names = this.settings.headerNames;
+      const identity = parseIdentity(
+        {
+          workflow: view.wanted.get(names.workflow),
+          session: view.wanted.get(names.session),
+          agent: view.wanted.get(names.agent),
+        },
+        this.settings.maxIdentifierLength,
+      );
+      if (identity.kind === 'plain') for (const r of identity.rejections) this.events.invalidIdentifier(r);
+      this.routeInput = {
+        llm,
+        rawBody: body,
+        identity: identity.kind === 'workflow' ? identity.identity : null,
+        requestId: this.requestId,
+        sessionEnd: view.wanted.get(names.sessionEnd)?.toLowerCase() === 'true',
+      };
+      routed = this.router.route(this.routeInput);
+    } catch (err) {
+      return this.reject(
+        err instanceof PythiaError ? err : new InvalidRequestError('request could not be processed'),
+      );
+    }
+    this.routed = routed;
+    this.events.decided(routed, (this.clock.now() - started) / 1000);
+    this.phase = 'response';
+
+    const newBody = routed.body;
+    const setHeaders: HeaderValueOption[] = [
+      rawHeader(CLUSTER_HEADER, routed.pool),
+      rawHeader(DESTINATION_ENDPOINT_HEADER, routed.endpoint),
+    ];
+    for (const [key, value] of routed.annotations) setHeaders.push(rawHeader(key, value));
+    if (newBody && this.requestBodyMode === 'BUFFERED') {
+      // Envoy answers 500 when a replaced body and content-length disagree.
+      setHeaders.push(rawHeader('content-length', String(newBody.length)));
+    }
+    const mutation = {
+      set_headers: setHeaders,
+      ...(view.spoofed.length > 0 ? { remove_headers: [...view.spoofed] } : {}),
+    };
+    const metadataValue = [routed.endpoint, ...routed.fallbacks].join(',');
+    const dynamic_metadata = {
+      fields: {
+        [LB_METADATA_NAMESPACE]: {
+          structValue: { fields: { [DESTINATION_ENDPOINT_HEADER]: { stringValue: metadataValue } } },
+        },
+      },
+    };
+    const routing: CommonResponse = { header_mutation: mutation, clear_route_cache: true };
+
+    if (this.requestBodyMode === 'BUFFERED') {
+      if (newBody) routing.body_mutation = { mutation: 'body', body: newBody };
+      return [{ request_body: { response: routing }, dynamic_metadata }];
+    }
+    // FULL_DUPLEX_STREAMED: headers answer first, then the body streamed back in chunks.
+    const out: ProcessingResponse[] = [{ request_headers: { response: routing }, dynamic_metadata }];
+    const toSend = newBody ?? body;
+    const size = this.settings.streamedChunkBytes;
+    if (toSend.length === 0) {
+      out.push(this.streamedBody('request_body', Buffer.alloc(0), bodyEndsStream));
+    }
+    for (let offset = 0; offset < toSend.length; offset += size) {
+      const last = offset + size >= toSend.length;
+      out.push(
+        this.streamedBody('request_body', toSend.subarray(offset, offset + size), last && bodyEndsStream),
+      );
+    }
+    return out;
+  }
+
+  private streamedBody(
+    kind: 'request_body' | 'response_body',
+    body: Buffer,
+    endOfStream: boolean,
+  ): ProcessingResponse {
+    return {
+      [kind]: {
+        response: {
+          body_mutation: {
+            mutation: 'streamed_response',
+            streamed_response: { body, end_of_stream: endOfStream },
+          },
+        },
+      },
+    };
+  }
+
+  private echoBody(
+    kind: 'request_body' | 'response_body',
+    chunk: Buffer,
+    endOfStream: boolean,
+  ): ProcessingResponse[] {
+    const fullDuplex =
+      (kind === 'request_body' ? this.requestBodyMode : this.responseBodyMode) === 'FULL_DUPLEX_STREAMED';
+    if (fullDuplex) return [this.streamedBody(kind, chunk, endOfStream)];
+    return [{ [kind]: { response: EMPTY_COMMON } }];
+  }
+
+  private reject(error: PythiaError): ProcessingResponse[] {
+    this.events.rejected(error);
+    this.phase = 'done';
+    this.exchangeOver = true;
+    this.bodyChunks.length = 0;
+    return [immediateError(error)];
+  }
+
+  private onResponseHeaders(msg: HttpHeaders): ProcessingResponse[] {
+    this.responseHeadersMs = this.clock.now();
+    for (const h of msg.headers?.headers ?? []) {
+      if (h.key === ':status') {
+        this.httpStatus = Number(
+          (h.raw_value && h.raw_value.length > 0 ? h.raw_value.toString('latin1') : h.value) ?? 0,
+        );
+        break;
+      }
+    }
+    if (this.routed) {
+      const capture = this.routeInput?.identity ? this.settings.maxCapturedOutputChars : 0;
+      this.usage = new ResponseUsageCounter(this.settings.maxResponseScanBytes, capture);
+    }
+    // No body follows, or Envoy told us (protocol_config) it will not send the body.
+    if (msg.end_of_stream || this.responseBodyMode === 'NONE') {
+      this.finish(this.statusFromHttp());
+      this.exchangeOver = true;
+    }
+    return [{ response_headers: { response: EMPTY_COMMON } }];
+  }
+
+  private onResponseBody(msg: HttpBody): ProcessingResponse[] {
+    const chunk = msg.body ?? Buffer.alloc(0);
+    if (this.firstBodyMs < 0 && chunk.length > 0) this.firstBodyMs = this.clock.now();
+    this.usage?.push(chunk);
+    if (msg.end_of_stream) {
+      this.finish(this.statusFromHttp());
+      this.exchangeOver = true;
+    }
+    // Answered at once and unchanged, so tokens are never held back.
+    return this.echoBody('response_body', chunk, msg.end_of_stream === true);
+  }
+
+  private finish(status: CompletionStatus): void {
+    if (this.completed || !this.routed || !this.routeInput) return;
+    this.completed = true;
+    const end = this.clock.now();
+    const usage = this.usage?.finish() ?? {
+      outputTokens: 0,
+      reported: false,
+      promptTokens: null,
+      cachedTokens: null,
+      outputText: '',
+    };
+    const routed = this.routed;
+    const input = this.routeInput;
+    const record: CompletedRequest = {
+      requestId: this.requestId,
+      identity: input.identity,
+      sessionEnd: input.sessionEnd,
+      model: input.llm.model,
+      pool: routed.pool,
+      endpoint: routed.endpoint,
+      promptBytes: input.llm.bodyBytes,
+      usage,
+      queueMs: this.responseHeadersMs < 0 ? end - this.startMs : this.responseHeadersMs - this.startMs,
+      firstTokenMs: this.firstBodyMs < 0 ? end - this.startMs : this.firstBodyMs - this.startMs,
+      totalMs: end - this.startMs,
+      startUnixMs: this.startUnixMs,
+      endUnixMs: this.startUnixMs + (end - this.startMs),
+      status,
+      httpStatus: this.httpStatus,
+      predictedAgent: routed.predictedAgent,
+      predictedOutputTokens: routed.predictedOutputTokens,
+      mode: routed.mode,
+    };
+    this.router.complete(routed, input, record);
+    this.events.completed(record);
+  }
+}

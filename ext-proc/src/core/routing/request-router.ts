@@ -1,0 +1,304 @@
+// Connects the stream processor to everything that decides: the live session tracker and
+// learned models (predictions), the scheduler (lookahead placement for proactive
+// workflows, the reactive profile for everything else), priority, the prefix index and
+// session affinity, the cache manager, and the cluster's in-flight accounting. Pure: the
+// adapters supply time, the trace sink and the warm sender.
+import type { Prediction } from '../../../../core/src/workflow/predictor.js';
+import { formatNextAgents } from '../../../../core/src/workflow/predictor.js';
+import type { RequestStart } from '../../../../core/src/wire/request-start.js';
+import type { Trace } from '../../../../core/src/wire/trace.js';
+import type { AgentPrompts } from './agent-prompts.js';
+import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
+import {
+  MODE_HEADER,
+  NEXT_AGENTS_HEADER,
+  PREDICTED_OUTPUT_TOKENS_HEADER,
+  PRIORITY_HEADER,
+} from '../envoy/header-contract.js';
+import type { ModelRegistry } from '../../../../core/src/workflow/model-registry.js';
+import { chainedBlockHashes, promptText } from '../../../../core/src/prompt/prefix-hash.js';
+import type { PrefixIndex } from './prefix-index.js';
+import {
+  bodyWithPriority,
+  NEUTRAL_PRIORITY,
+  type PrioritySettings,
+  requestPriority,
+  WARM_PRIORITY,
+} from './priority.js';
+import type { Scheduler } from '../scheduling/scheduler.js';
+import {
+  type Profile,
+  requestFootprint,
+  type SchedulingRequest,
+  type SchedulingSettings,
+} from '../scheduling/types.js';
+import type { SessionAffinity } from './session-affinity.js';
+import type { SessionHistory } from './session-history.js';
+import type { SessionTracker } from './session-tracker.js';
+import type {
+  Clock,
+  CompletedRequest,
+  RequestRouter,
+  RoutedRequest,
+  RouteInput,
+} from '../envoy/stream-processor.js';
+import type { WarmOutcome, WarmPlan, WarmPlanner } from './warm-planner.js';
+
+/** Prompt tokens estimated from body bytes: no tokenizer on the hot path. */
+export function estimatePromptTokens(bodyBytes: number): number {
+  return Math.ceil(bodyBytes / 4);
+}
+
+/** Overflow probability assumed for a request without a prediction (its bound is a guess). */
+const UNPREDICTED_OVERFLOW = 0.05;
+
+/** Where workflow requests are reported (the NATS trace publisher, or a test list). */
+export interface TraceSink {
+  /** A completed request. */
+  publish(trace: Trace): void;
+  /** A request just routed (best effort; the autoscaler sees sessions before they complete). */
+  started(start: RequestStart): void;
+}
+
+/** Sends warm requests (HTTP adapter); must call `planner.done(endpoint)` when each ends. */
+export interface WarmSender {
+  send(plan: WarmPlan): void;
+}
+
+export interface LeverSwitches {
+  readonly placement: boolean;
+  readonly priority: boolean;
+  readonly warming: boolean;
+}
+
+export interface RouterEvents {
+  warm(outcome: WarmOutcome): void;
+  /** A request of a session whose next agent had an endpoint reserved (hit: it landed there). */
+  reservation(hit: boolean): void;
+}
+
+export interface RouterParts {
+  readonly cluster: ClusterState;
+  readonly scheduler: Scheduler;
+  readonly proactiveProfile: Profile;
+  readonly reactiveProfile: Profile;
+  readonly sessions: SessionTracker;
+  readonly affinity: SessionAffinity;
+  readonly prefixIndex: PrefixIndex;
+  readonly models: ModelRegistry;
+  readonly prompts: AgentPrompts;
+  readonly history: SessionHistory;
+  readonly planner: WarmPlanner;
+  readonly traces: TraceSink | null;
+  readonly warmSender: WarmSender | null;
+  readonly events: RouterEvents | null;
+  readonly clock: Clock;
+  readonly levers: LeverSwitches;
+  readonly priority: PrioritySettings;
+  readonly scheduling: SchedulingSettings;
+  /** Block size of the prefix hashes, in characters. */
+  readonly prefixBlockChars: number;
+  /** The quantile the output bound stands for: 1 - it is the overflow probability. */
+  readonly outputQuantile: number;
+}
+
+/** The start event the autoscaler reads (null without the workflow identifiers). */
+export function startOf(input: RouteInput, pool: string, startUnixMs: number): RequestStart | null {
+  if (!input.identity) return null;
+  return {
+    requestId: input.requestId,
+    workflow: input.identity.workflow,
+    session: input.identity.session,
+    agent: input.identity.agent,
+    pool,
+    startUnixMs,
+  };
+}
+
+export function traceOf(record: CompletedRequest): Trace | null {
+  if (!record.identity) return null;
+  return {
+    requestId: record.requestId,
+    workflow: record.identity.workflow,
+    session: record.identity.session,
+    agent: record.identity.agent,
+    model: record.model,
+    pool: record.pool,
+    endpoint: record.endpoint,
+    promptTokens: record.usage.promptTokens ?? estimatePromptTokens(record.promptBytes),
+    cachedTokens: record.usage.cachedTokens,
+    outputTokens: record.usage.outputTokens,
+    outputTokensReported: record.usage.reported,
+    queueMs: record.queueMs,
+    firstTokenMs: record.firstTokenMs,
+    totalMs: record.totalMs,
+    startUnixMs: record.startUnixMs,
+    endUnixMs: record.endUnixMs,
+    status: record.status,
+    httpStatus: record.httpStatus,
+    promptBytes: record.promptBytes,
+    sessionEnd: record.sessionEnd,
+    predictedAgent: record.predictedAgent,
+    predictedOutputTokens: record.predictedOutputTokens,
+    mode: record.mode,
+  };
+}
+
+/** Router-private facts carried from route() to complete(). */
+interface RouteMemo {
+  readonly load: RequestLoad;
+  readonly prediction: Prediction | null;
+  readonly proactive: boolean;
+}
+
+function usesPrefix(profile: Profile): boolean {
+  return profile.scorers.some((s) => s.scorer.name === 'prefix-affinity');
+}
+
+export class WorkflowRouter implements RequestRouter {
+  private readonly memos = new WeakMap<RoutedRequest, RouteMemo>();
+
+  constructor(private readonly parts: RouterParts) {}
+
+  route(input: RouteInput): RoutedRequest {
+    const p = this.parts;
+    const now = p.clock.now();
+    const identity = input.identity;
+    let prediction: Prediction | null = null;
+    let gatesNextStage = false;
+    let siblingsInFlight = 0;
+    const model = identity ? p.models.get(identity.workflow) : undefined;
+    if (identity) {
+      const stages = p.sessions.start(identity, now);
+      prediction = model?.predict(stages.roles(), identity.agent) ?? null;
+      gatesNextStage = stages.running === 1;
+      siblingsInFlight = stages.running - 1;
+      if (p.levers.warming)
+        p.prompts.observe(identity.workflow, identity.agent, input.llm.model, input.llm.json);
+    }
+    const proactive = prediction?.mode === 'proactive' && prediction.known;
+    const profile = proactive && p.levers.placement ? p.proactiveProfile : p.reactiveProfile;
+    const hashes = usesPrefix(profile)
+      ? chainedBlockHashes(promptText(input.llm.json), p.prefixBlockChars)
+      : [];
+    const bound = proactive && prediction ? prediction.outputBound : null;
+    const agentStats = proactive && identity ? model?.agent(identity.agent) : undefined;
+    const request: SchedulingRequest = {
+      model: input.llm.model,
+      identity,
+      promptTokens: estimatePromptTokens(input.llm.bodyBytes),
+      maxTokens: input.llm.maxTokens,
+      prefixHashes: hashes,
+      outputBound: bound,
+      outputExpected: agentStats ? agentStats.outputP50 : null,
+      overflow: bound === null ? UNPREDICTED_OVERFLOW : 1 - p.outputQuantile,
+      siblingsInFlight,
+    };
+    const reservation = identity ? p.affinity.reservation(identity.workflow, identity.session, now) : null;
+    const decision = p.scheduler.decide(request, profile);
+    if (reservation && identity && reservation.agent === identity.agent) {
+      p.events?.reservation(reservation.endpoint === decision.endpoint);
+    }
+    const load: RequestLoad = {
+      reservedTokens: requestFootprint(request, p.scheduling),
+      overflow: request.overflow,
+      decodeTokens: request.outputExpected ?? request.maxTokens ?? p.scheduling.defaultOutputTokens,
+    };
+    p.cluster.acquire(decision.endpoint, load);
+    if (hashes.length > 0) p.prefixIndex.record(hashes, decision.endpoint, now);
+    if (identity) p.affinity.placed(identity.workflow, identity.session, decision.endpoint, now);
+
+    const annotations: Array<readonly [string, string]> = [];
+    let body: Buffer | null = null;
+    if (prediction) {
+      annotations.push([MODE_HEADER, prediction.mode]);
+      if (prediction.outputBound !== null)
+        annotations.push([PREDICTED_OUTPUT_TOKENS_HEADER, String(prediction.outputBound)]);
+      if (prediction.nextAgents.length > 0)
+        annotations.push([NEXT_AGENTS_HEADER, formatNextAgents(prediction.nextAgents)]);
+    }
+    const start = p.traces ? startOf(input, decision.pool, p.clock.wallNow()) : null;
+    if (start) p.traces?.started(start);
+    const priorityField = p.cluster.pool(decision.pool)?.priorityField ?? false;
+    if (proactive && prediction && p.levers.priority) {
+      const priority = requestPriority(prediction, gatesNextStage, p.priority);
+      annotations.push([PRIORITY_HEADER, String(priority)]);
+      if (priorityField) body = bodyWithPriority(input.rawBody, input.llm.json, priority);
+    } else if (priorityField) {
+      // vLLM treats a missing priority as 0 (most urgent): give other traffic a neutral one.
+      body = bodyWithPriority(input.rawBody, input.llm.json, NEUTRAL_PRIORITY);
+    }
+    const routed: RoutedRequest = {
+      pool: decision.pool,
+      endpoint: decision.endpoint,
+      fallbacks: decision.fallbacks,
+      annotations,
+      body,
+      profile: decision.profile,
+      predictedAgent: prediction?.nextAgents[0]?.role ?? '',
+      predictedOutputTokens: prediction?.outputBound ?? 0,
+      mode: prediction?.mode ?? '',
+    };
+    this.memos.set(routed, { load, prediction, proactive });
+    return routed;
+  }
+
+  complete(routed: RoutedRequest, input: RouteInput, outcome: CompletedRequest): void {
+    const p = this.parts;
+    const memo = this.memos.get(routed);
+    p.cluster.release(routed.endpoint, memo?.load);
+    const identity = input.identity;
+    if (identity) {
+      const now = p.clock.now();
+      p.sessions.end(identity, now);
+      if (input.sessionEnd) {
+        p.sessions.forget(identity);
+        p.history.drop(identity.workflow, identity.session);
+      } else if (p.levers.warming && outcome.status === 'OK') {
+        p.history.record(
+          identity.workflow,
+          identity.session,
+          input.llm.model,
+          input.llm.json,
+          outcome.usage.outputText,
+        );
+        if (memo?.proactive) this.maybeWarm(identity, memo.prediction, now);
+      }
+    }
+    const trace = traceOf(outcome);
+    if (trace) p.traces?.publish(trace);
+  }
+
+  /** Warms the next agent when this request was the last of its stage to finish. */
+  private maybeWarm(
+    identity: NonNullable<RouteInput['identity']>,
+    prediction: Prediction | null,
+    now: number,
+  ): void {
+    const p = this.parts;
+    const next = prediction?.nextAgents[0];
+    if (!next || p.sessions.running(identity) > 0) return;
+    const model = p.models.get(identity.workflow);
+    const outcome = p.planner.plan(
+      identity,
+      { agent: next.role, probability: next.probability },
+      model?.agent(next.role)?.outputBound ?? null,
+      (request) => {
+        try {
+          return p.scheduler.decide(request, p.proactiveProfile);
+        } catch {
+          return null;
+        }
+      },
+      now,
+      p.history.get(identity.workflow, identity.session) ?? null,
+    );
+    p.events?.warm(outcome);
+    if (outcome.kind === 'warm') {
+      // On a priority-scheduling pool a warm must say it is the least urgent: vLLM reads a
+      // missing priority as 0, which would put speculation ahead of every real request.
+      const priorityField = p.cluster.pool(outcome.plan.pool)?.priorityField ?? false;
+      p.warmSender?.send(priorityField ? { ...outcome.plan, priority: WARM_PRIORITY } : outcome.plan);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+// Where each live session's last step ran, and where the cache manager reserved its next
+// step (a warmed endpoint). Bounded LRU; reservations expire.
+
+import { TwoGenerationCache } from '../../../../core/src/bounded/two-generation-cache.js';
+
+interface Entry {
+  endpoint: string;
+  atMs: number;
+  reservedFor: string | null;
+  reservedUntilMs: number;
+}
+
+export class SessionAffinity {
+  private readonly entries: TwoGenerationCache<string, Entry>;
+
+  constructor(maxSessions: number) {
+    this.entries = new TwoGenerationCache(maxSessions);
+  }
+
+  private static key(workflow: string, session: string): string {
+    return `${workflow}\u0000${session}`;
+  }
+
+  /** The endpoint this session should prefer for `agent`: a live reservation first, else its last one. */
+  preferred(
+    workflow: string,
+    session: string,
+    agent: string,
+    nowMs: number,
+  ): { endpoint: string; reserved: boolean } | null {
+    const e = this.entries.get(SessionAffinity.key(workflow, session));
+    if (!e) return null;
+    if (e.reservedFor === agent && nowMs <= e.reservedUntilMs)
+      return { endpoint: e.endpoint, reserved: true };
+    return { endpoint: e.endpoint, reserved: false };
+  }
+
+  placed(workflow: string, session: string, endpoint: string, nowMs: number): void {
+    this.set(workflow, session, { endpoint, atMs: nowMs, reservedFor: null, reservedUntilMs: 0 });
+  }
+
+  reserve(
+    workflow: string,
+    session: string,
+    agent: string,
+    endpoint: string,
+    untilMs: number,
+    nowMs: number,
+  ): void {
+    this.set(workflow, session, { endpoint, atMs: nowMs, reservedFor: agent, reservedUntilMs: untilMs });
+  }
+
+  /** The live reservation of a session, if any. */
+  reservation(workflow: string, session: string, nowMs: number): { agent: string; endpoint: string } | null {
+    const e = this.entries.get(SessionAffinity.key(workflow, session));
+    if (!e || e.reservedFor === null || nowMs > e.reservedUntilMs) return null;
+    return { agent: e.reservedFor, endpoint: e.endpoint };
+  }
+
+  private set(workflow: string, session: string, entry: Entry): void {
+    this.entries.set(SessionAffinity.key(workflow, session), entry);
+  }
+}

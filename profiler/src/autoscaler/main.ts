@@ -1,5 +1,0 @@
-// autoscaler process entry point. Wiring only.
-import { runService } from '../../../common/src/service-main.js';
-import { startAutoscaler } from '../adapters/autoscaler-service.js';
-
-await runService('autoscaler', (config, log) => startAutoscaler(config, { log }));

@@ -1,0 +1,40 @@
+// The services of one deployment in-process: ext-proc, the profiler (when NATS is
+// configured) and an Envoy-faithful client connected to ext-proc. Shared by the NATS
+// integration tests and the live bench.
+import type { PythiaConfig } from '../../common/src/config/schema.js';
+import type { Logger } from '../../common/src/logger.js';
+import { type ExtProcService, startExtProc } from '../../ext-proc/src/adapters/service.js';
+import { type ProfilerService, startProfiler } from '../../profiler/src/adapters/service.js';
+import { DEFAULT_FILTER, EnvoyExtProcClient } from './envoy-ext-proc-client.js';
+
+export interface Stack {
+  readonly extProc: ExtProcService;
+  /** Replaceable: tests restart the profiler. */
+  profiler: ProfilerService | null;
+  readonly client: EnvoyExtProcClient;
+  stop(): Promise<void>;
+}
+
+export async function startStack(config: PythiaConfig, log: Logger): Promise<Stack> {
+  const extProc = await startExtProc(config, {
+    log: log.child({ service: 'ext-proc' }),
+    collectProcessMetrics: false,
+  });
+  const profiler = config.nats
+    ? await startProfiler(config, { log: log.child({ service: 'profiler' }), collectProcessMetrics: false })
+    : null;
+  await profiler?.started;
+  const client = new EnvoyExtProcClient(`127.0.0.1:${extProc.grpcPort}`, DEFAULT_FILTER);
+  await client.waitForReady();
+  const stack: Stack = {
+    extProc,
+    profiler,
+    client,
+    async stop() {
+      client.close();
+      await stack.profiler?.stop();
+      await extProc.stop();
+    },
+  };
+  return stack;
+}

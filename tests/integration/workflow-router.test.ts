@@ -1,0 +1,174 @@
+// The router's levers on the pure gateway core: proactive workflows get lookahead
+// placement, priority and warming; shadow ones and plain traffic get the reactive profile;
+// each lever can be switched off on its own.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { codingWorkload } from '../../test-support/src/workloads/agent-workloads.js';
+import { synthesizeTraces } from '../../test-support/src/workloads/synthesize-traces.js';
+import { parseConfig } from '../../common/src/config/load.js';
+import { buildOffline } from '../../profiler/src/core/offline-build.js';
+import type { WorkflowModel } from '../../core/src/workflow/workflow-model.js';
+import { CORE_CONFIG } from '../../profiler/test/support.js';
+import { createGatewayCore } from '../../ext-proc/src/core/routing/gateway-core.js';
+import { parseLlmRequest } from '../../ext-proc/src/core/envoy/openai-request.js';
+import type { CompletedRequest, RouteInput } from '../../ext-proc/src/core/envoy/stream-processor.js';
+import { type WarmPlan, warmBody } from '../../ext-proc/src/core/routing/warm-planner.js';
+
+const learned = buildOffline(
+  synthesizeTraces(codingWorkload({ sessions: 80, ratePerS: 1, seed: 3 })),
+  CORE_CONFIG,
+).models[0] as WorkflowModel;
+
+function core(levers: Record<string, boolean> = {}, mode: 'proactive' | 'shadow' = 'proactive') {
+  let now = 0;
+  const warms: WarmPlan[] = [];
+  const config = parseConfig({
+    pools: [
+      {
+        name: 'p',
+        models: ['llama'],
+        endpoints: [{ address: '127.0.0.1:1' }, { address: '127.0.0.1:2' }],
+        priority_field: true,
+      },
+    ],
+    scheduler: { levers, scrape_interval_ms: 0 },
+  });
+  const c = createGatewayCore(config, {
+    clock: { now: () => now, wallNow: () => now },
+    random: () => 0.5,
+    warmSender: { send: (plan) => warms.push(plan) },
+  });
+  c.models.set({ ...learned, mode, version: 1 });
+  return { c, warms, advance: (ms: number) => (now += ms) };
+}
+
+function input(agent: string, session = 's1'): RouteInput {
+  const body = Buffer.from(
+    JSON.stringify({
+      model: 'llama',
+      messages: [
+        { role: 'system', content: `You are the ${agent}. `.repeat(50) },
+        { role: 'user', content: 'go' },
+      ],
+    }),
+  );
+  return {
+    llm: parseLlmRequest(body, 'chat'),
+    rawBody: body,
+    identity: { workflow: 'coding', session, agent },
+    requestId: `${session}-${agent}`,
+    sessionEnd: false,
+  };
+}
+
+const ok = (output = 'done'): CompletedRequest =>
+  ({
+    status: 'OK',
+    usage: { outputTokens: 1, reported: true, promptTokens: 1, cachedTokens: 0, outputText: output },
+  }) as CompletedRequest;
+const header = (r: { annotations: ReadonlyArray<readonly [string, string]> }, k: string) =>
+  r.annotations.find(([key]) => key === k)?.[1];
+
+test('proactive: pythia placement, priority in header and body, and a warm after the stage', () => {
+  const { c, warms, advance } = core();
+  c.router.complete(c.router.route(input('explorer', 'other')), input('explorer', 'other'), ok()); // learn the explorer prompt
+  advance(700_000); // ...and let the prefix index forget where it ran (ttl 600 s)
+  const planner = c.router.route(input('planner'));
+  assert.equal(planner.profile, 'pythia');
+  assert.equal(header(planner, 'x-pythia-mode'), 'proactive');
+  assert.equal(header(planner, 'x-pythia-next-agents'), 'explorer=1.00');
+  const priority = header(planner, 'x-pythia-priority');
+  assert.ok(priority !== undefined);
+  assert.equal(JSON.parse(planner.body?.toString() ?? '{}').priority, Number(priority));
+  advance(500);
+  c.router.complete(planner, input('planner'), ok());
+  assert.equal(warms.length, 1);
+  assert.equal(warms[0]?.agent, 'explorer');
+  // The pool schedules by priority: the warm goes behind every real request.
+  assert.equal(warms[0]?.priority, 100);
+  assert.equal(JSON.parse(warmBody(warms[0]!))['priority'], 100);
+  // The warm carries the explorer's system prompt, then the session so far (the planner's
+  // request after its system prompt, and its output).
+  assert.deepEqual(
+    warms[0]?.messages.slice(1).map((m) => m.role),
+    ['user', 'assistant'],
+  );
+  assert.equal(warms[0]?.messages[2]?.content, 'done');
+  assert.equal(c.affinity.reservation('coding', 's1', 700_600)?.endpoint, warms[0]?.endpoint);
+  // A second session right after: the prefix is now believed cached there, so no new warm.
+  const p2 = c.router.route(input('planner', 's2'));
+  c.router.complete(p2, input('planner', 's2'), ok());
+  assert.equal(warms.length, 1);
+  assert.equal(c.affinity.reservation('coding', 's2', 700_600)?.agent, 'explorer', 'still reserved');
+});
+
+test('each lever switches off alone', () => {
+  const noPlacement = core({ placement: false });
+  assert.equal(noPlacement.c.router.route(input('planner')).profile, 'least-request');
+  const noPriority = core({ priority: false });
+  const r = noPriority.c.router.route(input('planner'));
+  assert.equal(header(r, 'x-pythia-priority'), undefined);
+  assert.equal(
+    JSON.parse(r.body?.toString() ?? '{}').priority,
+    50,
+    'neutral priority for a priority_field pool',
+  );
+  const noWarming = core({ warming: false });
+  const p = noWarming.c.router.route(input('planner'));
+  noWarming.c.router.complete(p, input('planner'), ok());
+  assert.equal(noWarming.warms.length, 0);
+});
+
+test('shadow workflows are annotated but routed reactively, without priority or warming', () => {
+  const { c, warms } = core({}, 'shadow');
+  const r = c.router.route(input('planner'));
+  assert.equal(r.profile, 'least-request');
+  assert.equal(header(r, 'x-pythia-mode'), 'shadow');
+  assert.equal(header(r, 'x-pythia-priority'), undefined);
+  c.router.complete(r, input('planner'), ok());
+  assert.equal(warms.length, 0);
+});
+
+test('in-flight footprint is reserved at routing and released at completion', () => {
+  const { c } = core();
+  const r = c.router.route(input('engineer'));
+  const ep = c.cluster.endpoint(r.endpoint);
+  assert.ok((ep?.local.reservedTokens ?? 0) > 0);
+  assert.ok((ep?.local.decodeTokens ?? 0) > 0);
+  c.router.complete(r, input('engineer'), ok());
+  assert.deepEqual(ep?.local, { inFlight: 0, reservedTokens: 0, overflowSum: 0, decodeTokens: 0 });
+});
+
+test('workflow requests are announced to the trace sink as they are routed; plain ones are not', () => {
+  const starts: Array<{ session: string; agent: string; pool: string; startUnixMs: number }> = [];
+  const traces: string[] = [];
+  const config = parseConfig({
+    pools: [{ name: 'p', models: ['llama'], endpoints: [{ address: '127.0.0.1:1' }] }],
+    scheduler: { scrape_interval_ms: 0 },
+  });
+  const c = createGatewayCore(config, {
+    clock: { now: () => 5, wallNow: () => 1_790_000_000_000 },
+    random: () => 0.5,
+    traces: { publish: (t) => traces.push(t.requestId), started: (s) => starts.push(s) },
+  });
+  const routed = c.router.route(input('planner'));
+  assert.deepEqual(starts, [
+    {
+      requestId: 's1-planner',
+      workflow: 'coding',
+      session: 's1',
+      agent: 'planner',
+      pool: 'p',
+      startUnixMs: 1_790_000_000_000,
+    },
+  ]);
+  assert.deepEqual(traces, [], 'the trace comes at completion');
+  c.router.complete(routed, input('planner'), {
+    ...ok(),
+    requestId: 's1-planner',
+    identity: input('planner').identity,
+  } as CompletedRequest);
+  assert.deepEqual(traces, ['s1-planner']);
+  c.router.route({ ...input('planner'), identity: null });
+  assert.equal(starts.length, 1, 'no identifiers, no start');
+});
