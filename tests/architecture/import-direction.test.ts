@@ -22,7 +22,6 @@ function walk(dir: string, out: string[]): string[] {
 }
 
 const IMPORT = /\b(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g;
-/(?:^|\n)\s*(?:import|export)[^'"]*?from\s*'(\.{1,2}\/[^']+)'|import\(\s*'(\.{1,2}\/[^']+)'\s*\)/g;
 
 /** Relative imports of every .ts file, as repo paths of .ts files. */
 function importGraph(): Map<string, string[]> {
