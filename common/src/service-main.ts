@@ -1,6 +1,7 @@
 // The process entry of every service: configuration from --config or PYTHIA_CONFIG (every
 // problem reported, exit 2), a pino logger, the service, and a clean stop on SIGINT/SIGTERM.
 import { configPathFromArgs, loadConfigFile } from './config/load.js';
+import type { PluginCatalogue } from './config/profiles.js';
 import type { PythiaConfig } from './config/schema.js';
 import { ConfigError } from '../../core/src/errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -13,6 +14,8 @@ export async function runService(
   name: string,
   start: (config: PythiaConfig, log: Logger) => Promise<Stoppable>,
   check: (config: PythiaConfig, path: string) => void = () => {},
+  /** The scheduling plugins, for a service that schedules (their types are checked with the rest). */
+  plugins?: PluginCatalogue,
 ): Promise<void> {
   const path = configPathFromArgs(process.argv.slice(2), process.env);
   if (!path) {
@@ -21,7 +24,7 @@ export async function runService(
   }
   let config: PythiaConfig;
   try {
-    config = loadConfigFile(path);
+    config = loadConfigFile(path, plugins);
     check(config, path);
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);

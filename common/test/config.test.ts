@@ -84,3 +84,34 @@ test('IPv6 endpoint addresses are accepted in brackets', () => {
   const config = parseConfigText(minimal.replace('10.0.0.11:8000', '"[::1]:8000"'));
   assert.equal(config.pools[0]?.endpoints[0]?.address, '[::1]:8000');
 });
+
+test('scheduling profiles: the built-in ones by default, user ones added, names cross-checked', () => {
+  const defaults = parseConfigText(minimal).scheduler;
+  assert.equal(defaults.profile, 'pythia');
+  assert.equal(defaults.reactive_profile, 'least-request');
+  assert.deepEqual(Object.keys(defaults.profiles), [
+    'pythia',
+    'least-request',
+    'round-robin',
+    'prefix-aware',
+    'session-affinity',
+  ]);
+  const custom = parseConfigText(`${minimal}
+scheduler:
+  profile: mine
+  profiles:
+    mine: { scorers: [{ type: queue-scorer, weight: 0.5 }], picker: { type: max-score-picker } }
+`).scheduler;
+  assert.equal(custom.profile, 'mine');
+  assert.deepEqual(custom.profiles['mine'], {
+    filters: [],
+    scorers: [{ type: 'queue-scorer', weight: 0.5 }],
+    picker: { type: 'max-score-picker' },
+  });
+  assert.ok(custom.profiles['pythia'], 'built-ins stay');
+  assert.throws(
+    () => parseConfigText(`${minimal}\nscheduler: { profile: mine, reactive_profile: pythia }\n`),
+    (err: unknown) =>
+      err instanceof ConfigError && err.problems.map((p) => p.path).join() === 'scheduler.profile',
+  );
+});

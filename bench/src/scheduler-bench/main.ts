@@ -7,7 +7,7 @@ import { parseConfig } from '../../../common/src/config/load.js';
 import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
 import { parseLlmRequest } from '../../../ext-proc/src/core/envoy/openai-request.js';
 import { chainedBlockHashes } from '../../../core/src/prompt/prefix-hash.js';
-import { buildProfile } from '../../../ext-proc/src/core/scheduling/profiles.js';
+import { BUILT_IN_PLUGINS } from '../../../ext-proc/src/core/scheduling/registry.js';
 import type { SchedulingRequest } from '../../../ext-proc/src/core/scheduling/types.js';
 import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
 import { buildOffline } from '../../../profiler/src/core/offline-build.js';
@@ -89,8 +89,8 @@ for (const n of [16, 64, 256, 1024]) {
     overflow: 0.01,
     siblingsInFlight: 0,
   };
-  const pythia = buildProfile('pythia');
-  const least = buildProfile('least-request');
+  const pythia = BUILT_IN_PLUGINS.build('pythia', config.scheduler.profiles);
+  const least = BUILT_IN_PLUGINS.build('least-request', config.scheduler.profiles);
   const decide = measure(() => core.scheduler.decide(request, pythia));
   const baseline = measure(() => core.scheduler.decide(request, least));
   const body = Buffer.from(

@@ -1,36 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../../../core/src/errors.js';
+import { type PluginCatalogue, pluginProblems, profileNameProblems } from './profiles.js';
+import { zodProblems } from './problems.js';
 import { configSchema, type PythiaConfig } from './schema.js';
-
-/** Renders a zod issue path as `a.b[2].c`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out;
-}
-
-function zodProblems(error: z.ZodError): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        problems.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
-      }
-    } else {
-      problems.push({ path: formatPath(issue.path), message: issue.message });
-    }
-  }
-  return problems;
-}
 
 // Checks that relate keys to each other. They read the raw input defensively so they
 // can run even when the schema found other problems: the user sees everything at once.
-function crossReferenceProblems(raw: unknown): ConfigProblem[] {
+// Plugin types are checked when the catalogue (ext-proc's plugin registry) is given.
+function crossReferenceProblems(raw: unknown, plugins: PluginCatalogue | null): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   if (typeof raw !== 'object' || raw === null) return problems;
   const root = raw as Record<string, unknown>;
@@ -90,35 +68,45 @@ function crossReferenceProblems(raw: unknown): ConfigProblem[] {
       });
     }
   }
+  const scheduler = root['scheduler'];
+  problems.push(...profileNameProblems(scheduler));
+  if (plugins && typeof scheduler === 'object' && scheduler !== null)
+    problems.push(...pluginProblems((scheduler as Record<string, unknown>)['profiles'], plugins));
   return problems;
 }
 
-/** Applies defaults and validates; throws ConfigError listing every problem. */
-export function parseConfig(raw: unknown, source = 'config'): PythiaConfig {
+/**
+ * Applies defaults and validates; throws ConfigError listing every problem. With `plugins`
+ * (ext-proc's registry) the scheduling profiles' plugin types and parameters are checked too.
+ */
+export function parseConfig(raw: unknown, source = 'config', plugins?: PluginCatalogue): PythiaConfig {
   const result = configSchema.safeParse(raw ?? {});
-  const problems = [...(result.success ? [] : zodProblems(result.error)), ...crossReferenceProblems(raw)];
+  const problems = [
+    ...(result.success ? [] : zodProblems(result.error)),
+    ...crossReferenceProblems(raw, plugins ?? null),
+  ];
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;
 }
 
-export function parseConfigText(text: string, source = 'config'): PythiaConfig {
+export function parseConfigText(text: string, source = 'config', plugins?: PluginCatalogue): PythiaConfig {
   let raw: unknown;
   try {
     raw = parseYaml(text, { prettyErrors: true });
   } catch (err) {
     throw new ConfigError(source, [{ path: '', message: `not valid YAML: ${(err as Error).message}` }]);
   }
-  return parseConfig(raw, source);
+  return parseConfig(raw, source, plugins);
 }
 
-export function loadConfigFile(path: string): PythiaConfig {
+export function loadConfigFile(path: string, plugins?: PluginCatalogue): PythiaConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(path, [{ path: '', message: `cannot read file: ${(err as Error).message}` }]);
   }
-  return parseConfigText(text, path);
+  return parseConfigText(text, path, plugins);
 }
 
 /** The config path from `--config FILE` or `--config=FILE`, else PYTHIA_CONFIG. */

@@ -2,6 +2,7 @@
 // Every key has a default except the pools, so a minimal file is the one in the README.
 import { z } from 'zod';
 import { isIpPort, parseHostPort } from '../host-port.js';
+import { profileName, profilesSchema } from './profiles.js';
 
 /** A listener address; port 0 picks a free port (tests, embedded runs). */
 const listenAddress = z
@@ -100,13 +101,13 @@ const extProcSchema = z.strictObject({
 
 const fraction = z.number().min(0).max(1);
 
-const profileName = z.enum(['pythia', 'least-request', 'round-robin', 'prefix-aware', 'session-affinity']);
-
 const schedulerSchema = z.strictObject({
-  /** Profile for proactive workflows. */
+  /** Profile for proactive workflows (built-in or one of `profiles`). */
   profile: profileName.default('pythia'),
   /** Profile for shadow, unknown and non-workflow traffic (and when placement is off). */
   reactive_profile: profileName.default('least-request'),
+  /** Named profiles (filters, weighted scorers, a picker) added to, or replacing, the built-in ones. */
+  profiles: profilesSchema,
   levers: z
     .strictObject({
       placement: z.boolean().default(true),
@@ -257,7 +258,6 @@ export type BodyModeName = z.output<typeof bodyMode>;
 export type ProfilerConfig = z.output<typeof profilerSchema>;
 export type NatsConfig = z.output<typeof natsSchema>;
 export type SchedulerConfig = z.output<typeof schedulerSchema>;
-export type ProfileName = z.output<typeof profileName>;
 export type AutoscalerConfig = z.output<typeof autoscalerSchema>;
 export type AutoscalerPoolConfig = z.output<typeof autoscalerPoolSchema>;
 export const autoscalerPoolDefaults: AutoscalerPoolConfig = autoscalerPoolSchema.parse({});

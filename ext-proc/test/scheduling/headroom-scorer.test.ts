@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { headroomScorer } from '../../src/core/scheduling/plugins/headroom-scorer.js';
+import { headroomScorer as headroomScorerPlugin } from '../../src/core/scheduling/plugins/headroom-scorer.js';
 import { endpoint, request, sequence } from './helpers.js';
+
+const headroomScorer = headroomScorerPlugin.create({});
 
 test('largest expected free KV after admission scores highest', () => {
   const r = { ...request, promptTokens: 10_000, outputExpected: 0 };

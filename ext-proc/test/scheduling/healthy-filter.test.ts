@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { healthyFilter } from '../../src/core/scheduling/plugins/healthy-filter.js';
+import { healthyFilter as healthyFilterPlugin } from '../../src/core/scheduling/plugins/healthy-filter.js';
 import { endpoint, request, sequence } from './helpers.js';
+
+const healthyFilter = healthyFilterPlugin.create({});
 
 test('drops unhealthy endpoints and keeps order', () => {
   const out = healthyFilter.filter(

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { historyAffinityScorer } from '../../src/core/scheduling/plugins/history-affinity-scorer.js';
+import { historyAffinityScorer as historyAffinityScorerPlugin } from '../../src/core/scheduling/plugins/history-affinity-scorer.js';
 import { endpoint, request, sequence } from './helpers.js';
+
+const historyAffinityScorer = historyAffinityScorerPlugin.create({});
 
 const identity = { workflow: 'w', session: 's', agent: 'explorer' };
 

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { kvFeasibilityFilter } from '../../src/core/scheduling/plugins/kv-feasibility-filter.js';
+import { kvFeasibilityFilter as kvFeasibilityFilterPlugin } from '../../src/core/scheduling/plugins/kv-feasibility-filter.js';
 import { endpoint, request, sequence } from './helpers.js';
+
+const kvFeasibilityFilter = kvFeasibilityFilterPlugin.create({});
 
 const load = (reservedTokens: number, overflowSum = 0) => ({
   inFlight: 1,

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { leastRequestScorer } from '../../src/core/scheduling/plugins/least-request-scorer.js';
+import { leastRequestScorer as leastRequestScorerPlugin } from '../../src/core/scheduling/plugins/least-request-scorer.js';
 import { endpoint, request, sequence } from './helpers.js';
+
+const leastRequestScorer = leastRequestScorerPlugin.create({});
 
 test('scores fewer in-flight requests higher, linearly in [0,1]', () => {
   const scores = leastRequestScorer.score(

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeLoadScorer } from '../../src/core/scheduling/plugins/decode-load-scorer.js';
-import { kvUsageScorer } from '../../src/core/scheduling/plugins/kv-usage-scorer.js';
-import { queueScorer } from '../../src/core/scheduling/plugins/queue-scorer.js';
+import { decodeLoadScorer as decodeLoadScorerPlugin } from '../../src/core/scheduling/plugins/decode-load-scorer.js';
+import { kvUsageScorer as kvUsageScorerPlugin } from '../../src/core/scheduling/plugins/kv-usage-scorer.js';
+import { queueScorer as queueScorerPlugin } from '../../src/core/scheduling/plugins/queue-scorer.js';
 import { endpoint, request, sequence } from './helpers.js';
+
+const decodeLoadScorer = decodeLoadScorerPlugin.create({});
+const kvUsageScorer = kvUsageScorerPlugin.create({});
+const queueScorer = queueScorerPlugin.create({});
 
 test('queue: fewer waiting requests score higher', () => {
   assert.deepEqual(

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { maxScorePicker } from '../../src/core/scheduling/plugins/max-score-picker.js';
+import { maxScorePicker as maxScorePickerPlugin } from '../../src/core/scheduling/plugins/max-score-picker.js';
 import { sequence } from './helpers.js';
+
+const maxScorePicker = maxScorePickerPlugin.create({});
 
 test('picks the highest totals first', () => {
   assert.deepEqual(maxScorePicker.pick([0.2, 0.9, 0.5], 2, sequence(0)), [1, 2]);

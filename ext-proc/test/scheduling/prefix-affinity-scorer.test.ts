@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chainedBlockHashes } from '../../../core/src/prompt/prefix-hash.js';
-import { prefixAffinityScorer } from '../../src/core/scheduling/plugins/prefix-affinity-scorer.js';
+import { prefixAffinityScorer as prefixAffinityScorerPlugin } from '../../src/core/scheduling/plugins/prefix-affinity-scorer.js';
 import { endpoint, request, sequence } from './helpers.js';
+
+const prefixAffinityScorer = prefixAffinityScorerPlugin.create({});
 
 test('scores the share of leading blocks each endpoint holds', () => {
   const ctx = sequence(0);

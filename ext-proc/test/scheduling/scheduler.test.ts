@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NoReadyEndpointError, UnknownModelError } from '../../../core/src/errors.js';
 import { ClusterState } from '../../../core/src/cluster/cluster-state.js';
-import { leastRequestProfile } from '../../src/core/scheduling/profiles.js';
+import { BUILT_IN_PROFILES } from '../../../common/src/config/profiles.js';
+import { BUILT_IN_PLUGINS } from '../../src/core/scheduling/registry.js';
 import { Scheduler } from '../../src/core/scheduling/scheduler.js';
 import { request, sequence } from './helpers.js';
 
+const leastRequestProfile = BUILT_IN_PLUGINS.build('least-request', BUILT_IN_PROFILES);
 const pools = [
   { name: 'h100', models: ['m'], endpoints: [{ address: '127.0.0.1:80' }, { address: '127.0.0.2:80' }] },
   { name: 'a100', models: ['m', 'big'], endpoints: [{ address: '127.0.1.1:80' }] },
@@ -28,7 +30,7 @@ test('least-request picks across every pool serving the model', () => {
   assert.equal(d.profile, 'least-request');
   assert.deepEqual(
     d.trace.map((t) => t.plugin),
-    ['healthy', 'least-request'],
+    ['healthy-filter', 'least-request-scorer'],
   );
 });
 

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sessionAffinityScorer } from '../../src/core/scheduling/plugins/session-affinity-scorer.js';
+import { sessionAffinityScorer as sessionAffinityScorerPlugin } from '../../src/core/scheduling/plugins/session-affinity-scorer.js';
 import { endpoint, request, sequence } from './helpers.js';
+
+const sessionAffinityScorer = sessionAffinityScorerPlugin.create({});
 
 test('prefers where the session ran last, and a reservation for its agent over that', () => {
   const ctx = sequence(0);

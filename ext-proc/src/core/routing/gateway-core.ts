@@ -7,7 +7,7 @@ import { ClusterState } from '../../../../core/src/cluster/cluster-state.js';
 import { ModelRegistry } from '../../../../core/src/workflow/model-registry.js';
 import { PrefixIndex } from './prefix-index.js';
 import { type RouterEvents, type TraceSink, type WarmSender, WorkflowRouter } from './request-router.js';
-import { buildProfile } from '../scheduling/profiles.js';
+import { BUILT_IN_PLUGINS, type PluginRegistry } from '../scheduling/registry.js';
 import { Scheduler } from '../scheduling/scheduler.js';
 import { SessionAffinity } from './session-affinity.js';
 import { SessionHistory } from './session-history.js';
@@ -21,8 +21,8 @@ export interface GatewayCoreOptions {
   readonly traces?: TraceSink | null;
   readonly warmSender?: WarmSender | null;
   readonly events?: RouterEvents | null;
-  /** Overrides config.scheduler.profile (the bench runs every profile). */
-  readonly profile?: PythiaConfig['scheduler']['profile'];
+  /** Plugin types the profiles may use (default: the built-in ones). */
+  readonly plugins?: PluginRegistry;
 }
 
 export interface GatewayCore {
@@ -50,10 +50,13 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
   const models = new ModelRegistry();
   const prompts = new AgentPrompts(s.warming.prompt_budget_bytes, s.warming.max_prompt_bytes);
   const history = new SessionHistory(s.warming.history_budget_bytes, s.warming.max_history_bytes);
+  const plugins = options.plugins ?? BUILT_IN_PLUGINS;
+  // A fresh instance per use: a picker's state (round robin) is never shared.
+  const profile = (name: string) => plugins.build(name, s.profiles);
   const settings = { overflowThreshold: s.overflow_threshold, defaultOutputTokens: s.default_output_tokens };
   const scheduler = new Scheduler(
     cluster,
-    buildProfile(s.reactive_profile),
+    profile(s.reactive_profile),
     { random: options.random, nowMs: () => options.clock.now(), prefixIndex, sessions: affinity, settings },
     { defaultPool: config.ext_proc.default_pool ?? null, fallbacks: 2, trace: false },
   );
@@ -74,10 +77,8 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
   const router = new WorkflowRouter({
     cluster,
     scheduler,
-    proactiveProfile: buildProfile(options.profile ?? s.profile),
-    reactiveProfile: buildProfile(
-      options.profile && options.profile !== 'pythia' ? options.profile : s.reactive_profile,
-    ),
+    proactiveProfile: profile(s.profile),
+    reactiveProfile: profile(s.reactive_profile),
     sessions,
     affinity,
     prefixIndex,

@@ -151,10 +151,6 @@ interface RouteMemo {
   readonly proactive: boolean;
 }
 
-function usesPrefix(profile: Profile): boolean {
-  return profile.scorers.some((s) => s.scorer.name === 'prefix-affinity');
-}
-
 export class WorkflowRouter implements RequestRouter {
   private readonly memos = new WeakMap<RoutedRequest, RouteMemo>();
 
@@ -178,7 +174,7 @@ export class WorkflowRouter implements RequestRouter {
     }
     const proactive = prediction?.mode === 'proactive' && prediction.known;
     const profile = proactive && p.levers.placement ? p.proactiveProfile : p.reactiveProfile;
-    const hashes = usesPrefix(profile)
+    const hashes = profile.needs.prefixHashes
       ? chainedBlockHashes(promptText(input.llm.json), p.prefixBlockChars)
       : [];
     const bound = proactive && prediction ? prediction.outputBound : null;

@@ -65,11 +65,19 @@ export interface Picker {
   pick(totals: readonly number[], count: number, ctx: SchedulingContext): number[];
 }
 
+/** What a plugin reads beyond the basic request, so the router computes it only when asked. */
+export interface PluginNeeds {
+  /** `SchedulingRequest.prefixHashes`: hashing the whole prompt costs on the hot path. */
+  readonly prefixHashes?: boolean;
+}
+
 export interface Profile {
   readonly name: string;
   readonly filters: readonly Filter[];
   readonly scorers: readonly WeightedScorer[];
   readonly picker: Picker;
+  /** The union of its plugins' needs. */
+  readonly needs: Required<PluginNeeds>;
 }
 
 export interface PluginTrace {

@@ -1,7 +1,7 @@
-import type { Candidate, Filter } from '../types.js';
+import type { Candidate } from '../types.js';
+import { simpleFilter } from '../plugin.js';
 
 /** Drops endpoints marked unhealthy (failed scrapes or connect errors). */
-export const healthyFilter: Filter = {
-  name: 'healthy',
-  filter: (_request, candidates) => candidates.filter((c: Candidate) => c.endpoint.healthy),
-};
+export const healthyFilter = simpleFilter('healthy-filter', (_request, candidates) =>
+  candidates.filter((c: Candidate) => c.endpoint.healthy),
+);

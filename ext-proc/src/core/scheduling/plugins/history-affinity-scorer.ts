@@ -1,4 +1,4 @@
-import type { Scorer } from '../types.js';
+import { simpleScorer } from '../plugin.js';
 
 /**
  * Pythia's session pull: 1 for the endpoint the cache manager reserved (warmed) for this
@@ -7,12 +7,9 @@ import type { Scorer } from '../types.js';
  * reservation: piling a whole fan-out onto one endpoint makes the stage wait for its most
  * crowded replica, and siblings share only the system prompt, which prefix affinity sees.
  */
-export const historyAffinityScorer: Scorer = {
-  name: 'history-affinity',
-  score: (request, candidates, ctx) => {
-    const id = request.identity;
-    const preferred = id ? ctx.sessions.preferred(id.workflow, id.session, id.agent, ctx.nowMs()) : null;
-    const pull = preferred !== null && (preferred.reserved || request.siblingsInFlight === 0);
-    return candidates.map((c) => (pull && c.endpoint.address === preferred.endpoint ? 1 : 0));
-  },
-};
+export const historyAffinityScorer = simpleScorer('history-affinity-scorer', (request, candidates, ctx) => {
+  const id = request.identity;
+  const preferred = id ? ctx.sessions.preferred(id.workflow, id.session, id.agent, ctx.nowMs()) : null;
+  const pull = preferred !== null && (preferred.reserved || request.siblingsInFlight === 0);
+  return candidates.map((c) => (pull && c.endpoint.address === preferred.endpoint ? 1 : 0));
+});

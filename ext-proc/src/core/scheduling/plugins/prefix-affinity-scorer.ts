@@ -1,9 +1,12 @@
-import type { Scorer } from '../types.js';
+import { simpleScorer } from '../plugin.js';
 
-/** Share of the prompt's leading blocks the endpoint is believed to hold (prefix index). */
-export const prefixAffinityScorer: Scorer = {
-  name: 'prefix-affinity',
-  score: (request, candidates, ctx) => {
+/**
+ * Share of the prompt's leading blocks the endpoint is believed to hold (prefix index). It
+ * needs the prompt's block hashes, which the router computes only for profiles that ask.
+ */
+export const prefixAffinityScorer = simpleScorer(
+  'prefix-affinity-scorer',
+  (request, candidates, ctx) => {
     if (request.prefixHashes.length === 0) return candidates.map(() => 0);
     const matches = ctx.prefixIndex.matchLengths(
       request.prefixHashes,
@@ -12,4 +15,5 @@ export const prefixAffinityScorer: Scorer = {
     );
     return candidates.map((c) => (matches.get(c.endpoint.address) ?? 0) / request.prefixHashes.length);
   },
-};
+  { prefixHashes: true },
+);
