@@ -1,0 +1,114 @@
+// The bench's policy grammar, typed: `<routing>[-no-<lever>...][+<scaling>]`, where routing is
+// a scheduler profile (a peer baseline or `pythia`), levers (pythia only) are switched off for
+// ablations, and scaling is `autoscaler` (Pythia's forecast) or `reactive-autoscaler[:S]` (the
+// queue alone, scale-down window S seconds, the HPA default when left out). A spec formats back
+// to the exact string it was parsed from: it is the report's key for the policy.
+import type { ProfileName } from '../../../common/src/config/schema.js';
+
+/** Every scheduler profile (a Record, so the compiler flags a profile added to the config). */
+const ROUTING_PROFILES: Readonly<Record<ProfileName, true>> = {
+  'round-robin': true,
+  'least-request': true,
+  'prefix-aware': true,
+  'session-affinity': true,
+  pythia: true,
+};
+const LEVERS = ['placement', 'priority', 'warming'] as const;
+export type Lever = (typeof LEVERS)[number];
+
+export type Scaling =
+  | { readonly mode: 'fixed' }
+  | { readonly mode: 'forecast' }
+  /** `windowS` absent: the HPA's default window (and the label has no `:S`). */
+  | { readonly mode: 'reactive'; readonly windowS?: number };
+
+export interface PolicySpec {
+  readonly routing: ProfileName;
+  /** Pythia's levers switched off, in the order written. */
+  readonly leversOff: readonly Lever[];
+  readonly scaling: Scaling;
+}
+
+export class PolicySpecError extends Error {
+  constructor(spec: string, problem: string) {
+    super(`policy "${spec}": ${problem}`);
+    this.name = 'PolicySpecError';
+  }
+}
+
+const FORECAST = 'autoscaler';
+const REACTIVE = 'reactive-autoscaler';
+const LEVER_OFF = '-no-';
+
+const isProfile = (s: string): s is ProfileName => Object.hasOwn(ROUTING_PROFILES, s);
+const isLever = (s: string): s is Lever => (LEVERS as readonly string[]).includes(s);
+
+function parseScaling(spec: string, text: string | undefined): Scaling {
+  if (text === undefined) return { mode: 'fixed' };
+  if (text === FORECAST) return { mode: 'forecast' };
+  if (text === REACTIVE) return { mode: 'reactive' };
+  if (text.startsWith(`${REACTIVE}:`)) {
+    const window = text.slice(REACTIVE.length + 1);
+    const windowS = Number(window);
+    // Written canonically (15, not 015 or 15.0), so that the label reads back unchanged.
+    if (window === '' || !Number.isFinite(windowS) || windowS < 0 || String(windowS) !== window)
+      throw new PolicySpecError(
+        spec,
+        `scale-down window "${window}" is not a number of seconds >= 0 written plainly (e.g. 60)`,
+      );
+    return { mode: 'reactive', windowS };
+  }
+  throw new PolicySpecError(
+    spec,
+    `unknown scaling "${text}" (expected ${FORECAST}, ${REACTIVE} or ${REACTIVE}:<seconds>)`,
+  );
+}
+
+function parseRouting(spec: string, text: string): Pick<PolicySpec, 'routing' | 'leversOff'> {
+  const [routing = '', ...levers] = text.split(LEVER_OFF);
+  if (!isProfile(routing))
+    throw new PolicySpecError(
+      spec,
+      `unknown routing profile "${routing}" (expected one of ${Object.keys(ROUTING_PROFILES).join(', ')})`,
+    );
+  if (levers.length > 0 && routing !== 'pythia')
+    throw new PolicySpecError(spec, `levers can only be switched off for pythia (${routing} has none)`);
+  const leversOff: Lever[] = [];
+  for (const lever of levers) {
+    if (!isLever(lever))
+      throw new PolicySpecError(spec, `unknown lever "${lever}" (expected one of ${LEVERS.join(', ')})`);
+    if (leversOff.includes(lever)) throw new PolicySpecError(spec, `lever "${lever}" switched off twice`);
+    leversOff.push(lever);
+  }
+  return { routing, leversOff };
+}
+
+/** Parses one policy of `--policies`; throws PolicySpecError saying what is wrong. */
+export function parsePolicySpec(spec: string): PolicySpec {
+  const parts = spec.split('+');
+  if (parts.length > 2) throw new PolicySpecError(spec, 'at most one "+<scaling>" part');
+  const [routing = '', scaling] = parts;
+  return { ...parseRouting(spec, routing), scaling: parseScaling(spec, scaling) };
+}
+
+/** The routing part of the label: profile and levers off (`pythia-no-warming`). */
+export function routingLabel(spec: PolicySpec): string {
+  return [spec.routing, ...spec.leversOff].join(LEVER_OFF);
+}
+
+/** The label the spec was parsed from (the report's key). */
+export function formatPolicySpec(spec: PolicySpec): string {
+  const s = spec.scaling;
+  const scaling =
+    s.mode === 'fixed'
+      ? ''
+      : s.mode === 'forecast'
+        ? `+${FORECAST}`
+        : `+${REACTIVE}${s.windowS === undefined ? '' : `:${s.windowS}`}`;
+  return routingLabel(spec) + scaling;
+}
+
+/** Whether a lever is on under this spec (every lever is off for the baselines). */
+export function leverOn(spec: PolicySpec, lever: Lever): boolean {
+  return spec.routing === 'pythia' && !spec.leversOff.includes(lever);
+}

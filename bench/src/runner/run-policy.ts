@@ -1,0 +1,95 @@
+// One policy run on the simulated cluster: the gateway config for the policy spec, the one
+// call to runCluster, and the run's summary.
+import { parseConfig } from '../../../common/src/config/load.js';
+import { autoscalerPoolDefaults } from '../../../common/src/config/schema.js';
+import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
+import type { SessionPlan } from '../../../test-support/src/workloads/session-plan.js';
+import { type SimPool, runCluster } from '../sim/cluster.js';
+import { H100_LLAMA_8B } from '../sim/profiles.js';
+import { type PolicySpec, formatPolicySpec, leverOn } from './policy-spec.js';
+import { type PolicySummary, measuredJcts, summarize } from './summary.js';
+
+/** HPA's default scale-down stabilization window (KEDA scales through the HPA). */
+export const HPA_SCALE_DOWN_WINDOW_S = 300;
+
+export interface PolicyRun {
+  readonly summary: PolicySummary;
+  /** JCTs of the measured sessions (for the CDF chart). */
+  readonly measured: number[];
+  /** Replicas on per pool over time, when autoscaled. */
+  readonly timeline: ReadonlyArray<{ t: number; pool: string; replicas: number }>;
+}
+
+export interface ClusterSetup {
+  readonly simPools: readonly SimPool[];
+  /** The 8B pool's replicas (the most it may have when autoscaled). */
+  readonly replicas: number;
+  readonly seed: number;
+}
+
+export type Progress = (policy: string, done: number, total: number) => void;
+
+export function runPolicy(
+  spec: PolicySpec,
+  plans: readonly SessionPlan[],
+  { simPools, replicas, seed }: ClusterSetup,
+  progress: Progress | null = null,
+): PolicyRun {
+  const fullPolicy = formatPolicySpec(spec);
+  const pythia = spec.routing === 'pythia';
+  // Autoscaled: replicas started and stopped by the autoscaler core, on the forecast or on
+  // the queue length alone (scale-down window from the spec, the HPA default when left out).
+  const scaling = spec.scaling.mode === 'fixed' ? null : spec.scaling.mode;
+  const scaleDownDelayS =
+    spec.scaling.mode === 'reactive'
+      ? (spec.scaling.windowS ?? HPA_SCALE_DOWN_WINDOW_S)
+      : autoscalerPoolDefaults.scale_down_delay_s;
+  const config = parseConfig({
+    pools: simPools.map((p) => ({ name: p.name, models: p.models })),
+    scheduler: {
+      profile: spec.routing,
+      reactive_profile: pythia ? 'least-request' : spec.routing,
+      levers: {
+        placement: leverOn(spec, 'placement'),
+        priority: leverOn(spec, 'priority'),
+        warming: leverOn(spec, 'warming'),
+      },
+      scrape_interval_ms: 1000,
+    },
+  });
+  const started = performance.now();
+  const r = runCluster({
+    config,
+    pools: simPools,
+    priorityScheduling: leverOn(spec, 'priority'),
+    learn: pythia,
+    profiler: { ...coreConfigFrom(config.profiler, 128), sessionIdleMs: 60_000, endGraceMs: 0 },
+    plans,
+    seed,
+    scrapeIntervalMs: 1000,
+    rebuildIntervalMs: 5000,
+    onProgress: (done: number, total: number) => progress?.(fullPolicy, done, total),
+    ...(scaling
+      ? {
+          autoscale: {
+            mode: scaling,
+            initialReplicas: Math.max(1, Math.round(replicas / 4)),
+            intervalMs: 5000,
+            requestsPerReplica: 48,
+            capacity: {
+              prefillTokensPerS: 30_000,
+              decodeTokensPerS: 4_000,
+              minReplicas: 1,
+              maxReplicas: replicas,
+              modelLoadS: H100_LLAMA_8B.modelLoadS,
+              scaleDownDelayS,
+              forecastScaleDownDelayS: autoscalerPoolDefaults.forecast_scale_down_delay_s,
+              targetUtilisation: 0.8,
+            },
+          },
+        }
+      : {}),
+  });
+  const wallS = (performance.now() - started) / 1000;
+  return { summary: summarize(r, pythia, wallS), measured: measuredJcts(r), timeline: r.replicaTimeline };
+}

@@ -1,0 +1,59 @@
+// One workload under every policy: the main run (warm-up, then the measured sessions), the
+// peak-concurrency sweep's smaller loads, and the cross-policy comparisons.
+import type { Row } from './charts.js';
+import { replicaRows, sweepPoint } from './chart-series.js';
+import { type PolicyResult, withComparisons } from './comparisons.js';
+import type { RunnerOptions } from './options.js';
+import { generatePlans, isReplayFile, plansFor, sweepSizes } from './plans.js';
+import { formatPolicySpec } from './policy-spec.js';
+import type { ProgressBar } from './progress.js';
+import { type ClusterSetup, runPolicy } from './run-policy.js';
+import type { PolicySummary } from './summary.js';
+
+export interface WorkloadRun {
+  /** Each policy's summary with its comparisons, keyed by label in run order. */
+  readonly rows: Record<string, PolicySummary>;
+  /** Each policy's measured JCTs. */
+  readonly jct: Record<string, number[]>;
+  /** Replicas on over time (autoscaled policies; empty otherwise). */
+  readonly replicas: Row[];
+  /** The sweep's points, the main run last (null: no sweep). */
+  readonly sweep: Row[] | null;
+}
+
+export function runWorkload(
+  workload: string,
+  options: RunnerOptions,
+  setup: ClusterSetup,
+  bar: ProgressBar | null,
+  log: (line: string) => void,
+): WorkloadRun {
+  const plans = plansFor(workload, options, log);
+  const runs: PolicyResult[] = [];
+  const jct: Record<string, number[]> = {};
+  const replicas: Row[] = [];
+  for (const spec of options.policies) {
+    const policy = formatPolicySpec(spec);
+    if (bar) bar.label = workload;
+    const { summary, measured, timeline } = runPolicy(spec, plans, setup, bar?.update);
+    runs.push({ spec, summary });
+    jct[policy] = measured;
+    replicas.push(...replicaRows(policy, timeline));
+    if (!bar) log(`${workload} ${policy}: mean JCT ${summary.jct_mean_s} s (${summary.wall_s} s wall)`);
+  }
+  let sweep: Row[] | null = null;
+  if (options.sweep && !isReplayFile(workload)) {
+    sweep = [];
+    for (const n of sweepSizes(options.sessions)) {
+      const sweepPlans = generatePlans(workload, n, options.rate, options.seed, options.largeRoles);
+      for (const spec of options.policies) {
+        if (bar) bar.label = `${workload} sweep ${n}`;
+        const { summary } = runPolicy(spec, sweepPlans, setup, bar?.update);
+        sweep.push(sweepPoint(n, formatPolicySpec(spec), summary));
+      }
+    }
+    for (const { spec, summary } of runs)
+      sweep.push(sweepPoint(options.sessions, formatPolicySpec(spec), summary));
+  }
+  return { rows: withComparisons(runs), jct, replicas, sweep };
+}
