@@ -3,16 +3,11 @@
 // ablations, and scaling is `autoscaler` (Pythia's forecast) or `reactive-autoscaler[:S]` (the
 // queue alone, scale-down window S seconds, the HPA default when left out). A spec formats back
 // to the exact string it was parsed from: it is the report's key for the policy.
-import type { ProfileName } from '../../../common/src/config/schema.js';
+import { BUILT_IN_PROFILES } from '../../../common/src/config/profiles.js';
 
-/** Every scheduler profile (a Record, so the compiler flags a profile added to the config). */
-const ROUTING_PROFILES: Readonly<Record<ProfileName, true>> = {
-  'round-robin': true,
-  'least-request': true,
-  'prefix-aware': true,
-  'session-affinity': true,
-  pythia: true,
-};
+/** A built-in scheduler profile name (peer baselines and `pythia`). */
+export type ProfileName = string;
+const ROUTING_PROFILES = BUILT_IN_PROFILES;
 const LEVERS = ['placement', 'priority', 'warming'] as const;
 export type Lever = (typeof LEVERS)[number];
 
