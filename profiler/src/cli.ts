@@ -8,7 +8,7 @@ import type { PythiaConfig } from '../../common/src/config/schema.js';
 import { ConfigError } from '../../core/src/errors.js';
 import { modelBucket } from '../../common/src/nats/setup.js';
 import { WORKFLOW_MODELS } from '../../core/src/wire/channels.js';
-import { coreConfigFrom } from './adapters/core-config.js';
+import { coreConfigFrom } from './core/core-config.js';
 import { readTraceFile } from './adapters/trace-file.js';
 import { buildOffline } from './core/offline-build.js';
 import { modelReport } from './core/report.js';

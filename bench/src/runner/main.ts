@@ -7,8 +7,6 @@ import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../../common/src/config/load.js';
-import { autoscalerPoolDefaults } from '../../../common/src/config/schema.js';
-import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
 import { runCluster } from '../sim/cluster.js';
 import { A100_QWEN_14B, H100_LLAMA_8B } from '../sim/profiles.js';
 import { type Row, bars, costScatter, jctCdf, sweep } from './charts.js';
@@ -125,12 +123,6 @@ function runPolicy(fullPolicy: Policy, plans: SessionPlan[]): PolicyRun {
   // stopped by the autoscaler core.
   const [policy = fullPolicy, scalingSpec] = fullPolicy.split('+');
   const [scaling, windowSpec] = scalingSpec?.split(':') ?? [];
-  const scaleDownDelayS =
-    scaling === 'autoscaler'
-      ? autoscalerPoolDefaults.scale_down_delay_s
-      : windowSpec === undefined
-        ? HPA_SCALE_DOWN_WINDOW_S
-        : Number(windowSpec);
   const pythia = policy.startsWith('pythia');
   const off = pythia && policy.startsWith('pythia-no-') ? policy.slice('pythia-no-'.length) : '';
   const config = parseConfig({
@@ -143,8 +135,24 @@ function runPolicy(fullPolicy: Policy, plans: SessionPlan[]): PolicyRun {
         priority: pythia && off !== 'priority',
         warming: pythia && off !== 'warming',
       },
-      scrape_interval_ms: 1000,
     },
+    // The simulator completes a session at its end marker without waiting for stragglers.
+    profiler: { end_grace_s: 0 },
+    // The reactive scaler scales down after its window (HPA's default unless given).
+    ...(scaling !== undefined && scaling !== 'autoscaler'
+      ? {
+          autoscaler: {
+            pools: Object.fromEntries(
+              simPools.map((p) => [
+                p.name,
+                {
+                  scale_down_delay_s: windowSpec === undefined ? HPA_SCALE_DOWN_WINDOW_S : Number(windowSpec),
+                },
+              ]),
+            ),
+          },
+        }
+      : {}),
   });
   const started = performance.now();
   const r = runCluster({
@@ -152,29 +160,14 @@ function runPolicy(fullPolicy: Policy, plans: SessionPlan[]): PolicyRun {
     pools: simPools,
     priorityScheduling: pythia && off !== 'priority',
     learn: pythia,
-    profiler: { ...coreConfigFrom(config.profiler, 128), sessionIdleMs: 60_000, endGraceMs: 0 },
     plans,
     seed,
-    scrapeIntervalMs: 1000,
-    rebuildIntervalMs: 5000,
     onProgress: (done: number, total: number) => progress?.(fullPolicy, done, total),
     ...(scaling
       ? {
           autoscale: {
             mode: scaling === 'autoscaler' ? ('forecast' as const) : ('reactive' as const),
             initialReplicas: Math.max(1, Math.round(replicas / 4)),
-            intervalMs: 5000,
-            requestsPerReplica: 48,
-            capacity: {
-              prefillTokensPerS: 30_000,
-              decodeTokensPerS: 4_000,
-              minReplicas: 1,
-              maxReplicas: replicas,
-              modelLoadS: H100_LLAMA_8B.modelLoadS,
-              scaleDownDelayS,
-              forecastScaleDownDelayS: autoscalerPoolDefaults.forecast_scale_down_delay_s,
-              targetUtilisation: 0.8,
-            },
           },
         }
       : {}),

@@ -10,7 +10,7 @@ import { chainedBlockHashes } from '../../../core/src/prompt/prefix-hash.js';
 import { quantileSorted } from '../../../core/src/stats/quantile.js';
 import { buildProfile } from '../../../ext-proc/src/core/scheduling/profiles.js';
 import type { SchedulingRequest } from '../../../ext-proc/src/core/scheduling/types.js';
-import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
+import { coreConfigFrom } from '../../../profiler/src/core/core-config.js';
 import { buildOffline } from '../../../profiler/src/core/offline-build.js';
 import { codingWorkload } from '../../../test-support/src/workloads/agent-workloads.js';
 import { seededRandom } from '../../../test-support/src/workloads/rng.js';
