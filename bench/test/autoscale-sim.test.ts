@@ -3,40 +3,26 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../common/src/config/load.js';
-import { coreConfigFrom } from '../../profiler/src/adapters/core-config.js';
 import { runCluster } from '../src/sim/cluster.js';
 import { H100_LLAMA_8B } from '../src/sim/profiles.js';
 import { codingWorkload } from '../../test-support/src/workloads/agent-workloads.js';
 
 test('a burst scales the pool up (after model load) and back down; GPU-seconds follow', () => {
-  const config = parseConfig({ pools: [{ name: 'llama', models: ['llama'] }] });
+  const config = parseConfig({
+    pools: [{ name: 'llama', models: ['llama'] }],
+    autoscaler: {
+      pools: { llama: { requests_per_replica: 16, scale_down_delay_s: 20, forecast_scale_down_delay_s: 20 } },
+    },
+  });
   const plans = codingWorkload({ sessions: 120, ratePerS: 30, seed: 2, model: 'llama', burst: 4 });
   const r = runCluster({
     config,
     pools: [{ name: 'llama', models: ['llama'], replicas: 8, profile: { ...H100_LLAMA_8B, modelLoadS: 30 } }],
     priorityScheduling: false,
     learn: false,
-    profiler: coreConfigFrom(config.profiler, 128),
     plans,
     seed: 1,
-    scrapeIntervalMs: 1000,
-    rebuildIntervalMs: 5000,
-    autoscale: {
-      mode: 'reactive',
-      initialReplicas: 1,
-      intervalMs: 5000,
-      requestsPerReplica: 16,
-      capacity: {
-        prefillTokensPerS: 30_000,
-        decodeTokensPerS: 4_000,
-        minReplicas: 1,
-        maxReplicas: 8,
-        modelLoadS: 30,
-        scaleDownDelayS: 20,
-        forecastScaleDownDelayS: 20,
-        targetUtilisation: 0.8,
-      },
-    },
+    autoscale: { mode: 'reactive', initialReplicas: 1 },
   });
   assert.equal(r.sessionsCompleted, 120);
   const counts = r.replicaTimeline.map((p) => p.replicas);

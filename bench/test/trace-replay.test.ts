@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../../common/src/config/load.js';
-import { coreConfigFrom } from '../../profiler/src/adapters/core-config.js';
 import { runCluster } from '../src/sim/cluster.js';
 import { H100_LLAMA_8B } from '../src/sim/profiles.js';
 import { readReplayFile } from '../../test-support/src/workloads/trace-replay.js';
@@ -45,11 +44,8 @@ test('a replayed trace runs on the simulated cluster, stages in order', () => {
     pools: [{ name: 'llama', models: ['llama'], replicas: 2, profile: H100_LLAMA_8B }],
     priorityScheduling: false,
     learn: true,
-    profiler: coreConfigFrom(config.profiler, 128),
     plans: sessions,
     seed: 1,
-    scrapeIntervalMs: 1000,
-    rebuildIntervalMs: 5000,
   });
   assert.equal(r.sessionsCompleted, 2);
   assert.equal(r.requests, 6);

@@ -1,10 +1,11 @@
 // Scrapes each model server's Prometheus /metrics on an interval (vLLM names: running,
 // waiting, KV usage, cache config) into the cluster state. An endpoint that fails
 // `unhealthy_after_failures` scrapes in a row is taken out of scheduling; the next
-// successful scrape brings it back.
+// successful scrape brings it back (the core's health rule).
 import type { PythiaConfig } from './config/schema.js';
 import type { Logger } from './logger.js';
 import type { ClusterState, EndpointState } from '../../core/src/cluster/cluster-state.js';
+import { afterProbe } from '../../core/src/cluster/endpoint-health.js';
 import { parsePrometheusText, serverLoad, VLLM_METRICS } from '../../core/src/cluster/prometheus-text.js';
 
 export interface ScrapeMetrics {
@@ -51,14 +52,11 @@ export class EndpointScraper {
       ep.waiting = load.waiting ?? ep.waiting;
       ep.kvUsage = load.kvUsage ?? ep.kvUsage;
       if (load.kvCapacityTokens !== null) ep.kvCapacityTokens = load.kvCapacityTokens;
-      ep.failures = 0;
-      if (!ep.healthy) this.log.info({ endpoint: ep.address, pool: ep.pool }, 'endpoint healthy again');
-      ep.healthy = true;
+      if (this.probed(ep, true))
+        this.log.info({ endpoint: ep.address, pool: ep.pool }, 'endpoint healthy again');
       this.metrics.scraped(ep.pool, ep.address, true, true);
     } catch (err) {
-      ep.failures++;
-      if (ep.healthy && ep.failures >= s.unhealthy_after_failures) {
-        ep.healthy = false;
+      if (this.probed(ep, false)) {
         this.log.warn(
           { err, endpoint: ep.address, pool: ep.pool, failures: ep.failures },
           'endpoint unhealthy: stop sending to it',
@@ -66,6 +64,15 @@ export class EndpointScraper {
       }
       this.metrics.scraped(ep.pool, ep.address, false, ep.healthy);
     }
+  }
+
+  /** Applies the health rule to one scrape; true when it changed the endpoint's health. */
+  private probed(ep: EndpointState, ok: boolean): boolean {
+    const next = afterProbe(ep, ok, this.config.scheduler.unhealthy_after_failures);
+    const changed = next.healthy !== ep.healthy;
+    ep.healthy = next.healthy;
+    ep.failures = next.failures;
+    return changed;
   }
 
   stop(): void {

@@ -4,9 +4,9 @@
 
 import type { Logger } from './logger.js';
 import type { NatsLink } from './nats/connection.js';
-import { decodeToken } from '../../core/src/wire/subjects.js';
+import { retryWithBackoff } from './nats/backoff.js';
 import { modelBucket } from './nats/setup.js';
-import { decodeModel } from '../../core/src/wire/codec.js';
+import { WORKFLOW_MODELS } from '../../core/src/wire/channels.js';
 import type { ModelRegistry } from '../../core/src/workflow/model-registry.js';
 
 export interface ModelWatcherMetrics {
@@ -15,7 +15,7 @@ export interface ModelWatcherMetrics {
 }
 
 export class ModelWatcher {
-  private stopped = false;
+  private readonly stopping = new AbortController();
   private stopWatch: (() => void) | null = null;
 
   constructor(
@@ -27,47 +27,48 @@ export class ModelWatcher {
     void this.run();
   }
 
-  private async run(): Promise<void> {
-    let delay = 250;
-    while (!this.stopped) {
-      try {
+  private run(): Promise<void> {
+    return retryWithBackoff(
+      async (healthy) => {
         const nc = await this.link.ready();
         const kv = await modelBucket(nc);
         const watch = await kv.watch();
         this.stopWatch = () => watch.stop();
-        delay = 250;
-        for await (const entry of watch) {
-          const workflow = decodeToken(entry.key);
-          if (entry.operation !== 'PUT') {
-            this.registry.delete(workflow);
-            continue;
-          }
-          try {
-            const model = decodeModel(entry.value);
-            if (this.registry.set(model)) {
-              this.metrics.modelUpdated(model.workflow, model.mode);
-              this.log.info(
-                { workflow: model.workflow, version: model.version, mode: model.mode },
-                'workflow model loaded',
-              );
-            }
-          } catch (err) {
-            this.metrics.modelRejected();
-            this.log.warn({ err, key: entry.key }, 'ignoring an unreadable model');
-          }
-        }
-      } catch (err) {
-        if (this.stopped) return;
-        this.log.warn({ err, retry_ms: delay }, 'model watch interrupted; retrying');
+        healthy();
+        for await (const entry of watch) this.take(entry.key, entry.operation, entry.value);
+        return 'again';
+      },
+      {
+        signal: this.stopping.signal,
+        onError: (err, retryMs) =>
+          this.log.warn({ err, retry_ms: retryMs }, 'model watch interrupted; retrying'),
+      },
+    );
+  }
+
+  private take(key: string, operation: string, value: Uint8Array): void {
+    const workflow = WORKFLOW_MODELS.workflowOf(key);
+    if (operation !== 'PUT') {
+      this.registry.delete(workflow);
+      return;
+    }
+    try {
+      const model = WORKFLOW_MODELS.decode(value);
+      if (this.registry.set(model)) {
+        this.metrics.modelUpdated(model.workflow, model.mode);
+        this.log.info(
+          { workflow: model.workflow, version: model.version, mode: model.mode },
+          'workflow model loaded',
+        );
       }
-      if (this.stopped) return;
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 5000);
+    } catch (err) {
+      this.metrics.modelRejected();
+      this.log.warn({ err, key }, 'ignoring an unreadable model');
     }
   }
 
   stop(): void {
-    this.stopped = true;
+    this.stopping.abort();
     this.stopWatch?.();
   }
 }

@@ -7,8 +7,8 @@ import { configPathFromArgs, loadConfigFile, parseConfig } from '../../common/sr
 import type { PythiaConfig } from '../../common/src/config/schema.js';
 import { ConfigError } from '../../core/src/errors.js';
 import { modelBucket } from '../../common/src/nats/setup.js';
-import { decodeModel } from '../../core/src/wire/codec.js';
-import { coreConfigFrom } from './adapters/core-config.js';
+import { WORKFLOW_MODELS } from '../../core/src/wire/channels.js';
+import { coreConfigFrom } from './core/core-config.js';
 import { readTraceFile } from './adapters/trace-file.js';
 import { buildOffline } from './core/offline-build.js';
 import { modelReport } from './core/report.js';
@@ -35,7 +35,7 @@ async function show(args: string[]): Promise<void> {
     for await (const key of keys) {
       const entry = await kv.get(key);
       if (entry?.operation !== 'PUT') continue;
-      console.log(modelReport(decodeModel(entry.value)));
+      console.log(modelReport(WORKFLOW_MODELS.decode(entry.value)));
       console.log();
       n++;
     }

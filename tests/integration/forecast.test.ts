@@ -11,6 +11,9 @@ import {
 import { buildOffline } from '../../profiler/src/core/offline-build.js';
 import { IndexedModel } from '../../core/src/workflow/predictor.js';
 import { CORE_CONFIG } from '../../profiler/test/support.js';
+import { parseConfig } from '../../common/src/config/load.js';
+import type { Trace } from '../../core/src/wire/trace.js';
+import { AutoscalerLoop } from '../../autoscaler/src/core/autoscaler-loop.js';
 
 const model = new IndexedModel(
   buildOffline(synthesizeTraces(codingWorkload({ sessions: 120, ratePerS: 1, seed: 9 })), CORE_CONFIG)
@@ -191,4 +194,48 @@ test("each projected stage lands on its own agent's pool (a multi-model workflow
   // Unknown agents fall back to the session's current pool: the same work, on it.
   const fallback = forecast(burst, models, { ...settings, maxStages: 1 }, () => undefined);
   assert.deepEqual(fallback.get('large')?.requests, f.get('small')?.requests);
+});
+
+test('the autoscaler loop projects the sessions it is told of, in forecast mode only', () => {
+  const config = parseConfig({
+    pools: [{ name: 'llama', models: ['llama'] }],
+    autoscaler: { pools: { llama: { model_load_s: 10 } } },
+  });
+  const proactive = new IndexedModel({ ...model.model, mode: 'proactive' });
+  const feed = (loop: AutoscalerLoop) => {
+    for (let i = 0; i < 60; i++) {
+      const start = {
+        requestId: `r${i}`,
+        workflow: 'coding',
+        session: `s${i}`,
+        agent: 'planner',
+        pool: 'llama',
+      };
+      loop.started({ ...start, startUnixMs: 0 }, 0);
+      loop.ingest(
+        { ...start, startUnixMs: 0, endUnixMs: 2000, sessionEnd: false, status: 'OK' } as Trace,
+        2000,
+      );
+    }
+  };
+  const quiet = new Map([['llama', { current: 2, replicas: [{ waiting: 0, running: 0, kvUsage: 0 }] }]]);
+  const forecasting = new AutoscalerLoop(config);
+  feed(forecasting);
+  const [up] = forecasting.tick(2000, [proactive], quiet).decisions;
+  assert.equal(up?.projectedSessions, 60);
+  assert.ok((up?.forecastRequests ?? []).some((r) => r > 0));
+  assert.ok((up?.target ?? 0) > 2, `the fan-out ahead raises the target: ${JSON.stringify(up)}`);
+  assert.match(up?.reason ?? '', /forecast/);
+  // The same sessions with a shadow model are blind; the reactive scaler ignores them.
+  const unpromoted = new AutoscalerLoop(config);
+  feed(unpromoted);
+  const shadow = new IndexedModel({ ...model.model, mode: 'shadow' });
+  const [blind] = unpromoted.tick(2000, [shadow], quiet).decisions;
+  assert.equal(blind?.projectedSessions, 0);
+  assert.equal(blind?.blindSessions, 60);
+  const reactive = new AutoscalerLoop(config, { mode: 'reactive' });
+  feed(reactive);
+  const [flat] = reactive.tick(2000, [proactive], quiet).decisions;
+  assert.equal(flat?.forecastReplicas, 0);
+  assert.equal(flat?.target, 2);
 });

@@ -1,6 +1,7 @@
 // The open-loop HTTP load driver: plays sessions through an OpenAI-compatible gateway with
 // the three workflow headers, stages in order, parallel steps at once, tool time between
 // stages (scaled), streaming responses with usage. Shared by bench:e2e and npm start.
+import { quantile } from '../../../core/src/stats/quantile.js';
 import { type Run, runText } from '../sim/token-streams.js';
 import { type SessionPlan, stagesOf } from '../../../test-support/src/workloads/session-plan.js';
 
@@ -120,15 +121,13 @@ export async function playSession(
 }
 
 export function summarize(m: Measured, timeScale: number) {
-  const q = (v: number[], p: number) =>
-    [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(p * v.length))] ?? Number.NaN;
   const makespan = ((m.lastEnd - m.firstStart) / 1000) * timeScale || 1;
   return {
     jct_mean_s: +(m.jctS.reduce((a, b) => a + b, 0) / Math.max(1, m.jctS.length)).toFixed(2),
-    jct_p50_s: +q(m.jctS, 0.5).toFixed(2),
-    jct_p95_s: +q(m.jctS, 0.95).toFixed(2),
-    ttft_p50_s: +q(m.ttftS, 0.5).toFixed(3),
-    ttft_p95_s: +q(m.ttftS, 0.95).toFixed(3),
+    jct_p50_s: +quantile(m.jctS, 0.5).toFixed(2),
+    jct_p95_s: +quantile(m.jctS, 0.95).toFixed(2),
+    ttft_p50_s: +quantile(m.ttftS, 0.5).toFixed(3),
+    ttft_p95_s: +quantile(m.ttftS, 0.95).toFixed(3),
     output_tokens_per_s: +(m.outputTokens / makespan).toFixed(1),
     prefix_hit_rate: +(m.cachedTokens / Math.max(1, m.promptTokens)).toFixed(3),
     sessions_completed: m.jctS.length,

@@ -11,7 +11,6 @@ import { parseConfig } from '../../../common/src/config/load.js';
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
 import { captureLogger } from '../../../test-support/src/log-capture.js';
 import { TestNatsServer, natsServerAvailable } from '../../../test-support/src/nats-server.js';
-import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
 import { HttpGateway } from '../../../test-support/src/http-gateway.js';
 import { runCluster } from '../sim/cluster.js';
 import { H100_LLAMA_8B } from '../sim/profiles.js';
@@ -139,17 +138,29 @@ for (const policy of policies) {
   for (const s of sims) await s.stop();
   await nats.stop();
   // The same sessions in virtual time, for comparison.
-  const vconfig = configFor(policy, 'nats://127.0.0.1:1', []);
+  // Scrape and rebuild periods in virtual time: the live run's times the time scale. Sessions
+  // complete at their end marker or after the default bench's idle window.
+  const liveConfig = configFor(policy, 'nats://127.0.0.1:1', []);
+  const vconfig: PythiaConfig = {
+    ...liveConfig,
+    scheduler: {
+      ...liveConfig.scheduler,
+      scrape_interval_ms: liveConfig.scheduler.scrape_interval_ms * timeScale,
+    },
+    profiler: {
+      ...liveConfig.profiler,
+      rebuild_interval_s: liveConfig.profiler.rebuild_interval_s * timeScale,
+      session_idle_s: 60,
+      end_grace_s: 0,
+    },
+  };
   const virtual = runCluster({
     config: vconfig,
     pools: [{ name: 'llama', models: [MODEL], replicas, profile: H100_LLAMA_8B }],
     priorityScheduling: policy === 'pythia',
     learn: policy === 'pythia',
-    profiler: { ...coreConfigFrom(vconfig.profiler, 128), sessionIdleMs: 60_000, endGraceMs: 0 },
     plans: all,
     seed: 1,
-    scrapeIntervalMs: 250 * timeScale,
-    rebuildIntervalMs: 1000 * timeScale,
   });
   const vm = virtual.jctS.filter((_, i) => !virtual.jctSessions[i]?.startsWith('warmup-'));
   results[policy] = {

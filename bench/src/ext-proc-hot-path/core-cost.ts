@@ -7,6 +7,7 @@ import { settingsFromConfig } from '../../../ext-proc/src/adapters/service.js';
 import type { HeaderValue } from '../../../common/src/envoy/ext-proc-messages.js';
 import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
 import { StreamProcessor } from '../../../ext-proc/src/core/envoy/stream-processor.js';
+import { quantileSorted } from '../../../core/src/stats/quantile.js';
 
 export interface CoreCost {
   readonly bodyBytes: number;
@@ -56,7 +57,6 @@ export function measureCoreCost(
       times.push(performance.now() - t);
     }
     times.sort((a, b) => a - b);
-    const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? Number.NaN;
-    return { bodyBytes: body.length, p50Ms: at(0.5), p99Ms: at(0.99) };
+    return { bodyBytes: body.length, p50Ms: quantileSorted(times, 0.5), p99Ms: quantileSorted(times, 0.99) };
   });
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../../test-support/src/envoy-ext-proc-client.js';
 import type { HeaderList } from '../../../test-support/src/header-mutation.js';
 import { measureCoreCost } from './core-cost.js';
+import { quantileSorted } from '../../../core/src/stats/quantile.js';
 
 interface Args {
   seconds: number;
@@ -86,11 +87,6 @@ const HEADERS: HeaderList = [
   ['x-pythia-agent', 'planner'],
 ];
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
-
 interface RunResult {
   p50: number;
   p99: number;
@@ -132,8 +128,8 @@ function summarise(latencies: number[], errors: number, start: number): RunResul
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   return {
-    p50: quantile(latencies, 0.5),
-    p99: quantile(latencies, 0.99),
+    p50: quantileSorted(latencies, 0.5),
+    p99: quantileSorted(latencies, 0.99),
     achievedRps: latencies.length / elapsed,
     errors,
   };

@@ -9,7 +9,7 @@ import { TRACE_SUBJECT } from '../../../core/src/wire/subjects.js';
 import { ensureStateStreams, streamLimits } from '../../../common/src/nats/setup.js';
 import { decodeTrace, encodeTrace } from '../../../core/src/wire/codec.js';
 import { natsServerAvailable, TestNatsServer } from '../../../test-support/src/nats-server.js';
-import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
+import { coreConfigFrom } from '../../../profiler/src/core/core-config.js';
 import { startProfiler } from '../../../profiler/src/adapters/service.js';
 import { ProfilerCore } from '../../../profiler/src/core/profiler-core.js';
 import { codingWorkload } from '../../../test-support/src/workloads/agent-workloads.js';

@@ -1,11 +1,8 @@
 // One policy run on the simulated cluster: the gateway config for the policy spec, the one
 // call to runCluster, and the run's summary.
 import { parseConfig } from '../../../common/src/config/load.js';
-import { autoscalerPoolDefaults } from '../../../common/src/config/schema.js';
-import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
 import type { SessionPlan } from '../../../test-support/src/workloads/session-plan.js';
 import { type SimPool, runCluster } from '../sim/cluster.js';
-import { H100_LLAMA_8B } from '../sim/profiles.js';
 import { type PolicySpec, formatPolicySpec, leverOn } from './policy-spec.js';
 import { type PolicySummary, measuredJcts, summarize } from './summary.js';
 
@@ -40,10 +37,8 @@ export function runPolicy(
   // Autoscaled: replicas started and stopped by the autoscaler core, on the forecast or on
   // the queue length alone (scale-down window from the spec, the HPA default when left out).
   const scaling = spec.scaling.mode === 'fixed' ? null : spec.scaling.mode;
-  const scaleDownDelayS =
-    spec.scaling.mode === 'reactive'
-      ? (spec.scaling.windowS ?? HPA_SCALE_DOWN_WINDOW_S)
-      : autoscalerPoolDefaults.scale_down_delay_s;
+  const reactiveWindowS =
+    spec.scaling.mode === 'reactive' ? (spec.scaling.windowS ?? HPA_SCALE_DOWN_WINDOW_S) : null;
   const config = parseConfig({
     pools: simPools.map((p) => ({ name: p.name, models: p.models })),
     scheduler: {
@@ -54,8 +49,17 @@ export function runPolicy(
         priority: leverOn(spec, 'priority'),
         warming: leverOn(spec, 'warming'),
       },
-      scrape_interval_ms: 1000,
     },
+    // The simulator completes a session at its end marker without waiting for stragglers.
+    profiler: { end_grace_s: 0 },
+    // The reactive scaler scales down after its window (HPA's default unless given).
+    ...(reactiveWindowS !== null
+      ? {
+          autoscaler: {
+            pools: Object.fromEntries(simPools.map((p) => [p.name, { scale_down_delay_s: reactiveWindowS }])),
+          },
+        }
+      : {}),
   });
   const started = performance.now();
   const r = runCluster({
@@ -63,29 +67,14 @@ export function runPolicy(
     pools: simPools,
     priorityScheduling: leverOn(spec, 'priority'),
     learn: pythia,
-    profiler: { ...coreConfigFrom(config.profiler, 128), sessionIdleMs: 60_000, endGraceMs: 0 },
     plans,
     seed,
-    scrapeIntervalMs: 1000,
-    rebuildIntervalMs: 5000,
     onProgress: (done: number, total: number) => progress?.(fullPolicy, done, total),
     ...(scaling
       ? {
           autoscale: {
             mode: scaling,
             initialReplicas: Math.max(1, Math.round(replicas / 4)),
-            intervalMs: 5000,
-            requestsPerReplica: 48,
-            capacity: {
-              prefillTokensPerS: 30_000,
-              decodeTokensPerS: 4_000,
-              minReplicas: 1,
-              maxReplicas: replicas,
-              modelLoadS: H100_LLAMA_8B.modelLoadS,
-              scaleDownDelayS,
-              forecastScaleDownDelayS: autoscalerPoolDefaults.forecast_scale_down_delay_s,
-              targetUtilisation: 0.8,
-            },
           },
         }
       : {}),

@@ -3,7 +3,7 @@
 // field names and roundings are the report's format (README, tests and readers depend on them).
 import type { ClusterRunResult } from '../sim/cluster.js';
 import { isMeasured } from './plans.js';
-import { quantile } from './quantile.js';
+import { quantile } from '../../../core/src/stats/quantile.js';
 
 export interface FrontierSummary {
   readonly gpu_saving_at_equal_p95: number | null;

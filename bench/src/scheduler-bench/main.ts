@@ -8,8 +8,9 @@ import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-co
 import { parseLlmRequest } from '../../../ext-proc/src/core/envoy/openai-request.js';
 import { chainedBlockHashes } from '../../../core/src/prompt/prefix-hash.js';
 import { BUILT_IN_PLUGINS } from '../../../ext-proc/src/core/scheduling/registry.js';
+import { quantileSorted } from '../../../core/src/stats/quantile.js';
 import type { SchedulingRequest } from '../../../ext-proc/src/core/scheduling/types.js';
-import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
+import { coreConfigFrom } from '../../../profiler/src/core/core-config.js';
 import { buildOffline } from '../../../profiler/src/core/offline-build.js';
 import { codingWorkload } from '../../../test-support/src/workloads/agent-workloads.js';
 import { seededRandom } from '../../../test-support/src/workloads/rng.js';
@@ -18,10 +19,6 @@ import { synthesizeTraces } from '../../../test-support/src/workloads/synthesize
 const iterationsArg = process.argv.indexOf('--iterations');
 const ITERATIONS = iterationsArg === -1 ? 20_000 : Number(process.argv[iterationsArg + 1]);
 const PREFIXES = 100_000;
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
 
 function measure(fn: () => void): { p50: number; p99: number } {
   for (let i = 0; i < 2000; i++) fn(); // JIT warm-up
@@ -32,7 +29,7 @@ function measure(fn: () => void): { p50: number; p99: number } {
     times.push((performance.now() - t) * 1000);
   }
   times.sort((a, b) => a - b);
-  return { p50: quantile(times, 0.5), p99: quantile(times, 0.99) };
+  return { p50: quantileSorted(times, 0.5), p99: quantileSorted(times, 0.99) };
 }
 
 const base = parseConfig({ pools: [{ name: 'none', models: ['none'] }] });

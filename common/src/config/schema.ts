@@ -261,3 +261,8 @@ export type SchedulerConfig = z.output<typeof schedulerSchema>;
 export type AutoscalerConfig = z.output<typeof autoscalerSchema>;
 export type AutoscalerPoolConfig = z.output<typeof autoscalerPoolSchema>;
 export const autoscalerPoolDefaults: AutoscalerPoolConfig = autoscalerPoolSchema.parse({});
+
+/** A pool's autoscaling settings: its `autoscaler.pools` entry over the defaults. */
+export function autoscalerPoolSettings(a: AutoscalerConfig, pool: string): AutoscalerPoolConfig {
+  return { ...autoscalerPoolDefaults, ...(a.pools[pool] ?? {}) };
+}

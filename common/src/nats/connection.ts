@@ -11,6 +11,7 @@ import {
 } from 'nats';
 import type { NatsConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
+import { retryWithBackoff } from './backoff.js';
 
 export interface NatsSettings {
   readonly url: string;
@@ -43,7 +44,7 @@ export function natsAuthOptions(n: NatsConfig): Partial<ConnectionOptions> {
 
 export class NatsLink {
   private connection: NatsConnection | null = null;
-  private closed = false;
+  private readonly closing = new AbortController();
   private readonly waiters: Array<(nc: NatsConnection) => void> = [];
   /** True while connected (false during reconnects). */
   connected = false;
@@ -57,9 +58,9 @@ export class NatsLink {
   }
 
   private async open(): Promise<void> {
-    let delay = 250;
-    while (!this.closed && !this.connection) {
-      try {
+    // Only the first connection is ours to retry: the client reconnects it by itself after.
+    await retryWithBackoff(
+      async () => {
         const nc = await connect({
           servers: this.settings.url,
           name: this.settings.name,
@@ -70,21 +71,23 @@ export class NatsLink {
           pingInterval: 10_000,
           ...this.extra,
         });
-        if (this.closed) {
+        if (this.closing.signal.aborted) {
           await nc.close();
-          return;
+          return 'done';
         }
         this.connection = nc;
         this.connected = true;
         this.log.info({ server: nc.getServer() }, 'connected to NATS');
         void this.watchStatus(nc);
         for (const w of this.waiters.splice(0)) w(nc);
-      } catch (err) {
-        this.log.warn({ err, retry_ms: delay }, 'NATS unreachable; retrying in the background');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5000);
-      }
-    }
+        return 'done';
+      },
+      {
+        signal: this.closing.signal,
+        onError: (err, retryMs) =>
+          this.log.warn({ err, retry_ms: retryMs }, 'NATS unreachable; retrying in the background'),
+      },
+    );
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
@@ -110,7 +113,7 @@ export class NatsLink {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
+    this.closing.abort();
     const nc = this.connection;
     this.connection = null;
     if (nc) {

@@ -10,13 +10,7 @@ import {
   type StreamConfig,
 } from 'nats';
 import type { PythiaConfig } from '../config/schema.js';
-import {
-  MODEL_BUCKET,
-  SESSION_STREAM,
-  SESSION_SUBJECT_PREFIX,
-  TRACE_STREAM,
-  TRACE_SUBJECT,
-} from '../../../core/src/wire/subjects.js';
+import { SESSION_SUMMARIES, TRACES, WORKFLOW_MODELS } from '../../../core/src/wire/channels.js';
 
 export interface StreamLimits {
   /** How long traces are kept for the profiler to consume. */
@@ -50,8 +44,8 @@ async function ensureStream(
 export async function ensureStateStreams(nc: NatsConnection, limits: StreamLimits): Promise<void> {
   const jsm = await nc.jetstreamManager();
   await ensureStream(jsm, {
-    name: TRACE_STREAM,
-    subjects: [TRACE_SUBJECT],
+    name: TRACES.stream,
+    subjects: [TRACES.subject],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: nanos(limits.traceMaxAgeS * 1000),
@@ -60,8 +54,8 @@ export async function ensureStateStreams(nc: NatsConnection, limits: StreamLimit
     duplicate_window: nanos(120_000),
   });
   await ensureStream(jsm, {
-    name: SESSION_STREAM,
-    subjects: [`${SESSION_SUBJECT_PREFIX}.>`],
+    name: SESSION_SUMMARIES.stream,
+    subjects: [SESSION_SUMMARIES.subjects],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_msgs_per_subject: limits.sessionsPerWorkflow,
@@ -69,5 +63,5 @@ export async function ensureStateStreams(nc: NatsConnection, limits: StreamLimit
 }
 
 export async function modelBucket(nc: NatsConnection): Promise<KV> {
-  return nc.jetstream().views.kv(MODEL_BUCKET, { history: 5, storage: StorageType.File });
+  return nc.jetstream().views.kv(WORKFLOW_MODELS.bucket, { history: 5, storage: StorageType.File });
 }

@@ -7,8 +7,8 @@ import type { Subscription } from 'nats';
 import type { SchedulerConfig } from '../../../common/src/config/schema.js';
 import type { Logger } from '../../../common/src/logger.js';
 import type { NatsLink } from '../../../common/src/nats/connection.js';
-import { LOAD_SUBJECT } from '../../../core/src/wire/subjects.js';
-import { decodeLoadReport, encodeLoadReport, type LoadReport } from '../../../core/src/wire/codec.js';
+import { LOAD_REPORTS } from '../../../core/src/wire/channels.js';
+import type { LoadReport } from '../../../core/src/wire/codec.js';
 import type { ClusterState } from '../../../core/src/cluster/cluster-state.js';
 
 export class LoadSharing {
@@ -32,11 +32,11 @@ export class LoadSharing {
   private async subscribe(): Promise<void> {
     const nc = await this.link.ready();
     if (this.stopped) return;
-    this.subscription = nc.subscribe(LOAD_SUBJECT, {
+    this.subscription = nc.subscribe(LOAD_REPORTS.subject, {
       callback: (err, msg) => {
         if (err) return;
         try {
-          const report = decodeLoadReport(msg.data);
+          const report = LOAD_REPORTS.decode(msg.data);
           if (report.replica !== this.replica)
             this.reports.set(report.replica, { report, receivedMs: Date.now() });
         } catch (e) {
@@ -59,7 +59,10 @@ export class LoadSharing {
           decodeTokens: ep.local.decodeTokens,
         }));
       try {
-        nc.publish(LOAD_SUBJECT, encodeLoadReport({ replica: this.replica, unixMs: Date.now(), endpoints }));
+        nc.publish(
+          LOAD_REPORTS.subject,
+          LOAD_REPORTS.encode({ replica: this.replica, unixMs: Date.now(), endpoints }),
+        );
       } catch (err) {
         this.log.debug({ err }, 'load report not sent');
       }

@@ -6,9 +6,9 @@
 
 import type { Logger } from '../../../common/src/logger.js';
 import type { NatsLink } from '../../../common/src/nats/connection.js';
-import { STARTS_SUBJECT, TRACE_SUBJECT } from '../../../core/src/wire/subjects.js';
+import { Backoff } from '../../../common/src/nats/backoff.js';
+import { REQUEST_STARTS, TRACES } from '../../../core/src/wire/channels.js';
 import { ensureStateStreams, type StreamLimits } from '../../../common/src/nats/setup.js';
-import { encodeRequestStart, encodeTrace } from '../../../core/src/wire/codec.js';
 import type { RequestStart } from '../../../core/src/wire/request-start.js';
 import type { Trace } from '../../../core/src/wire/trace.js';
 import type { TraceSink } from '../core/routing/request-router.js';
@@ -24,9 +24,9 @@ const BATCH = 64;
 export class NatsTracePublisher implements TraceSink {
   private readonly queue: Trace[] = [];
   private pumping = false;
-  private backoffMs = 0;
+  private readonly backoff = new Backoff({ settings: { initialMs: 100 } });
+  private readonly stopping = new AbortController();
   private streamsReady = false;
-  private stopped = false;
 
   constructor(
     private readonly link: NatsLink,
@@ -48,9 +48,9 @@ export class NatsTracePublisher implements TraceSink {
 
   started(start: RequestStart): void {
     const nc = this.link.current;
-    if (!nc || !this.link.connected || this.stopped) return;
+    if (!nc || !this.link.connected || this.stopping.signal.aborted) return;
     try {
-      nc.publish(STARTS_SUBJECT, encodeRequestStart(start));
+      nc.publish(REQUEST_STARTS.subject, REQUEST_STARTS.encode(start));
     } catch (err) {
       // A closing connection throws; the start is only an early hint.
       this.log.debug({ err }, 'request start not published');
@@ -64,7 +64,7 @@ export class NatsTracePublisher implements TraceSink {
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
-      while (this.queue.length > 0 && !this.stopped) {
+      while (this.queue.length > 0 && !this.stopping.signal.aborted) {
         const nc = await this.link.ready();
         if (!this.streamsReady) {
           try {
@@ -78,7 +78,9 @@ export class NatsTracePublisher implements TraceSink {
         const batch = this.queue.splice(0, BATCH);
         const js = nc.jetstream();
         const results = await Promise.allSettled(
-          batch.map((t) => js.publish(TRACE_SUBJECT, encodeTrace(t), { msgID: t.requestId, timeout: 2000 })),
+          batch.map((t) =>
+            js.publish(TRACES.subject, TRACES.encode(t), { msgID: t.requestId, timeout: 2000 }),
+          ),
         );
         const failed = batch.filter((_, i) => results[i]?.status === 'rejected');
         this.metrics.published(batch.length - failed.length);
@@ -94,7 +96,7 @@ export class NatsTracePublisher implements TraceSink {
           if (/no responders|stream not found/i.test(String(firstError.reason))) this.streamsReady = false;
           await this.fail(firstError.reason, 'trace publish failed; will retry');
         } else {
-          this.backoffMs = 0;
+          this.backoff.reset();
         }
         this.metrics.buffered(this.queue.length);
       }
@@ -104,12 +106,12 @@ export class NatsTracePublisher implements TraceSink {
   }
 
   private async fail(err: unknown, message: string): Promise<void> {
-    this.backoffMs = Math.min(this.backoffMs === 0 ? 100 : this.backoffMs * 2, 5000);
-    this.log.warn({ err, retry_ms: this.backoffMs, buffered: this.queue.length }, message);
-    await new Promise((r) => setTimeout(r, this.backoffMs));
+    const retryMs = this.backoff.next();
+    this.log.warn({ err, retry_ms: retryMs, buffered: this.queue.length }, message);
+    await this.backoff.sleep(retryMs, this.stopping.signal);
   }
 
   stop(): void {
-    this.stopped = true;
+    this.stopping.abort();
   }
 }

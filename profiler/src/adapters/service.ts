@@ -9,25 +9,13 @@ import type { PythiaConfig } from '../../../common/src/config/schema.js';
 import { parseHostPort } from '../../../common/src/host-port.js';
 import type { Logger } from '../../../common/src/logger.js';
 import { NatsLink, natsAuthOptions } from '../../../common/src/nats/connection.js';
-import {
-  encodeToken,
-  SESSION_STREAM,
-  sessionSubject,
-  TRACE_CONSUMER,
-  TRACE_STREAM,
-} from '../../../core/src/wire/subjects.js';
+import { retryWithBackoff } from '../../../common/src/nats/backoff.js';
+import { SESSION_SUMMARIES, TRACES, WORKFLOW_MODELS } from '../../../core/src/wire/channels.js';
 import { ensureStateStreams, modelBucket, streamLimits } from '../../../common/src/nats/setup.js';
-import {
-  decodeModel,
-  decodeSessionSummary,
-  decodeTrace,
-  encodeModel,
-  encodeSessionSummary,
-} from '../../../core/src/wire/codec.js';
-import { type CompletedSessionResult, ProfilerCore } from '../core/profiler-core.js';
+import type { CompletedSessionResult, ProfilerCore } from '../core/profiler-core.js';
+import { ProfilerPass } from '../core/profiler-pass.js';
 import { modelJson } from '../core/report.js';
 import type { WorkflowModel } from '../../../core/src/workflow/workflow-model.js';
-import { coreConfigFrom } from './core-config.js';
 import { ProfilerMetrics } from './metrics.js';
 
 export interface ProfilerService {
@@ -56,7 +44,8 @@ export async function startProfiler(
   if (!config.nats) throw new Error('the profiler needs nats.url in its configuration');
   const p = config.profiler;
   const metrics = new ProfilerMetrics(options.collectProcessMetrics ?? true);
-  const core = new ProfilerCore<JsMsg>(coreConfigFrom(p, config.identifiers.max_length));
+  const profilerPass = ProfilerPass.fromConfig<JsMsg>(config, () => performance.now());
+  const core = profilerPass.core;
   const link = new NatsLink(
     { url: config.nats.url, name: config.nats.name ?? 'pythia-profiler' },
     log,
@@ -82,7 +71,7 @@ export async function startProfiler(
   async function publishModel(model: WorkflowModel): Promise<void> {
     if (!kv) return;
     try {
-      await kv.put(encodeToken(model.workflow), encodeModel(model));
+      await kv.put(WORKFLOW_MODELS.keyFor(model.workflow), WORKFLOW_MODELS.encode(model));
     } catch (err) {
       metrics.publishErrorsTotal.inc({ what: 'model' });
       log.warn({ err, workflow: model.workflow }, 'model publish failed; the next rebuild retries');
@@ -92,7 +81,9 @@ export async function startProfiler(
   async function storeCompleted(nc: NatsConnection, done: CompletedSessionResult<JsMsg>): Promise<void> {
     metrics.sessionsCompletedTotal.inc({ reason: done.reason });
     try {
-      await nc.jetstream().publish(sessionSubject(done.summary.workflow), encodeSessionSummary(done.summary));
+      await nc
+        .jetstream()
+        .publish(SESSION_SUMMARIES.subjectFor(done.summary.workflow), SESSION_SUMMARIES.encode(done.summary));
       for (const m of done.acks) m.ack();
     } catch (err) {
       // Not acknowledged: the traces come back and are deduplicated; only this session's
@@ -105,19 +96,14 @@ export async function startProfiler(
     }
   }
 
-  let lastRebuild = 0;
   let passRunning: Promise<void> | null = null;
-  async function pass(forceRebuild: boolean): Promise<void> {
+  async function pass(force: boolean): Promise<void> {
     const nc = link.current;
-    const completed = core.completeDue(now());
+    const { completed, rebuilt, rebuildMs } = profilerPass.run(now(), { force });
     if (nc) await Promise.all(completed.map((d) => storeCompleted(nc, d)));
     metrics.openSessions.set(core.openSessions);
-    if (!forceRebuild && now() - lastRebuild < p.rebuild_interval_s * 1000) return;
-    lastRebuild = now();
-    const started = performance.now();
-    const rebuilt = core.rebuildDirty(now());
-    if (rebuilt.length > 0)
-      metrics.rebuildSeconds.observe((performance.now() - started) / 1000 / rebuilt.length);
+    if (rebuilt === null) return;
+    if (rebuilt.length > 0) metrics.rebuildSeconds.observe(rebuildMs / 1000 / rebuilt.length);
     for (const r of rebuilt) {
       if (r.modeChanged) {
         metrics.modeChangesTotal.inc({ to: r.model.mode });
@@ -141,12 +127,9 @@ export async function startProfiler(
     passRunning = next;
     return next;
   }
-  const timer = setInterval(
-    () => {
-      if (restored && !stopping) void runPass(false);
-    },
-    Math.min(1000, p.rebuild_interval_s * 1000),
-  );
+  const timer = setInterval(() => {
+    if (restored && !stopping) void runPass(false);
+  }, profilerPass.serviceIntervalMs);
   timer.unref();
 
   async function restore(nc: NatsConnection): Promise<void> {
@@ -157,19 +140,19 @@ export async function startProfiler(
       const entry = await kv.get(key);
       if (entry?.operation !== 'PUT') continue;
       try {
-        core.restore(decodeModel(entry.value));
+        core.restore(WORKFLOW_MODELS.decode(entry.value));
       } catch (err) {
         log.warn({ err, key }, 'ignoring an unreadable stored model');
       }
     }
     const jsm = await nc.jetstreamManager();
-    const stored = (await jsm.streams.info(SESSION_STREAM)).state.messages;
+    const stored = (await jsm.streams.info(SESSION_SUMMARIES.stream)).state.messages;
     if (stored > 0) {
-      const ordered = await nc.jetstream().consumers.get(SESSION_STREAM);
+      const ordered = await nc.jetstream().consumers.get(SESSION_SUMMARIES.stream);
       const messages = await ordered.consume({ max_messages: 1000 });
       for await (const m of messages) {
         try {
-          core.replay(decodeSessionSummary(m.data));
+          core.replay(SESSION_SUMMARIES.decode(m.data));
         } catch (err) {
           log.warn({ err }, 'ignoring an unreadable stored session');
         }
@@ -182,23 +165,24 @@ export async function startProfiler(
     log.info({ workflows: core.workflows, sessions_replayed: stored }, 'profiler state restored');
   }
 
-  async function consume(nc: NatsConnection): Promise<void> {
+  async function consume(nc: NatsConnection, healthy: () => void): Promise<void> {
     const jsm = await nc.jetstreamManager();
-    await jsm.consumers.add(TRACE_STREAM, {
-      durable_name: TRACE_CONSUMER,
+    await jsm.consumers.add(TRACES.stream, {
+      durable_name: TRACES.consumer,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       // Unacknowledged until the session completes: leave room for the idle timeout.
       ack_wait: nanos((p.session_idle_s * 2 + 30) * 1000),
       max_ack_pending: Math.min(1_000_000, p.limits.max_open_sessions * 10),
     });
-    const consumer = await nc.jetstream().consumers.get(TRACE_STREAM, TRACE_CONSUMER);
+    const consumer = await nc.jetstream().consumers.get(TRACES.stream, TRACES.consumer);
     const messages = await consumer.consume({ max_messages: 4096, threshold_messages: 1024 });
     stopConsumer = () => void messages.close();
+    healthy();
     for await (const m of messages) {
       let result: string;
       try {
-        const trace = decodeTrace(m.data);
+        const trace = TRACES.decode(m.data);
         const r = core.ingest(trace, m, now());
         result = r.accepted ? 'accepted' : r.reason;
         if (!r.accepted) m.ack();
@@ -211,24 +195,23 @@ export async function startProfiler(
     }
   }
 
-  const started = (async () => {
-    let delay = 250;
-    while (!stopping) {
-      try {
-        const nc = await link.ready();
-        if (!restored) {
-          await restore(nc);
-          restored = true;
-        }
-        await consume(nc);
-      } catch (err) {
-        if (stopping) return;
-        log.warn({ err, retry_ms: delay }, 'trace consumption interrupted; retrying');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5000);
+  const stopSignal = new AbortController();
+  const started = retryWithBackoff(
+    async (healthy) => {
+      const nc = await link.ready();
+      if (!restored) {
+        await restore(nc);
+        restored = true;
       }
-    }
-  })();
+      await consume(nc, healthy);
+      return 'again';
+    },
+    {
+      signal: stopSignal.signal,
+      onError: (err, retryMs) =>
+        log.warn({ err, retry_ms: retryMs }, 'trace consumption interrupted; retrying'),
+    },
+  );
   const startedSignal = new Promise<void>((resolve) => {
     const check = setInterval(() => {
       if (restored || stopping) {
@@ -247,6 +230,7 @@ export async function startProfiler(
     flush: () => runPass(true),
     async stop() {
       stopping = true;
+      stopSignal.abort();
       clearInterval(timer);
       stopConsumer?.();
       await passRunning;

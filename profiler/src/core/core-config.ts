@@ -1,5 +1,6 @@
+// The profiler core's settings from the configuration's `profiler:` section (service, CLI, bench).
 import type { ProfilerConfig } from '../../../common/src/config/schema.js';
-import type { ProfilerCoreConfig } from '../core/profiler-core.js';
+import type { ProfilerCoreConfig } from './profiler-core.js';
 
 export function coreConfigFrom(p: ProfilerConfig, maxIdentifierLength: number): ProfilerCoreConfig {
   return {

@@ -1,0 +1,103 @@
+// What a simulated run measures: per session its job completion time, per request its time
+// to first token, tokens out, and at the end the engines', warming's and the learned
+// models' figures gathered into one result.
+import type { ReplicaFleet } from './replica-fleet.js';
+import type { WarmTraffic } from './warm-traffic.js';
+
+export interface ClusterRunResult {
+  readonly jctS: number[];
+  readonly ttftS: number[];
+  /** Session of each JCT, same order (to leave warm-up sessions out). */
+  readonly jctSessions: string[];
+  readonly outputTokens: number;
+  readonly makespanS: number;
+  readonly promptTokens: number;
+  readonly cachedTokens: number;
+  readonly preemptions: number;
+  readonly gpuSeconds: number;
+  readonly warmRequests: number;
+  readonly warmHits: number;
+  /** Cache-manager decisions by result (sent, or why skipped). */
+  readonly warmOutcomes: Readonly<Record<string, number>>;
+  readonly sessionsCompleted: number;
+  readonly requests: number;
+  /** Live scores of the learned models after promotion (null without learning). */
+  readonly nextAgentAccuracy: number | null;
+  readonly outputBoundCoverage: number | null;
+  readonly promotedAtS: number | null;
+  /** Replicas on (starting, ready or draining) per pool over time, when autoscaling. */
+  readonly replicaTimeline: ReadonlyArray<ReplicaCount>;
+}
+
+export interface ReplicaCount {
+  readonly t: number;
+  readonly pool: string;
+  readonly replicas: number;
+}
+
+/** The learned models' live scores, weighted by the sessions they scored. */
+export interface LearningFigures {
+  readonly nextAgentAccuracy: number | null;
+  readonly outputBoundCoverage: number | null;
+  readonly promotedAtS: number | null;
+}
+
+export class RunTally {
+  readonly jctS: number[] = [];
+  readonly jctSessions: string[] = [];
+  readonly ttftS: number[] = [];
+  outputTokens = 0;
+  requests = 0;
+  sessionsDone = 0;
+  /** When the last request ended (virtual ms). */
+  lastEndMs = 0;
+
+  constructor(
+    private readonly sessions: number,
+    private readonly onProgress?: (done: number, total: number) => void,
+  ) {}
+
+  /** Every session has completed: periodic work stops. */
+  get finished(): boolean {
+    return this.sessionsDone >= this.sessions;
+  }
+
+  requestDone(endMs: number, outputTokens: number): void {
+    this.outputTokens += outputTokens;
+    this.lastEndMs = Math.max(this.lastEndMs, endMs);
+  }
+
+  sessionDone(session: string, jctS: number): void {
+    this.jctS.push(jctS);
+    this.jctSessions.push(session);
+    this.sessionsDone++;
+    this.onProgress?.(this.sessionsDone, this.sessions);
+  }
+
+  result(
+    fleet: ReplicaFleet,
+    autoscaled: boolean,
+    warm: WarmTraffic,
+    learning: LearningFigures,
+    replicaTimeline: ReadonlyArray<ReplicaCount>,
+  ): ClusterRunResult {
+    return {
+      jctS: this.jctS,
+      jctSessions: this.jctSessions,
+      ttftS: this.ttftS,
+      outputTokens: this.outputTokens,
+      makespanS: this.lastEndMs / 1000,
+      promptTokens: fleet.total('promptTokensTotal'),
+      cachedTokens: fleet.total('cachedTokensTotal'),
+      preemptions: fleet.total('preemptionsTotal'),
+      gpuSeconds: fleet.gpuSeconds(this.lastEndMs, autoscaled),
+      replicaTimeline,
+      warmRequests: warm.sent,
+      warmHits: warm.hits,
+      warmOutcomes: warm.outcomes,
+      sessionsCompleted: this.sessionsDone,
+      requests: this.requests,
+      ...learning,
+    };
+  }
+}

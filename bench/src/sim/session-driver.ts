@@ -1,0 +1,184 @@
+// Plays session plans against the gateway core, as clients behind Envoy would: each stage's
+// requests go out together, are routed by the real router (router.route), run on the
+// chosen replica's engine at the priority the router set, and complete through the router
+// (router.complete, which publishes the trace ext-proc would); the next stage follows its
+// tool time after the slowest request, with the session's history in its prompts.
+import { PRIORITY_HEADER } from '../../../ext-proc/src/core/envoy/header-contract.js';
+import type {
+  CompletedRequest,
+  RoutedRequest,
+  RouteInput,
+} from '../../../ext-proc/src/core/envoy/stream-processor.js';
+import type { WorkflowRouter } from '../../../ext-proc/src/core/routing/request-router.js';
+import { NEUTRAL_PRIORITY } from '../../../ext-proc/src/core/routing/priority.js';
+import {
+  type SessionPlan,
+  type StepPlan,
+  stagesOf,
+} from '../../../test-support/src/workloads/session-plan.js';
+import type { EventQueue } from './event-queue.js';
+import type { Replica, ReplicaFleet } from './replica-fleet.js';
+import type { RunTally } from './run-results.js';
+import { type Run, blockHashes, runText } from './token-streams.js';
+
+/** Unix time of virtual time 0, for the records' wall-clock stamps. */
+export const EPOCH_MS = 1_790_000_000_000;
+
+/** One step of a session about to be sent. */
+interface StepRequest {
+  readonly plan: SessionPlan;
+  readonly step: StepPlan;
+  /** `<session>:<stage>.<index>`: names the step's new prompt text and its output. */
+  readonly stepId: string;
+  /** The session's earlier prompts and outputs (included when the step asks for history). */
+  readonly history: readonly Run[];
+  /** The session's last stage (its requests carry the end marker). */
+  readonly last: boolean;
+}
+
+export class SessionDriver {
+  private requestSeq = 0;
+
+  constructor(
+    private readonly queue: EventQueue,
+    private readonly router: WorkflowRouter,
+    private readonly fleet: ReplicaFleet,
+    private readonly tally: RunTally,
+  ) {}
+
+  /** Starts every plan at its arrival time. */
+  schedule(plans: readonly SessionPlan[]): void {
+    for (const plan of plans) this.queue.schedule(plan.arrivalS * 1000, () => this.start(plan));
+  }
+
+  private start(plan: SessionPlan): void {
+    const arrival = this.queue.now;
+    const stages = stagesOf(plan);
+    const history: Run[] = [];
+    const runStage = (index: number) => {
+      const steps = stages[index] as StepPlan[];
+      let remaining = steps.length;
+      let maxAfter = 0;
+      const finishedRuns: Run[][] = [];
+      const stageDone = () => {
+        for (const runs of finishedRuns) if (runs) history.push(...runs);
+        if (index + 1 < stages.length)
+          this.queue.schedule(this.queue.now + maxAfter * 1000, () => runStage(index + 1));
+        else this.tally.sessionDone(plan.session, (this.queue.now - arrival) / 1000);
+      };
+      steps.forEach((step, k) => {
+        const stepId = `${plan.session}:${index}.${k}`;
+        const last = index === stages.length - 1;
+        const sent = this.send({ plan, step, stepId, history, last }, (runs) => {
+          finishedRuns[k] = runs;
+          maxAfter = Math.max(maxAfter, step.afterS);
+          remaining--;
+          if (remaining === 0) stageDone();
+        });
+        // A request the router refused (no endpoint) is dropped; its stage goes on without it.
+        if (!sent) remaining--;
+      });
+      if (remaining === 0) stageDone();
+    };
+    runStage(0);
+  }
+
+  /**
+   * Routes one request as ext-proc would, runs it on the chosen replica and completes it
+   * through the router; `done` gets the prompt text and output it adds to the history.
+   * False when the router refused it.
+   */
+  private send(r: StepRequest, done: (runs: Run[]) => void): boolean {
+    const { plan, step, stepId, last } = r;
+    const prefix: Run = { key: step.prefix, tokens: step.prefixTokens };
+    const fresh: Run = { key: `${stepId}:new`, tokens: step.newTokens };
+    const output: Run = { key: `${stepId}:out`, tokens: step.outputTokens };
+    const promptRuns = [prefix, ...(step.history ? r.history : []), fresh];
+    const promptTokens = promptRuns.reduce((a, run) => a + run.tokens, 0);
+    const json = {
+      model: step.model ?? plan.model ?? 'llama',
+      messages: [
+        { role: 'system', content: runText(prefix) },
+        { role: 'user', content: promptRuns.slice(1).map(runText).join('') },
+      ],
+    };
+    const input: RouteInput = {
+      llm: {
+        api: 'chat',
+        model: json.model,
+        stream: true,
+        maxTokens: null,
+        bodyBytes: promptTokens * 4,
+        json,
+      },
+      rawBody: Buffer.alloc(0),
+      identity: { workflow: plan.workflow, session: plan.session, agent: step.agent },
+      requestId: `r${this.requestSeq++}`,
+      sessionEnd: last,
+    };
+    const started = this.queue.now;
+    let routed: RoutedRequest;
+    try {
+      routed = this.router.route(input);
+    } catch {
+      return false;
+    }
+    const replica = this.fleet.get(routed.endpoint) as Replica;
+    const priority = Number(routed.annotations.find(([k]) => k === PRIORITY_HEADER)?.[1] ?? NEUTRAL_PRIORITY);
+    const blockSize = replica.engine.profile.blockSize;
+    let firstMs = -1;
+    this.tally.requests++;
+    this.fleet.submit(
+      replica,
+      {
+        id: input.requestId,
+        promptBlocks: blockHashes(promptRuns, blockSize),
+        fullBlocks: blockHashes([...promptRuns, output], blockSize),
+        promptTokens,
+        outputTokens: step.outputTokens,
+        priority,
+        arrivalMs: this.queue.now,
+      },
+      {
+        onFirst: (ms) => {
+          firstMs = ms;
+          this.tally.ttftS.push((ms - started) / 1000);
+        },
+        onDone: (ms, cached) => {
+          this.tally.requestDone(ms, step.outputTokens);
+          const firstOrEnd = (firstMs < 0 ? ms : firstMs) - started;
+          const record: CompletedRequest = {
+            requestId: input.requestId,
+            identity: input.identity,
+            sessionEnd: last,
+            model: json.model,
+            pool: routed.pool,
+            endpoint: routed.endpoint,
+            promptBytes: promptTokens * 4,
+            usage: {
+              outputTokens: step.outputTokens,
+              reported: true,
+              promptTokens,
+              cachedTokens: cached,
+              outputText: runText(output),
+            },
+            queueMs: firstOrEnd,
+            firstTokenMs: firstOrEnd,
+            totalMs: ms - started,
+            startUnixMs: EPOCH_MS + started,
+            endUnixMs: EPOCH_MS + ms,
+            status: 'OK',
+            httpStatus: 200,
+            predictedAgent: routed.predictedAgent,
+            predictedOutputTokens: routed.predictedOutputTokens,
+            mode: routed.mode,
+          };
+          // Publishes the trace ext-proc would (to the profiler and the autoscaler).
+          this.router.complete(routed, input, record);
+          done([fresh, output]);
+        },
+      },
+    );
+    return true;
+  }
+}
