@@ -7,7 +7,7 @@
 import type { Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { DeliverPolicy, type Subscription } from 'nats';
-import { Gauge, Registry } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { closeHttp, createAdminServer, listenHttp } from '../../../common/src/admin-http.js';
 import { type PythiaConfig, autoscalerPoolDefaults } from '../../../common/src/config/schema.js';
 import { parseHostPort } from '../../../common/src/host-port.js';
@@ -49,12 +49,14 @@ export interface AutoscalerService {
 
 export async function startAutoscaler(
   config: PythiaConfig,
-  options: { log: Logger; now?: () => number },
+  options: { log: Logger; now?: () => number; collectProcessMetrics?: boolean },
 ): Promise<AutoscalerService> {
   const { log } = options;
   const now = options.now ?? Date.now;
   const a = config.autoscaler;
   const registry = new Registry();
+  // process_* and nodejs_*: once per process (several services in one process expose them once).
+  if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: registry });
   const desiredGauge = new Gauge({
     name: 'pythia_autoscaler_desired_replicas',
     help: 'Replica target per pool',
