@@ -7,7 +7,8 @@
 import type { Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { DeliverPolicy, type Subscription } from 'nats';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../../common/src/process-metrics.js';
 import { closeHttp, createAdminServer, listenHttp } from '../../../common/src/admin-http.js';
 import { type PythiaConfig, autoscalerPoolDefaults } from '../../../common/src/config/schema.js';
 import { parseHostPort } from '../../../common/src/host-port.js';
@@ -39,6 +40,8 @@ import { addKedaScaler } from './keda-scaler.js';
 
 export interface AutoscalerService {
   readonly adminPort: number;
+  /** Its Prometheus metrics (served on the admin port). */
+  readonly registry: Registry;
   readonly kedaPort: number;
   /** The latest decision per pool. */
   readonly decisions: ReadonlyMap<string, ScalingDecisionRecord>;
@@ -56,7 +59,7 @@ export async function startAutoscaler(
   const a = config.autoscaler;
   const registry = new Registry();
   // process_* and nodejs_*: once per process (several services in one process expose them once).
-  if (options.collectProcessMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.collectProcessMetrics ?? true) collectProcessMetrics(registry);
   const desiredGauge = new Gauge({
     name: 'pythia_autoscaler_desired_replicas',
     help: 'Replica target per pool',
@@ -255,6 +258,7 @@ export async function startAutoscaler(
   log.info({ admin_port: adminPort, keda_port: kedaPort }, 'autoscaler started');
   return {
     adminPort,
+    registry,
     kedaPort,
     decisions,
     tick,
