@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { END, START, renderReadme, resultsBlock } from '../src/runner/readme-results.js';
+import { END, RESULTS_PAGE, START, renderReadme, resultsBlock } from '../src/runner/readme-results.js';
 import type { BenchReport } from '../src/runner/report.js';
 import { reportMarkdown } from '../src/runner/report-markdown.js';
 
@@ -9,8 +9,8 @@ const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 const committed = (dir: string) => JSON.parse(read(`bench/results/${dir}/report.json`)) as BenchReport;
 
-test('the README results section is the one generated from the committed report', () => {
-  const readme = read('README.md');
+test('the results section of docs/bench.md is the one generated from the committed report', () => {
+  const readme = read(RESULTS_PAGE);
   const block = resultsBlock(committed('latest'));
   assert.ok(block.startsWith(START) && block.endsWith(END));
   assert.equal(renderReadme(readme, block), readme, 'run `npm run bench:readme` after `npm run bench`');

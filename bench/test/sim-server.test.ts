@@ -57,16 +57,18 @@ test('OpenAI API with SSE and usage, vLLM metrics, /health, through the gateway'
       const res = await fetch(`${base}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        body: JSON.stringify({ ...body, stream_options: { include_usage: true } }),
       });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'text/event-stream');
       const text = await res.text();
-      const usage = JSON.parse(
-        /data: (\{"object":"chat\.completion\.chunk","choices":\[\],"usage".*)\n/.exec(text)?.[1] ?? '{}',
-      ).usage;
-      assert.match(text, /data: \[DONE\]/);
-      return { usage, tokens: (text.match(/tok /g) ?? []).length };
+      assert.match(text, /data: \[DONE\]\n\n$/);
+      const events = [...text.matchAll(/^data: (\{.*\})$/gm)].map((m) => JSON.parse(m[1] ?? '{}'));
+      const last = events.at(-1);
+      assert.equal(last.object, 'chat.completion.chunk', 'the usage chunk has the stream object type');
+      assert.deepEqual(last.choices, []);
+      assert.equal(events.at(-2).choices[0].finish_reason, 'length', 'max_tokens reached');
+      return { usage: last.usage, tokens: (text.match(/tok /g) ?? []).length };
     };
     const first = await ask();
     assert.equal(first.tokens, 40, 'exactly max_tokens tokens streamed');

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { loadConfigFile } from '../../common/src/config/load.js';
 import { envoyProtoRoot } from '../../common/src/proto.js';
+import { DEFAULT_BUFFER_LIMIT_BYTES } from '../../test-support/src/http-gateway.js';
 import { checkMessage } from './proto-check.js';
 
 type Node = Record<string, any>;
@@ -91,7 +92,18 @@ test('envoy.yaml: BUFFERED, fail-open, cluster_header routing, one override_host
   const routes = hcm(bootstrap).route_config.virtual_hosts[0].routes;
   assert.equal(routes[0].route.cluster_header, 'x-pythia-cluster');
   assert.equal(filter(bootstrap, 'envoy.filters.http.ext_proc').allow_mode_override, true);
+  // What the Envoy-faithful HTTP gateway mirrors: only /v1/ is routed, the rest is a 404.
+  assert.deepEqual(
+    routes.map((r: Node) => r.match.prefix),
+    ['/v1/', '/v1/', '/'],
+  );
+  assert.equal(routes[2].direct_response.status, 404);
+  assert.equal(JSON.parse(routes[2].direct_response.body.inline_string).error.code, 'not_found');
   const demo = loadConfigFile(new URL('../../config/demo.yaml', import.meta.url).pathname);
+  // The body buffer holds ext_proc.max_body_bytes with room to spare (ext-proc's 413 wins).
+  const bufferLimit = bootstrap['static_resources'].listeners[0].per_connection_buffer_limit_bytes;
+  assert.equal(bufferLimit, DEFAULT_BUFFER_LIMIT_BYTES);
+  assert.ok(bufferLimit > demo.ext_proc.max_body_bytes);
   for (const pool of demo.pools) {
     const c = cluster(bootstrap, pool.name);
     assert.equal(c.type, 'STRICT_DNS');

@@ -1,14 +1,17 @@
 // npm run profiler:cli -- <command>
-//   show [--config FILE]              learned models from the NATS models bucket
-//   build FILE.jsonl [--config FILE]  build models offline from a trace file and report them
+//   show [--nats URL] [--config FILE]  learned models from the NATS models bucket
+//   build FILE.jsonl [--config FILE]   build models offline from a trace file and report them
+// NATS for `show`: --nats, else NATS_URL, else the configuration's nats.url, else
+// nats://127.0.0.1:4222; the server used is printed, and nothing is created on it.
 // (Generated trace files for `build`: npm run bench:generate -- coding|research.)
 import { connect } from 'nats';
 import { configPathFromArgs, loadConfigFile, parseConfig } from '../../common/src/config/load.js';
 import type { PythiaConfig } from '../../common/src/config/schema.js';
 import { ConfigError } from '../../core/src/errors.js';
-import { modelBucket } from '../../common/src/nats/setup.js';
-import { WORKFLOW_MODELS } from '../../core/src/wire/channels.js';
+import { natsAuthOptions } from '../../common/src/nats/connection.js';
+import { MODEL_BUCKET } from '../../core/src/wire/subjects.js';
 import { coreConfigFrom } from './core/core-config.js';
+import { listModels, natsTarget } from './adapters/model-listing.js';
 import { readTraceFile } from './adapters/trace-file.js';
 import { buildOffline } from './core/offline-build.js';
 import { modelReport } from './core/report.js';
@@ -26,20 +29,32 @@ function config(args: string[]): PythiaConfig {
 
 async function show(args: string[]): Promise<void> {
   const cfg = config(args);
-  const url = option(args, '--nats') ?? cfg.nats?.url ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
-  const nc = await connect({ servers: url, name: 'pythia-profiler-cli', timeout: 3000 });
+  const target = natsTarget(option(args, '--nats'), process.env, cfg.nats?.url);
+  console.log(`NATS ${target.url} (${target.source}; --nats URL or NATS_URL to change)`);
+  let nc;
   try {
-    const kv = await modelBucket(nc);
-    const keys = await kv.keys();
-    let n = 0;
-    for await (const key of keys) {
-      const entry = await kv.get(key);
-      if (entry?.operation !== 'PUT') continue;
-      console.log(modelReport(WORKFLOW_MODELS.decode(entry.value)));
-      console.log();
-      n++;
+    nc = await connect({
+      servers: target.url,
+      name: 'pythia-profiler-cli',
+      timeout: 3000,
+      ...(cfg.nats ? natsAuthOptions(cfg.nats) : {}),
+    });
+  } catch (err) {
+    throw new Error(`cannot reach NATS at ${target.url}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const models = await listModels(nc);
+    if (models === null) {
+      console.log(
+        `no ${MODEL_BUCKET} bucket on this server: no profiler has published here (is it the NATS your services use?)`,
+      );
+      return;
     }
-    if (n === 0) console.log('no models yet');
+    for (const m of models) {
+      console.log(modelReport(m));
+      console.log();
+    }
+    console.log(models.length === 0 ? 'no models yet' : `${models.length} workflow model(s)`);
   } finally {
     await nc.close();
   }
@@ -68,7 +83,9 @@ try {
   if (command === 'show') await show(rest);
   else if (command === 'build') build(rest);
   else {
-    console.error('usage: npm run profiler:cli -- show [--config FILE] | build FILE.jsonl [--config FILE]');
+    console.error(
+      'usage: npm run profiler:cli -- show [--nats URL] [--config FILE] | build FILE.jsonl [--config FILE]',
+    );
     process.exit(2);
   }
 } catch (err) {

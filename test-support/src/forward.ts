@@ -8,6 +8,23 @@ import type { EnvoyExtProcClient, RequestOutcome } from './envoy-ext-proc-client
 import { routedCluster } from './envoy-ext-proc-client.js';
 import { getHeader, type HeaderList } from './header-mutation.js';
 
+// Connection-level headers: Envoy's codec consumes them on one hop and never forwards them
+// (RFC 9110 7.6.1); `transfer-encoding: chunked` is how a chunked body arrived, not part
+// of the request. (fetch refuses most of them outright.)
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name);
+}
+
 export interface ForwardResult {
   readonly status: number;
   readonly headers: HeaderList;
@@ -68,7 +85,8 @@ export async function forward(
     const method = getHeader(request.headers, ':method') ?? 'POST';
     const upstreamHeaders: Record<string, string> = {};
     for (const [k, v] of request.headers)
-      if (!k.startsWith(':') && k !== 'content-length' && k !== 'host') upstreamHeaders[k] = v;
+      if (!k.startsWith(':') && k !== 'content-length' && k !== 'host' && k !== 'expect' && !isHopByHop(k))
+        upstreamHeaders[k] = v;
     let res: Response;
     try {
       res = await fetch(`http://${host}${path}`, {
@@ -87,7 +105,7 @@ export async function forward(
     }
     const responseHeaders: HeaderList = [];
     res.headers.forEach((v, k) => {
-      if (k !== 'content-length' && k !== 'transfer-encoding') responseHeaders.push([k, v]);
+      if (k !== 'content-length' && !isHopByHop(k)) responseHeaders.push([k, v]);
     });
     const head = await exchange.processResponseHeaders(res.status, responseHeaders, res.body === null);
     if (head.localReply?.kind === 'local_reply') {

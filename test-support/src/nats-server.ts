@@ -32,17 +32,31 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+export interface NatsServerOptions {
+  /**
+   * Its own process group: a terminal's Ctrl-C reaches only our process, which then stops
+   * the server itself, after the services that use it (npm start).
+   */
+  readonly ownProcessGroup?: boolean;
+}
+
 export class TestNatsServer {
   private child: ChildProcess | null = null;
   private crashListener: ((code: number | null) => void) | null = null;
   private constructor(
     readonly port: number,
     private readonly storeDir: string,
+    private readonly options: NatsServerOptions,
   ) {}
 
-  static async start(): Promise<TestNatsServer> {
-    const server = new TestNatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'pythia-nats-')));
-    await server.launch();
+  static async start(options: NatsServerOptions = {}): Promise<TestNatsServer> {
+    const server = new TestNatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'pythia-nats-')), options);
+    try {
+      await server.launch();
+    } catch (err) {
+      await server.stop(); // no orphan process, no temp store left behind
+      throw err;
+    }
     return server;
   }
 
@@ -59,9 +73,7 @@ export class TestNatsServer {
     const child = spawn(
       'nats-server',
       ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
-      {
-        stdio: 'ignore',
-      },
+      { stdio: 'ignore', detached: this.options.ownProcessGroup === true },
     );
     this.child = child;
     // kill() clears this.child first, so only an exit nobody asked for reaches the listener.

@@ -15,10 +15,14 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(config: PythiaConfig, log: Logger): Promise<Stack> {
+/**
+ * `processMetrics`: expose the process_* and nodejs_* families on ext-proc's admin port
+ * (one registry per process may hold them; the demo runs every service in one process).
+ */
+export async function startStack(config: PythiaConfig, log: Logger, processMetrics = false): Promise<Stack> {
   const extProc = await startExtProc(config, {
     log: log.child({ service: 'ext-proc' }),
-    collectProcessMetrics: false,
+    collectProcessMetrics: processMetrics,
   });
   const profiler = config.nats
     ? await startProfiler(config, { log: log.child({ service: 'profiler' }), collectProcessMetrics: false })

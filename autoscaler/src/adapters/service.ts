@@ -8,6 +8,7 @@ import type { Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { DeliverPolicy, type Subscription } from 'nats';
 import { Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../../common/src/process-metrics.js';
 import { closeHttp, createAdminServer, listenHttp } from '../../../common/src/admin-http.js';
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
 import { parseHostPort } from '../../../common/src/host-port.js';
@@ -26,6 +27,8 @@ import { addKedaScaler } from './keda-scaler.js';
 
 export interface AutoscalerService {
   readonly adminPort: number;
+  /** Its Prometheus metrics (served on the admin port). */
+  readonly registry: Registry;
   readonly kedaPort: number;
   /** The latest decision per pool. */
   readonly decisions: ReadonlyMap<string, ScalingDecisionRecord>;
@@ -36,12 +39,14 @@ export interface AutoscalerService {
 
 export async function startAutoscaler(
   config: PythiaConfig,
-  options: { log: Logger; now?: () => number },
+  options: { log: Logger; now?: () => number; collectProcessMetrics?: boolean },
 ): Promise<AutoscalerService> {
   const { log } = options;
   const now = options.now ?? Date.now;
   const a = config.autoscaler;
   const registry = new Registry();
+  // process_* and nodejs_*: once per process (several services in one process expose them once).
+  if (options.collectProcessMetrics ?? true) collectProcessMetrics(registry);
   const desiredGauge = new Gauge({
     name: 'pythia_autoscaler_desired_replicas',
     help: 'Replica target per pool',
@@ -206,6 +211,7 @@ export async function startAutoscaler(
   log.info({ admin_port: adminPort, keda_port: kedaPort }, 'autoscaler started');
   return {
     adminPort,
+    registry,
     kedaPort,
     decisions,
     tick,

@@ -41,9 +41,11 @@ async function request(
   last: boolean,
   m: Measured,
   timeScale: number,
+  signal: AbortSignal | undefined,
 ): Promise<boolean> {
   const started = Date.now();
   const res = await fetch(`${base}/v1/chat/completions`, {
+    ...(signal ? { signal } : {}),
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -87,12 +89,14 @@ async function request(
   return true;
 }
 
+/** Plays one session; `signal` aborts it (its pending call rejects with an AbortError). */
 export async function playSession(
   base: string,
   plan: SessionPlan,
   m: Measured,
   measured: boolean,
   timeScale: number,
+  signal?: AbortSignal,
 ): Promise<void> {
   const arrival = Date.now();
   const history: Run[] = [];
@@ -109,12 +113,13 @@ export async function playSession(
           { role: 'system', content: runText(prefix) },
           { role: 'user', content: runs.slice(1).map(runText).join('') },
         ];
-        await request(base, plan, step.agent, messages, step.outputTokens, last, m, timeScale);
+        await request(base, plan, step.agent, messages, step.outputTokens, last, m, timeScale, signal);
         done[k] = [fresh, { key: `${plan.session}:${i}.${k}:out`, tokens: step.outputTokens }];
       }),
     );
     for (const d of done) if (d) history.push(...d);
     const after = Math.max(0, ...steps.map((s) => s.afterS));
+    signal?.throwIfAborted();
     if (!last && after > 0) await sleep((after * 1000) / timeScale);
   }
   if (measured) m.jctS.push(((Date.now() - arrival) / 1000) * timeScale);

@@ -35,7 +35,7 @@ async function startServer(
 ): Promise<{ child: ChildProcess; port: number }> {
   const script = fileURLToPath(new URL('./server-process.ts', import.meta.url));
   // A larger young generation keeps 200 KiB bodies from forcing a scavenge every few
-  // requests; the same flag is recommended for production (README) and used for both.
+  // requests; the same flag is recommended for production (docs/deployment.md) and used for both.
   const child = spawn(
     process.execPath,
     [

@@ -1,14 +1,29 @@
 // The simulated replica in real time behind an OpenAI-compatible HTTP server:
-// /v1/chat/completions and /v1/completions (SSE streaming with a final usage chunk including
-// prompt_tokens_details.cached_tokens, or one JSON answer), /v1/models, /health (503 until
-// ready), /metrics with vLLM names, /reset_prefix_cache. Each request generates exactly its
-// max_tokens (as with ignore_eos), so a replayed workload keeps its output lengths. A
-// time-scale factor runs the engine faster than real time; SSE tokens are coalesced into one
-// event per flush interval so two cores are not flooded.
+// /v1/chat/completions and /v1/completions (SSE streaming, with a final usage chunk including
+// prompt_tokens_details.cached_tokens when stream_options.include_usage asks for it, or one
+// JSON answer; objects shaped as in openai-shapes.ts), /v1/models and /v1/models/{id},
+// /health (503 until ready), /metrics with vLLM names, /reset_prefix_cache. A request with
+// max_tokens generates exactly that many tokens (as with ignore_eos; finish_reason "length"),
+// so a replayed workload keeps its output lengths; without it the simulated model stops on
+// its own after DEFAULT_OUTPUT_TOKENS (finish_reason "stop"). A time-scale factor runs the
+// engine faster than real time; SSE tokens are coalesced into one event per flush interval
+// so two cores are not flooded.
+import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { chainedBlockHashes, promptText } from '../../../core/src/prompt/prefix-hash.js';
 import { ReplicaEngine } from './engine.js';
+import {
+  type Completion,
+  closingChunks,
+  completionBody,
+  completionId,
+  errorBody,
+  modelIdFromPath,
+  modelObject,
+  roleChunk,
+  textChunk,
+} from './openai-shapes.js';
 import type { ReplicaProfile } from './profiles.js';
 
 export interface SimServerOptions {
@@ -21,12 +36,14 @@ export interface SimServerOptions {
   readonly flushMs: number;
   /** Real milliseconds before /health turns ready (model load, scaled). */
   readonly startupMs: number;
+  /** Sees every request as it arrives (tests read the headers the gateway set). */
+  readonly observe?: (req: IncomingMessage) => void;
 }
 
 interface Live {
   readonly res: ServerResponse;
   readonly stream: boolean;
-  readonly chat: boolean;
+  readonly completion: Completion;
   readonly promptTokens: number;
   readonly outputTokens: number;
   readonly started: number;
@@ -35,6 +52,10 @@ interface Live {
 }
 
 const CHARS_PER_TOKEN = 4;
+/** Output of a request without max_tokens, ended by the model itself ("stop"). */
+const DEFAULT_OUTPUT_TOKENS = 16;
+const OWNER = 'pythia-sim';
+const json = { 'content-type': 'application/json' };
 
 export class SimulatedReplica {
   readonly engine: ReplicaEngine;
@@ -45,6 +66,9 @@ export class SimulatedReplica {
   private stepping = false;
   private readyAt = 0;
   private seq = 0;
+  /** Makes completion ids unique across replicas and restarts. */
+  private readonly idSalt = randomBytes(4).toString('hex');
+  private readonly created = Math.floor(Date.now() / 1000);
   private readonly registry = new Registry();
   private readonly metrics;
   port = 0;
@@ -116,15 +140,22 @@ export class SimulatedReplica {
     this.readyAt = Date.now() + this.options.startupMs;
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
     this.port = (server.address() as { port: number }).port;
     this.flushTimer = setInterval(() => this.flush(), this.options.flushMs);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.options.observe?.(req);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const url = (req.url ?? '/').split('?')[0];
+    const url = (req.url ?? '/').split('?')[0] ?? '/';
     const model = this.options.model;
     if (url === '/health') {
       res.writeHead(Date.now() >= this.readyAt ? 200 : 503).end();
@@ -140,9 +171,25 @@ export class SimulatedReplica {
       return;
     }
     if (url === '/v1/models') {
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ object: 'list', data: [{ id: model, object: 'model' }] }));
+      const data = [modelObject(model, this.created, OWNER)];
+      res.writeHead(200, json).end(JSON.stringify({ object: 'list', data }));
+      return;
+    }
+    const modelId = modelIdFromPath(url);
+    if (modelId !== null) {
+      if (modelId === model)
+        res.writeHead(200, json).end(JSON.stringify(modelObject(model, this.created, OWNER)));
+      else
+        res
+          .writeHead(404, json)
+          .end(
+            errorBody(
+              `The model '${modelId}' does not exist`,
+              'invalid_request_error',
+              'model_not_found',
+              'model',
+            ),
+          );
       return;
     }
     if (url === '/reset_prefix_cache') {
@@ -151,45 +198,48 @@ export class SimulatedReplica {
     }
     const chat = url === '/v1/chat/completions';
     if (!chat && url !== '/v1/completions') {
-      res
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end('{"error":{"message":"not found","type":"invalid_request_error"}}');
+      res.writeHead(404, json).end(errorBody(`no route ${url}`, 'invalid_request_error', 'not_found'));
       return;
     }
     if (Date.now() < this.readyAt) {
-      res
-        .writeHead(503, { 'content-type': 'application/json' })
-        .end('{"error":{"message":"model loading","type":"service_unavailable"}}');
+      res.writeHead(503, json).end(errorBody('model loading', 'service_unavailable'));
       return;
     }
-    let json: Record<string, unknown>;
+    let body: Record<string, unknown>;
     try {
-      json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
     } catch {
-      res
-        .writeHead(400, { 'content-type': 'application/json' })
-        .end('{"error":{"message":"invalid JSON","type":"invalid_request_error"}}');
+      res.writeHead(400, json).end(errorBody('invalid JSON', 'invalid_request_error'));
       return;
     }
-    const text = promptText(json);
+    const text = promptText(body);
     const promptTokens = Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
-    const maxTokens =
-      typeof json['max_tokens'] === 'number'
-        ? json['max_tokens']
-        : typeof json['max_completion_tokens'] === 'number'
-          ? json['max_completion_tokens']
-          : 16;
-    const outputTokens = Math.max(1, Math.floor(maxTokens));
+    const maxTokens = [body['max_tokens'], body['max_completion_tokens']].find((v) => typeof v === 'number');
+    const outputTokens = Math.max(1, Math.floor(maxTokens ?? DEFAULT_OUTPUT_TOKENS));
     const blockChars = this.options.profile.blockSize * CHARS_PER_TOKEN;
-    const id = `sim-${this.seq++}`;
+    const seq = this.seq++;
+    const id = `sim-${seq}`;
     const promptBlocks = chainedBlockHashes(text, blockChars, 1 << 16);
     const fullBlocks = chainedBlockHashes(`${text}${'tok '.repeat(outputTokens)}`, blockChars, 1 << 16);
-    const priority = typeof json['priority'] === 'number' ? json['priority'] : 0;
-    const stream = json['stream'] === true;
+    const priority = typeof body['priority'] === 'number' ? body['priority'] : 0;
+    const stream = body['stream'] === true;
+    const streamOptions = body['stream_options'];
+    const completion: Completion = {
+      id: completionId(chat, seq, this.idSalt),
+      chat,
+      created: Math.floor(Date.now() / 1000),
+      model: typeof body['model'] === 'string' ? body['model'] : model,
+      includeUsage:
+        stream &&
+        typeof streamOptions === 'object' &&
+        streamOptions !== null &&
+        (streamOptions as { include_usage?: unknown }).include_usage === true,
+      finishReason: maxTokens === undefined ? 'stop' : 'length',
+    };
     this.live.set(id, {
       res,
       stream,
-      chat,
+      completion,
       promptTokens,
       outputTokens,
       started: Date.now(),
@@ -256,10 +306,11 @@ export class SimulatedReplica {
     };
   }
 
+  /** The next tokens of a stream; the first carries the assistant role before them. */
   private event(l: Live, tokens: number): string {
-    const text = 'tok '.repeat(tokens);
-    const choice = l.chat ? { index: 0, delta: { content: text } } : { index: 0, text };
-    return `data: ${JSON.stringify({ object: l.chat ? 'chat.completion.chunk' : 'text_completion', choices: [choice] })}\n\n`;
+    const first = l.sent === 0 ? roleChunk(l.completion) : '';
+    l.sent += tokens;
+    return first + textChunk(l.completion, tokens);
   }
 
   /** Coalesced SSE: what each streaming request generated since the last flush. */
@@ -269,30 +320,16 @@ export class SimulatedReplica {
       const generated = this.engine.generatedFor(id);
       if (generated === null || generated <= l.sent) continue;
       l.res.write(this.event(l, generated - l.sent));
-      l.sent = generated;
     }
   }
 
   private finish(l: Live): void {
     if (l.stream) {
-      if (l.outputTokens > l.sent) l.res.write(this.event(l, l.outputTokens - l.sent));
-      l.res.write(
-        `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [], usage: this.usage(l) })}\n\n`,
-      );
-      l.res.end('data: [DONE]\n\n');
+      const rest = l.outputTokens > l.sent ? this.event(l, l.outputTokens - l.sent) : '';
+      l.res.end(rest + closingChunks(l.completion, this.usage(l)));
       return;
     }
-    const text = 'tok '.repeat(l.outputTokens);
-    const choice = l.chat
-      ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'length' }
-      : { index: 0, text, finish_reason: 'length' };
-    l.res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        object: l.chat ? 'chat.completion' : 'text_completion',
-        choices: [choice],
-        usage: this.usage(l),
-      }),
-    );
+    l.res.writeHead(200, json).end(completionBody(l.completion, l.outputTokens, this.usage(l)));
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,5 @@
 // One configuration file serves the whole system; each service reads its own section.
-// Every key has a default except the pools, so a minimal file is the one in the README.
+// Every key has a default except the pools, so a minimal file is the one in docs/configuration.md.
 import { z } from 'zod';
 import { isIpPort, parseHostPort } from '../host-port.js';
 import { profileName, profilesSchema } from './profiles.js';

@@ -1,4 +1,4 @@
-// NATS names of the state plane. Documented in the README (NATS subjects and buckets).
+// NATS names of the state plane. Documented in docs/headers-and-nats.md.
 
 export const TRACE_STREAM = 'PYTHIA_TRACES';
 export const TRACE_SUBJECT = 'pythia.traces.v1';

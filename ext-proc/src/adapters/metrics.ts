@@ -1,6 +1,7 @@
 // Prometheus metrics of the ext_proc service. Labels stay low-cardinality: pools and
 // endpoints come from configuration, never from clients; no session or workflow ids.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics as addProcessMetrics } from '../../../common/src/process-metrics.js';
 import type { PythiaError } from '../../../core/src/errors.js';
 import type { IdentifierRejection } from '../../../core/src/workflow/identifiers.js';
 import type { CompletedRequest, RoutedRequest, StreamEvents } from '../core/envoy/stream-processor.js';
@@ -146,7 +147,7 @@ export class ExtProcMetrics implements StreamEvents {
   });
 
   constructor(collectProcessMetrics = true) {
-    if (collectProcessMetrics) collectDefaultMetrics({ register: this.registry });
+    if (collectProcessMetrics) addProcessMetrics(this.registry);
   }
 
   published(n: number): void {

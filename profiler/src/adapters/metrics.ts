@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics as addProcessMetrics } from '../../../common/src/process-metrics.js';
 
 export class ProfilerMetrics {
   readonly registry = new Registry();
@@ -45,6 +46,6 @@ export class ProfilerMetrics {
   });
 
   constructor(collectProcessMetrics = true) {
-    if (collectProcessMetrics) collectDefaultMetrics({ register: this.registry });
+    if (collectProcessMetrics) addProcessMetrics(this.registry);
   }
 }

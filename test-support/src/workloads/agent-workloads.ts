@@ -1,5 +1,5 @@
 // Generators for the two agent workflows the bench and the profiler tests use. Shapes and
-// sizes are documented assumptions drawn from public agent traces (see README, Workloads):
+// sizes are documented assumptions drawn from public agent traces (see docs/bench.md, Workloads):
 //
 // coding:   planner -> explorer x3-4 (parallel) -> engineer loop x3-6 (each followed by an
 //           executor/tool step of 2-8 s) -> reviewer -> verifier

@@ -1,4 +1,4 @@
-// Session traces to replay, one JSON session per line (see README, "Trace replay"):
+// Session traces to replay, one JSON session per line (see docs/bench.md, "Trace replay"):
 // {"workflow","session","arrival_s","model"?,"steps":[{"agent","stage","prefix","prefix_tokens",
 //   "history","new_tokens","output_tokens","after_s","model"?}]}
 // Unknown fields are ignored; a malformed line is reported with its number and skipped.
