@@ -4,13 +4,10 @@
 // requests and priorities applied to the simulated engines. Deterministic for a seed.
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
 import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
-import { PRIORITY_HEADER } from '../../../ext-proc/src/core/envoy/header-contract.js';
 import { NEUTRAL_PRIORITY } from '../../../ext-proc/src/core/routing/priority.js';
-import type {
-  CompletedRequest,
-  RoutedRequest,
-  RouteInput,
-} from '../../../ext-proc/src/core/envoy/stream-processor.js';
+import { RequestLifecycle } from '../../../ext-proc/src/core/routing/request-lifecycle.js';
+import type { RouteDecision } from '../../../ext-proc/src/core/routing/route-decision.js';
+import type { RouteInput } from '../../../ext-proc/src/core/routing/route-input.js';
 import type { WarmOutcome } from '../../../ext-proc/src/core/routing/warm-planner.js';
 import { ProfilerCore, type ProfilerCoreConfig } from '../../../profiler/src/core/profiler-core.js';
 import type { Trace } from '../../../core/src/wire/trace.js';
@@ -297,63 +294,43 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
             bodyBytes: promptTokens * 4,
             json,
           },
-          rawBody: Buffer.alloc(0),
           identity: { workflow: plan.workflow, session: plan.session, agent: step.agent },
           requestId: `r${requestSeq++}`,
           sessionEnd: last,
         };
         const started = queue.now;
-        let routed: RoutedRequest;
+        // The same request record as ext-proc's stream processor keeps, on the virtual clock.
+        const lifecycle = new RequestLifecycle(core.router, clock);
+        lifecycle.start();
+        let decision: RouteDecision;
         try {
-          routed = core.router.route(input);
+          decision = lifecycle.route(input);
         } catch {
           remaining--;
           return;
         }
-        const replica = byAddress.get(routed.endpoint) as Replica;
-        const priority = Number(
-          routed.annotations.find(([k]) => k === PRIORITY_HEADER)?.[1] ?? NEUTRAL_PRIORITY,
-        );
+        const replica = byAddress.get(decision.endpoint) as Replica;
+        const priority = decision.priority ?? NEUTRAL_PRIORITY;
         const blockSize = replica.engine.profile.blockSize;
-        let firstMs = -1;
         requests++;
         pending.set(input.requestId, {
           onFirst: (ms) => {
-            firstMs = ms;
+            // A streaming server answers 200 with its first token.
+            lifecycle.responseStarted(200);
+            lifecycle.responseBytes();
             ttft.push((ms - started) / 1000);
           },
           onDone: (ms, cached) => {
             outputTokens += step.outputTokens;
             lastEnd = Math.max(lastEnd, ms);
-            const firstOrEnd = (firstMs < 0 ? ms : firstMs) - started;
-            const record: CompletedRequest = {
-              requestId: input.requestId,
-              identity: input.identity,
-              sessionEnd: last,
-              model: json.model,
-              pool: routed.pool,
-              endpoint: routed.endpoint,
-              promptBytes: promptTokens * 4,
-              usage: {
-                outputTokens: step.outputTokens,
-                reported: true,
-                promptTokens,
-                cachedTokens: cached,
-                outputText: runText(output),
-              },
-              queueMs: firstOrEnd,
-              firstTokenMs: firstOrEnd,
-              totalMs: ms - started,
-              startUnixMs: EPOCH_MS + started,
-              endUnixMs: EPOCH_MS + ms,
-              status: 'OK',
-              httpStatus: 200,
-              predictedAgent: routed.predictedAgent,
-              predictedOutputTokens: routed.predictedOutputTokens,
-              mode: routed.mode,
-            };
             // Publishes the trace ext-proc would (to the profiler and the autoscaler).
-            core.router.complete(routed, input, record);
+            lifecycle.end({
+              outputTokens: step.outputTokens,
+              reported: true,
+              promptTokens,
+              cachedTokens: cached,
+              outputText: runText(output),
+            });
             finishedRuns[k] = [fresh, output];
             maxAfter = Math.max(maxAfter, step.afterS);
             remaining--;
