@@ -4,14 +4,13 @@ import { test } from 'node:test';
 import { NoReadyEndpointError } from '../../core/src/errors.js';
 import type { HeaderValue, ProcessingRequest } from '../../common/src/envoy/ext-proc-messages.js';
 import {
-  type CompletedRequest,
   type ExtProcSettings,
-  type RequestRouter,
-  type RoutedRequest,
-  type RouteInput,
   type StreamEvents,
   StreamProcessor,
 } from '../src/core/envoy/stream-processor.js';
+import type { CompletedRequest } from '../src/core/routing/completed-request.js';
+import type { RequestRouter, RouteDecision } from '../src/core/routing/route-decision.js';
+import type { RouteInput } from '../src/core/routing/route-input.js';
 
 const settings: ExtProcSettings = {
   headerNames: {
@@ -33,22 +32,21 @@ class FakeRouter implements RequestRouter {
   inputs: RouteInput[] = [];
   completed: CompletedRequest[] = [];
   fail = false;
-  route(input: RouteInput): RoutedRequest {
+  enginePriority: number | null = null;
+  route(input: RouteInput): RouteDecision {
     this.inputs.push(input);
     if (this.fail) throw new NoReadyEndpointError('p');
     return {
       pool: 'p',
       endpoint: '127.0.0.1:80',
       fallbacks: ['127.0.0.2:80'],
-      annotations: [['x-pythia-mode', 'shadow']],
-      body: null,
       profile: 'test',
-      predictedAgent: 'coder',
-      predictedOutputTokens: 50,
-      mode: 'shadow',
+      priority: null,
+      enginePriority: this.enginePriority,
+      prediction: { mode: 'shadow', outputBound: 50, nextAgents: [{ role: 'coder', probability: 0.9 }] },
     };
   }
-  complete(_r: RoutedRequest, _i: RouteInput, outcome: CompletedRequest): void {
+  complete(_d: RouteDecision, _i: RouteInput, outcome: CompletedRequest): void {
     this.completed.push(outcome);
   }
 }
@@ -66,7 +64,8 @@ function setup() {
   let now = 1000;
   const router = new FakeRouter();
   const clock = { now: () => now, wallNow: () => 1_700_000_000_000 + now };
-  const p = new StreamProcessor(settings, router, noEvents, clock);
+  let ids = 0;
+  const p = new StreamProcessor(settings, router, noEvents, clock, () => `test-${++ids}`);
   return { p, router, advance: (ms: number) => (now += ms) };
 }
 
@@ -97,7 +96,14 @@ test('BUFFERED: the body answer carries the routing mutation, annotations and me
   const [answer] = p.handle({ request_body: { body, end_of_stream: true } });
   const common = answer?.request_body?.response;
   const keys = common?.header_mutation?.set_headers?.map((h) => h.header.key);
-  assert.deepEqual(keys, ['x-pythia-cluster', 'x-gateway-destination-endpoint', 'x-pythia-mode']);
+  assert.deepEqual(keys, [
+    'x-pythia-cluster',
+    'x-gateway-destination-endpoint',
+    'x-pythia-mode',
+    'x-pythia-predicted-output-tokens',
+    'x-pythia-next-agents',
+  ]);
+  assert.equal(common?.body_mutation, undefined, 'no engine priority: the body stays');
   for (const h of common?.header_mutation?.set_headers ?? []) {
     assert.ok(Buffer.isBuffer(h.header.raw_value), 'raw_value is bytes');
     assert.equal(h.header.value, undefined, 'value stays unset');
@@ -163,6 +169,50 @@ test('completion: timings, usage and status reach the router once; the exchange 
   assert.equal(r.usage.outputTokens, 5);
   assert.equal(r.sessionEnd, true);
   assert.equal(r.predictedAgent, 'coder');
+  assert.equal(r.predictedOutputTokens, 50);
+  assert.equal(r.mode, 'shadow');
+  assert.equal(r.startUnixMs, 1_700_000_001_000);
+  assert.equal(r.endUnixMs, 1_700_000_001_100);
+  assert.equal(r.requestId, 'test-1', 'no x-request-id: one from the injected source');
+});
+
+test('request ids: a safe x-request-id is kept, anything else comes from the injected source', () => {
+  const { p, router } = setup();
+  p.handle(reqHeaders([['x-request-id', '8c0f7a6e-1d2b-4c3a-9e8f-0a1b2c3d4e5f']]));
+  p.handle({ request_body: { body, end_of_stream: true } });
+  assert.equal(router.inputs[0]?.requestId, '8c0f7a6e-1d2b-4c3a-9e8f-0a1b2c3d4e5f');
+  const q = setup();
+  q.p.handle(reqHeaders([['x-request-id', 'has spaces; and "quotes"']]));
+  assert.equal(q.p.id, 'test-1');
+  const r = setup();
+  r.p.handle(reqHeaders([['x-request-id', 'x'.repeat(129)]]));
+  assert.equal(r.p.id, 'test-1');
+});
+
+test('an engine priority rewrites the BUFFERED body and its content-length', () => {
+  const { p, router } = setup();
+  router.enginePriority = 7;
+  p.handle(reqHeaders());
+  const [answer] = p.handle({ request_body: { body, end_of_stream: true } });
+  const common = answer?.request_body?.response;
+  const sent = common?.body_mutation?.body ?? Buffer.alloc(0);
+  assert.equal(common?.body_mutation?.mutation, 'body');
+  assert.deepEqual(JSON.parse(sent.toString()), { priority: 7, ...JSON.parse(body.toString()) });
+  const length = common?.header_mutation?.set_headers?.find((h) => h.header.key === 'content-length');
+  assert.equal(length?.header.raw_value?.toString(), String(sent.length));
+});
+
+test('an engine priority rewrites the FULL_DUPLEX_STREAMED body as it is streamed back', () => {
+  const { p, router } = setup();
+  router.enginePriority = 7;
+  p.handle({ ...reqHeaders(), protocol_config: { request_body_mode: 'FULL_DUPLEX_STREAMED' as const } });
+  const answers = p.handle({ request_body: { body, end_of_stream: true } });
+  const keys = answers[0]?.request_headers?.response?.header_mutation?.set_headers?.map((h) => h.header.key);
+  assert.equal(keys?.includes('content-length'), false, 'streamed: no content-length');
+  const chunks = answers.slice(1).map((a) => a.request_body?.response?.body_mutation?.streamed_response);
+  const sent = Buffer.concat(chunks.map((c) => c?.body ?? Buffer.alloc(0)));
+  assert.equal(sent.toString(), `{"priority":7,${body.toString().slice(1)}`);
+  assert.equal(chunks.at(-1)?.end_of_stream, true);
 });
 
 test('upstream errors and cancellations are recorded as such', () => {

@@ -99,6 +99,15 @@ test('no service reaches another service, the bench or the cross-service tests, 
   assert.deepEqual(bad, []);
 });
 
+test("ext-proc's decision (routing, scheduling) knows no protocol: it never reaches the Envoy edge", () => {
+  const bad: string[] = [];
+  for (const file of graph.keys()) {
+    if (!/^ext-proc\/src\/core\/(routing|scheduling)\//.test(file)) continue;
+    for (const t of closure(file)) if (t.startsWith('ext-proc/src/core/envoy/')) bad.push(`${file} -> ${t}`);
+  }
+  assert.deepEqual(bad, []);
+});
+
 test('service code (src) never imports test support', () => {
   const bad: string[] = [];
   for (const [file, targets] of graph) {

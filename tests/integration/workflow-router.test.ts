@@ -11,7 +11,8 @@ import type { WorkflowModel } from '../../core/src/workflow/workflow-model.js';
 import { CORE_CONFIG } from '../../profiler/test/support.js';
 import { createGatewayCore } from '../../ext-proc/src/core/routing/gateway-core.js';
 import { parseLlmRequest } from '../../ext-proc/src/core/envoy/openai-request.js';
-import type { CompletedRequest, RouteInput } from '../../ext-proc/src/core/envoy/stream-processor.js';
+import type { CompletedRequest } from '../../ext-proc/src/core/routing/completed-request.js';
+import type { RouteInput } from '../../ext-proc/src/core/routing/route-input.js';
 import { type WarmPlan, warmBody } from '../../ext-proc/src/core/routing/warm-planner.js';
 
 const learned = buildOffline(
@@ -54,7 +55,6 @@ function input(agent: string, session = 's1'): RouteInput {
   );
   return {
     llm: parseLlmRequest(body, 'chat'),
-    rawBody: body,
     identity: { workflow: 'coding', session, agent },
     requestId: `${session}-${agent}`,
     sessionEnd: false,
@@ -66,20 +66,17 @@ const ok = (output = 'done'): CompletedRequest =>
     status: 'OK',
     usage: { outputTokens: 1, reported: true, promptTokens: 1, cachedTokens: 0, outputText: output },
   }) as CompletedRequest;
-const header = (r: { annotations: ReadonlyArray<readonly [string, string]> }, k: string) =>
-  r.annotations.find(([key]) => key === k)?.[1];
-
-test('proactive: pythia placement, priority in header and body, and a warm after the stage', () => {
+test('proactive: pythia placement, priority for the header and the engine, and a warm after the stage', () => {
   const { c, warms, advance } = core();
   c.router.complete(c.router.route(input('explorer', 'other')), input('explorer', 'other'), ok()); // learn the explorer prompt
   advance(700_000); // ...and let the prefix index forget where it ran (ttl 600 s)
   const planner = c.router.route(input('planner'));
   assert.equal(planner.profile, 'pythia');
-  assert.equal(header(planner, 'x-pythia-mode'), 'proactive');
-  assert.equal(header(planner, 'x-pythia-next-agents'), 'explorer=1.00');
-  const priority = header(planner, 'x-pythia-priority');
-  assert.ok(priority !== undefined);
-  assert.equal(JSON.parse(planner.body?.toString() ?? '{}').priority, Number(priority));
+  assert.equal(planner.prediction?.mode, 'proactive');
+  assert.deepEqual(planner.prediction?.nextAgents, [{ role: 'explorer', probability: 1 }]);
+  assert.ok((planner.prediction?.outputBound ?? 0) > 0);
+  assert.ok(planner.priority !== null && planner.priority >= 0 && planner.priority <= 100);
+  assert.equal(planner.enginePriority, planner.priority, 'the priority pool gets the same priority');
   advance(500);
   c.router.complete(planner, input('planner'), ok());
   assert.equal(warms.length, 1);
@@ -107,12 +104,8 @@ test('each lever switches off alone', () => {
   assert.equal(noPlacement.c.router.route(input('planner')).profile, 'least-request');
   const noPriority = core({ priority: false });
   const r = noPriority.c.router.route(input('planner'));
-  assert.equal(header(r, 'x-pythia-priority'), undefined);
-  assert.equal(
-    JSON.parse(r.body?.toString() ?? '{}').priority,
-    50,
-    'neutral priority for a priority_field pool',
-  );
+  assert.equal(r.priority, null);
+  assert.equal(r.enginePriority, 50, 'neutral priority for a priority_field pool');
   const noWarming = core({ warming: false });
   const p = noWarming.c.router.route(input('planner'));
   noWarming.c.router.complete(p, input('planner'), ok());
@@ -123,8 +116,9 @@ test('shadow workflows are annotated but routed reactively, without priority or 
   const { c, warms } = core({}, 'shadow');
   const r = c.router.route(input('planner'));
   assert.equal(r.profile, 'least-request');
-  assert.equal(header(r, 'x-pythia-mode'), 'shadow');
-  assert.equal(header(r, 'x-pythia-priority'), undefined);
+  assert.equal(r.prediction?.mode, 'shadow');
+  assert.equal(r.priority, null);
+  assert.equal(r.enginePriority, 50, 'not proactive: the neutral priority');
   c.router.complete(r, input('planner'), ok());
   assert.equal(warms.length, 0);
 });
@@ -152,6 +146,7 @@ test('workflow requests are announced to the trace sink as they are routed; plai
     traces: { publish: (t) => traces.push(t.requestId), started: (s) => starts.push(s) },
   });
   const routed = c.router.route(input('planner'));
+  assert.equal(routed.enginePriority, null, 'a pool without priority_field keeps the body');
   assert.deepEqual(starts, [
     {
       requestId: 's1-planner',

@@ -4,6 +4,7 @@
 import { parseConfig } from '../../../common/src/config/load.js';
 import { ExtProcMetrics } from '../../../ext-proc/src/adapters/metrics.js';
 import { settingsFromConfig } from '../../../ext-proc/src/adapters/service.js';
+import { systemClock, systemRequestIds } from '../../../ext-proc/src/adapters/system-sources.js';
 import type { HeaderValue } from '../../../common/src/envoy/ext-proc-messages.js';
 import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
 import { StreamProcessor } from '../../../ext-proc/src/core/envoy/stream-processor.js';
@@ -31,8 +32,7 @@ export function measureCoreCost(
       },
     ],
   });
-  const clock = { now: () => performance.now(), wallNow: () => Date.now() };
-  const { router } = createGatewayCore(config, { clock, random: Math.random });
+  const { router } = createGatewayCore(config, { clock: systemClock, random: Math.random });
   const metrics = new ExtProcMetrics(false);
   const settings = settingsFromConfig(config);
   const headers: HeaderValue[] = [
@@ -48,7 +48,7 @@ export function measureCoreCost(
     const times: number[] = [];
     for (let i = 0; i < iterations; i++) {
       const t = performance.now();
-      const p = new StreamProcessor(settings, router, metrics, clock);
+      const p = new StreamProcessor(settings, router, metrics, systemClock, systemRequestIds);
       p.handle({ request_headers: { headers: { headers } } });
       p.handle({ request_body: { body, end_of_stream: true } });
       p.handle({ response_headers: { headers: { headers: status } } });

@@ -105,7 +105,6 @@ for (const n of [16, 64, 256, 1024]) {
     now += 1;
     const input = {
       llm,
-      rawBody: body,
       identity: { workflow: 'coding', session: `s${k++ % 1000}`, agent: 'engineer' },
       requestId: 'r',
       sessionEnd: false,

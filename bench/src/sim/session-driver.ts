@@ -3,14 +3,12 @@
 // chosen replica's engine at the priority the router set, and complete through the router
 // (router.complete, which publishes the trace ext-proc would); the next stage follows its
 // tool time after the slowest request, with the session's history in its prompts.
-import { PRIORITY_HEADER } from '../../../ext-proc/src/core/envoy/header-contract.js';
-import type {
-  CompletedRequest,
-  RoutedRequest,
-  RouteInput,
-} from '../../../ext-proc/src/core/envoy/stream-processor.js';
+import type { Clock } from '../../../core/src/clock.js';
 import type { WorkflowRouter } from '../../../ext-proc/src/core/routing/request-router.js';
 import { NEUTRAL_PRIORITY } from '../../../ext-proc/src/core/routing/priority.js';
+import { RequestLifecycle } from '../../../ext-proc/src/core/routing/request-lifecycle.js';
+import type { RouteDecision } from '../../../ext-proc/src/core/routing/route-decision.js';
+import type { RouteInput } from '../../../ext-proc/src/core/routing/route-input.js';
 import {
   type SessionPlan,
   type StepPlan,
@@ -38,6 +36,11 @@ interface StepRequest {
 
 export class SessionDriver {
   private requestSeq = 0;
+  /** The virtual clock, as ext-proc's clock reads real time. */
+  private readonly clock: Clock = {
+    now: () => this.queue.now,
+    wallNow: () => EPOCH_MS + this.queue.now,
+  };
 
   constructor(
     private readonly queue: EventQueue,
@@ -111,22 +114,23 @@ export class SessionDriver {
         bodyBytes: promptTokens * 4,
         json,
       },
-      rawBody: Buffer.alloc(0),
       identity: { workflow: plan.workflow, session: plan.session, agent: step.agent },
       requestId: `r${this.requestSeq++}`,
       sessionEnd: last,
     };
     const started = this.queue.now;
-    let routed: RoutedRequest;
+    // The same request record as ext-proc's stream processor keeps, on the virtual clock.
+    const lifecycle = new RequestLifecycle(this.router, this.clock);
+    lifecycle.start();
+    let decision: RouteDecision;
     try {
-      routed = this.router.route(input);
+      decision = lifecycle.route(input);
     } catch {
       return false;
     }
-    const replica = this.fleet.get(routed.endpoint) as Replica;
-    const priority = Number(routed.annotations.find(([k]) => k === PRIORITY_HEADER)?.[1] ?? NEUTRAL_PRIORITY);
+    const replica = this.fleet.get(decision.endpoint) as Replica;
+    const priority = decision.priority ?? NEUTRAL_PRIORITY;
     const blockSize = replica.engine.profile.blockSize;
-    let firstMs = -1;
     this.tally.requests++;
     this.fleet.submit(
       replica,
@@ -141,40 +145,21 @@ export class SessionDriver {
       },
       {
         onFirst: (ms) => {
-          firstMs = ms;
+          // A streaming server answers 200 with its first token.
+          lifecycle.responseStarted(200);
+          lifecycle.responseBytes();
           this.tally.ttftS.push((ms - started) / 1000);
         },
         onDone: (ms, cached) => {
           this.tally.requestDone(ms, step.outputTokens);
-          const firstOrEnd = (firstMs < 0 ? ms : firstMs) - started;
-          const record: CompletedRequest = {
-            requestId: input.requestId,
-            identity: input.identity,
-            sessionEnd: last,
-            model: json.model,
-            pool: routed.pool,
-            endpoint: routed.endpoint,
-            promptBytes: promptTokens * 4,
-            usage: {
-              outputTokens: step.outputTokens,
-              reported: true,
-              promptTokens,
-              cachedTokens: cached,
-              outputText: runText(output),
-            },
-            queueMs: firstOrEnd,
-            firstTokenMs: firstOrEnd,
-            totalMs: ms - started,
-            startUnixMs: EPOCH_MS + started,
-            endUnixMs: EPOCH_MS + ms,
-            status: 'OK',
-            httpStatus: 200,
-            predictedAgent: routed.predictedAgent,
-            predictedOutputTokens: routed.predictedOutputTokens,
-            mode: routed.mode,
-          };
           // Publishes the trace ext-proc would (to the profiler and the autoscaler).
-          this.router.complete(routed, input, record);
+          lifecycle.end({
+            outputTokens: step.outputTokens,
+            reported: true,
+            promptTokens,
+            cachedTokens: cached,
+            outputText: runText(output),
+          });
           done([fresh, output]);
         },
       },

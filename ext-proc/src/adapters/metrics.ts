@@ -4,7 +4,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { collectProcessMetrics as addProcessMetrics } from '../../../common/src/process-metrics.js';
 import type { PythiaError } from '../../../core/src/errors.js';
 import type { IdentifierRejection } from '../../../core/src/workflow/identifiers.js';
-import type { CompletedRequest, RoutedRequest, StreamEvents } from '../core/envoy/stream-processor.js';
+import type { StreamEvents } from '../core/envoy/stream-processor.js';
+import type { CompletedRequest } from '../core/routing/completed-request.js';
+import type { RouteDecision } from '../core/routing/route-decision.js';
 import type { WarmOutcome } from '../core/routing/warm-planner.js';
 
 export class ExtProcMetrics implements StreamEvents {
@@ -189,8 +191,8 @@ export class ExtProcMetrics implements StreamEvents {
   passThrough(reason: string): void {
     this.passThroughTotal.inc({ reason });
   }
-  decided(routed: RoutedRequest, seconds: number): void {
-    this.decisionsTotal.inc({ pool: routed.pool, endpoint: routed.endpoint, profile: routed.profile });
+  decided(decision: RouteDecision, seconds: number): void {
+    this.decisionsTotal.inc({ pool: decision.pool, endpoint: decision.endpoint, profile: decision.profile });
     this.decisionSeconds.observe(seconds);
   }
   rejected(error: PythiaError): void {

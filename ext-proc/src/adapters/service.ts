@@ -15,12 +15,13 @@ import type { ClusterState } from '../../../core/src/cluster/cluster-state.js';
 import { createGatewayCore } from '../core/routing/gateway-core.js';
 import type { ModelRegistry } from '../../../core/src/workflow/model-registry.js';
 import type { SessionTracker } from '../core/routing/session-tracker.js';
-import { type Clock, type ExtProcSettings, StreamProcessor } from '../core/envoy/stream-processor.js';
+import { type ExtProcSettings, StreamProcessor } from '../core/envoy/stream-processor.js';
 import { EndpointScraper } from '../../../common/src/endpoint-scraper.js';
 import { addExtProcService } from './grpc-ext-proc.js';
 import { LoadSharing } from './load-sharing.js';
 import { ExtProcMetrics } from './metrics.js';
 import { ModelWatcher } from '../../../common/src/model-watcher.js';
+import { systemClock, systemRequestIds } from './system-sources.js';
 import { NatsTracePublisher } from './trace-publisher.js';
 import { HttpWarmSender } from './warm-sender.js';
 
@@ -73,8 +74,6 @@ export function serverCredentials(config: PythiaConfig): grpc.ServerCredentials 
     tls.ca_file !== undefined,
   );
 }
-
-export const systemClock: Clock = { now: () => performance.now(), wallNow: () => Date.now() };
 
 function bindGrpc(
   server: grpc.Server,
@@ -132,7 +131,7 @@ export async function startExtProc(
     'grpc.max_send_message_length': maxMessage,
   });
   addExtProcService(server, {
-    newProcessor: () => new StreamProcessor(settings, router, metrics, systemClock),
+    newProcessor: () => new StreamProcessor(settings, router, metrics, systemClock, systemRequestIds),
     metrics,
     log,
   });

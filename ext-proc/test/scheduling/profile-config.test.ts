@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { parseConfigText } from '../../../common/src/config/load.js';
 import { ConfigError } from '../../../core/src/errors.js';
 import { parseLlmRequest } from '../../src/core/envoy/openai-request.js';
-import type { RouteInput } from '../../src/core/envoy/stream-processor.js';
+import type { RouteInput } from '../../src/core/routing/route-input.js';
 import { createGatewayCore } from '../../src/core/routing/gateway-core.js';
 import type { ScorerPlugin } from '../../src/core/scheduling/plugin.js';
 import { BUILT_IN_PLUGINS, type PluginRegistry } from '../../src/core/scheduling/registry.js';
@@ -108,7 +108,6 @@ function plainInput(): RouteInput {
   );
   return {
     llm: parseLlmRequest(body, 'chat'),
-    rawBody: body,
     identity: null,
     requestId: 'r',
     sessionEnd: false,

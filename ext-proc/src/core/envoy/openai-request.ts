@@ -1,20 +1,7 @@
 // Reads only what routing needs from an OpenAI-compatible request body. The body is
 // parsed once; its text is never logged.
 import { InvalidRequestError } from '../../../../core/src/errors.js';
-
-export type LlmApi = 'chat' | 'completions';
-
-export interface LlmRequest {
-  readonly api: LlmApi;
-  readonly model: string;
-  readonly stream: boolean;
-  /** max_tokens or max_completion_tokens when the client set one. */
-  readonly maxTokens: number | null;
-  /** Bytes of the JSON body: a tokenizer-free size signal (about 4 bytes per token). */
-  readonly bodyBytes: number;
-  /** The parsed body, kept for later stages (prompt prefix hashing, priority field). */
-  readonly json: Record<string, unknown>;
-}
+import type { LlmApi, LlmRequest } from '../routing/route-input.js';
 
 export function apiForPath(path: string): LlmApi {
   return path.endsWith('/completions') && !path.endsWith('/chat/completions') ? 'completions' : 'chat';

@@ -3,16 +3,7 @@
 // stream_options.include_usage (vLLM and most servers honour it); without one we estimate
 // from the generated text (about 4 characters per token). A non-streaming JSON response
 // carries `usage` in its body, which is scanned up to a byte bound.
-
-export interface UsageReport {
-  readonly outputTokens: number;
-  /** True when the upstream reported it, false when estimated from text. */
-  readonly reported: boolean;
-  readonly promptTokens: number | null;
-  readonly cachedTokens: number | null;
-  /** The generated text, up to the capture bound (for warming the session's history); never logged. */
-  readonly outputText: string;
-}
+import type { UsageReport } from '../routing/completed-request.js';
 
 interface UsageFields {
   completion_tokens?: unknown;

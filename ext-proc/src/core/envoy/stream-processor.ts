@@ -1,8 +1,11 @@
 // One ext_proc stream = one HTTP request through Envoy. This state machine turns each
 // ProcessingRequest into the responses Envoy expects (exactly one of the matching kind per
 // message, except in observability mode and FULL_DUPLEX_STREAMED), and never throws:
-// every failure becomes a well-formed answer. It is pure: time comes from `clock`, and
-// routing and observation go through the injected router and events.
+// every failure becomes a well-formed answer. It is pure: time comes from `clock`, ids for
+// requests without a usable x-request-id from `newRequestId`, and routing and observation
+// go through the injected router and events. The request's timing and its completed record
+// are the RequestLifecycle's, shared with the bench's simulator.
+import type { Clock } from '../../../../core/src/clock.js';
 import { BodyTooLargeError, InvalidRequestError, PythiaError } from '../../../../core/src/errors.js';
 import type {
   BodySendMode,
@@ -14,16 +17,16 @@ import type {
   ProcessingResponse,
 } from '../../../../common/src/envoy/ext-proc-messages.js';
 import { requestKind } from '../../../../common/src/envoy/ext-proc-messages.js';
-import { CLUSTER_HEADER, DESTINATION_ENDPOINT_HEADER, LB_METADATA_NAMESPACE } from './header-contract.js';
-import {
-  type IdentifierRejection,
-  parseIdentity,
-  type WorkflowIdentity,
-} from '../../../../core/src/workflow/identifiers.js';
+import { type IdentifierRejection, parseIdentity } from '../../../../core/src/workflow/identifiers.js';
+import type { CompletedRequest } from '../routing/completed-request.js';
+import { NO_USAGE, RequestLifecycle } from '../routing/request-lifecycle.js';
+import type { RequestRouter, RouteDecision } from '../routing/route-decision.js';
+import type { RouteInput } from '../routing/route-input.js';
+import { decisionBody, decisionHeaders, lbMetadata, rawHeader } from './decision-mutation.js';
 import { immediateError } from './immediate-response.js';
-import { apiForPath, type LlmRequest, parseLlmRequest } from './openai-request.js';
+import { apiForPath, parseLlmRequest } from './openai-request.js';
 import { type RequestHeaderView, readRequestHeaders } from './request-headers.js';
-import { ResponseUsageCounter, type UsageReport } from './response-usage.js';
+import { ResponseUsageCounter } from './response-usage.js';
 
 export interface ExtProcSettings {
   readonly headerNames: {
@@ -42,92 +45,24 @@ export interface ExtProcSettings {
   readonly maxCapturedOutputChars: number;
 }
 
-/** What the router decided for one request, plus what it wants written on it. */
-export interface RoutedRequest {
-  readonly pool: string;
-  readonly endpoint: string;
-  readonly fallbacks: readonly string[];
-  /** Extra upstream headers (predictions, priority, mode), already validated values. */
-  readonly annotations: ReadonlyArray<readonly [string, string]>;
-  /** A replacement body (e.g. with vLLM's `priority` field), or null to keep the original. */
-  readonly body: Buffer | null;
-  readonly profile: string;
-  /** Prediction in force, for live accuracy scoring. */
-  readonly predictedAgent: string;
-  readonly predictedOutputTokens: number;
-  readonly mode: string;
-}
-
-export interface RouteInput {
-  readonly llm: LlmRequest;
-  /** The request body as received (for body rewrites that keep the client's bytes). */
-  readonly rawBody: Buffer;
-  readonly identity: WorkflowIdentity | null;
-  readonly requestId: string;
-  /** The client marked this as the session's last request. */
-  readonly sessionEnd: boolean;
-}
-
-export interface RequestRouter {
-  /** Throws PythiaError (unknown model, no ready endpoint) to answer the client locally. */
-  route(input: RouteInput): RoutedRequest;
-  /** Called once per routed request when it ends, however it ends. */
-  complete(routed: RoutedRequest, input: RouteInput, outcome: CompletedRequest): void;
-}
-
-export type CompletionStatus = 'OK' | 'UPSTREAM_ERROR' | 'CANCELLED' | 'REJECTED';
-
-export interface CompletedRequest {
-  readonly requestId: string;
-  readonly identity: WorkflowIdentity | null;
-  readonly sessionEnd: boolean;
-  readonly model: string;
-  readonly pool: string;
-  readonly endpoint: string;
-  readonly promptBytes: number;
-  readonly usage: UsageReport;
-  readonly queueMs: number;
-  readonly firstTokenMs: number;
-  readonly totalMs: number;
-  readonly startUnixMs: number;
-  readonly endUnixMs: number;
-  readonly status: CompletionStatus;
-  readonly httpStatus: number;
-  readonly predictedAgent: string;
-  readonly predictedOutputTokens: number;
-  readonly mode: string;
-}
+/** A fresh id for a request that came without a usable one (unique among live requests). */
+export type RequestIdSource = () => string;
 
 export interface StreamEvents {
   spoofedHeader(name: string): void;
   invalidIdentifier(rejection: IdentifierRejection): void;
   passThrough(reason: 'not_llm_route' | 'unsupported_body_mode'): void;
-  decided(routed: RoutedRequest, seconds: number): void;
+  decided(decision: RouteDecision, seconds: number): void;
   rejected(error: PythiaError): void;
   completed(record: CompletedRequest): void;
 }
 
-export interface Clock {
-  /** Monotonic milliseconds. */
-  now(): number;
-  /** Unix epoch milliseconds. */
-  wallNow(): number;
-}
-
 type Phase = 'request_headers' | 'request_body' | 'response' | 'done';
 
-let generatedIds = 0;
-
 /** Envoy's x-request-id is a UUID; anything else is replaced so it is safe as a key. */
-function safeRequestId(raw: string | null): string {
+function safeRequestId(raw: string | null, newRequestId: RequestIdSource): string {
   if (raw && raw.length <= 128 && /^[A-Za-z0-9._:-]+$/.test(raw)) return raw;
-  generatedIds = (generatedIds + 1) % Number.MAX_SAFE_INTEGER;
-  return `px-${Date.now().toString(36)}-${generatedIds.toString(36)}`;
-}
-
-function rawHeader(key: string, value: string): HeaderValueOption {
-  // Envoy reads raw_value only; `value` must stay unset or the header is rejected.
-  return { header: { key, raw_value: Buffer.from(value, 'latin1') }, append: { value: false } };
+  return newRequestId();
 }
 
 const EMPTY_COMMON: CommonResponse = {};
@@ -140,25 +75,20 @@ export class StreamProcessor {
   private readonly bodyChunks: Buffer[] = [];
   private bodyBytes = 0;
   private llmRoute = false;
-  private routeInput: RouteInput | null = null;
-  private routed: RoutedRequest | null = null;
+  private readonly lifecycle: RequestLifecycle;
   private usage: ResponseUsageCounter | null = null;
-  private startMs = 0;
-  private startUnixMs = 0;
-  private responseHeadersMs = -1;
-  private firstBodyMs = -1;
-  private httpStatus = 0;
-  private completed = false;
   private requestId = '';
   private exchangeOver = false;
 
   constructor(
     private readonly settings: ExtProcSettings,
-    private readonly router: RequestRouter,
+    router: RequestRouter,
     private readonly events: StreamEvents,
     private readonly clock: Clock,
+    private readonly newRequestId: RequestIdSource,
   ) {
     this.requestBodyMode = settings.defaultRequestBodyMode;
+    this.lifecycle = new RequestLifecycle(router, clock);
   }
 
   /**
@@ -203,7 +133,7 @@ export class StreamProcessor {
       case 'response_body':
         return this.onResponseBody(message.response_body ?? {});
       case 'response_trailers':
-        this.finish(this.statusFromHttp());
+        this.finish();
         this.exchangeOver = true;
         return [{ response_trailers: {} }];
       default:
@@ -214,26 +144,20 @@ export class StreamProcessor {
 
   /** The stream ended (Envoy's half-close and reset, or an error). Idempotent. */
   close(): void {
-    if (this.phase !== 'done' && this.routed)
-      this.finish(this.httpStatus === 0 ? 'CANCELLED' : this.statusFromHttp());
+    if (this.phase !== 'done') this.finish(true);
     this.phase = 'done';
     this.bodyChunks.length = 0;
   }
 
-  private statusFromHttp(): CompletionStatus {
-    return this.httpStatus >= 400 ? 'UPSTREAM_ERROR' : 'OK';
-  }
-
   private onRequestHeaders(msg: HttpHeaders): ProcessingResponse[] {
-    this.startMs = this.clock.now();
-    this.startUnixMs = this.clock.wallNow();
+    this.lifecycle.start();
     const names = this.settings.headerNames;
     const view = readRequestHeaders(
       msg.headers?.headers ?? [],
       new Set([names.workflow, names.session, names.agent, names.sessionEnd]),
     );
     this.headers = view;
-    this.requestId = safeRequestId(view.requestId);
+    this.requestId = safeRequestId(view.requestId, this.newRequestId);
     for (const name of view.spoofed) this.events.spoofedHeader(name);
     const strip = view.spoofed.length > 0 ? { remove_headers: [...view.spoofed] } : undefined;
 
@@ -326,7 +250,9 @@ export class StreamProcessor {
     this.bodyChunks.length = 0;
     const view = this.headers as RequestHeaderView;
     const started = this.clock.now();
-    let routed: RoutedRequest;
+    let decision: RouteDecision;
+    let newBody: Buffer | null;
+    let setHeaders: HeaderValueOption[];
     try {
       const llm = parseLlmRequest(body, apiForPath(view.path));
       const names = this.settings.headerNames;
@@ -339,29 +265,23 @@ export class StreamProcessor {
         this.settings.maxIdentifierLength,
       );
       if (identity.kind === 'plain') for (const r of identity.rejections) this.events.invalidIdentifier(r);
-      this.routeInput = {
+      const input: RouteInput = {
         llm,
-        rawBody: body,
         identity: identity.kind === 'workflow' ? identity.identity : null,
         requestId: this.requestId,
         sessionEnd: view.wanted.get(names.sessionEnd)?.toLowerCase() === 'true',
       };
-      routed = this.router.route(this.routeInput);
+      decision = this.lifecycle.route(input);
+      newBody = decisionBody(decision, body, llm.json);
+      setHeaders = decisionHeaders(decision);
     } catch (err) {
       return this.reject(
         err instanceof PythiaError ? err : new InvalidRequestError('request could not be processed'),
       );
     }
-    this.routed = routed;
-    this.events.decided(routed, (this.clock.now() - started) / 1000);
+    this.events.decided(decision, (this.clock.now() - started) / 1000);
     this.phase = 'response';
 
-    const newBody = routed.body;
-    const setHeaders: HeaderValueOption[] = [
-      rawHeader(CLUSTER_HEADER, routed.pool),
-      rawHeader(DESTINATION_ENDPOINT_HEADER, routed.endpoint),
-    ];
-    for (const [key, value] of routed.annotations) setHeaders.push(rawHeader(key, value));
     if (newBody && this.requestBodyMode === 'BUFFERED') {
       // Envoy answers 500 when a replaced body and content-length disagree.
       setHeaders.push(rawHeader('content-length', String(newBody.length)));
@@ -370,14 +290,7 @@ export class StreamProcessor {
       set_headers: setHeaders,
       ...(view.spoofed.length > 0 ? { remove_headers: [...view.spoofed] } : {}),
     };
-    const metadataValue = [routed.endpoint, ...routed.fallbacks].join(',');
-    const dynamic_metadata = {
-      fields: {
-        [LB_METADATA_NAMESPACE]: {
-          structValue: { fields: { [DESTINATION_ENDPOINT_HEADER]: { stringValue: metadataValue } } },
-        },
-      },
-    };
+    const dynamic_metadata = lbMetadata(decision);
     const routing: CommonResponse = { header_mutation: mutation, clear_route_cache: true };
 
     if (this.requestBodyMode === 'BUFFERED') {
@@ -437,22 +350,24 @@ export class StreamProcessor {
   }
 
   private onResponseHeaders(msg: HttpHeaders): ProcessingResponse[] {
-    this.responseHeadersMs = this.clock.now();
+    let httpStatus = 0;
     for (const h of msg.headers?.headers ?? []) {
       if (h.key === ':status') {
-        this.httpStatus = Number(
+        httpStatus = Number(
           (h.raw_value && h.raw_value.length > 0 ? h.raw_value.toString('latin1') : h.value) ?? 0,
         );
         break;
       }
     }
-    if (this.routed) {
-      const capture = this.routeInput?.identity ? this.settings.maxCapturedOutputChars : 0;
+    this.lifecycle.responseStarted(httpStatus);
+    const routed = this.lifecycle.input;
+    if (routed) {
+      const capture = routed.identity ? this.settings.maxCapturedOutputChars : 0;
       this.usage = new ResponseUsageCounter(this.settings.maxResponseScanBytes, capture);
     }
     // No body follows, or Envoy told us (protocol_config) it will not send the body.
     if (msg.end_of_stream || this.responseBodyMode === 'NONE') {
-      this.finish(this.statusFromHttp());
+      this.finish();
       this.exchangeOver = true;
     }
     return [{ response_headers: { response: EMPTY_COMMON } }];
@@ -460,50 +375,23 @@ export class StreamProcessor {
 
   private onResponseBody(msg: HttpBody): ProcessingResponse[] {
     const chunk = msg.body ?? Buffer.alloc(0);
-    if (this.firstBodyMs < 0 && chunk.length > 0) this.firstBodyMs = this.clock.now();
+    if (chunk.length > 0) this.lifecycle.responseBytes();
     this.usage?.push(chunk);
     if (msg.end_of_stream) {
-      this.finish(this.statusFromHttp());
+      this.finish();
       this.exchangeOver = true;
     }
     // Answered at once and unchanged, so tokens are never held back.
     return this.echoBody('response_body', chunk, msg.end_of_stream === true);
   }
 
-  private finish(status: CompletionStatus): void {
-    if (this.completed || !this.routed || !this.routeInput) return;
-    this.completed = true;
-    const end = this.clock.now();
-    const usage = this.usage?.finish() ?? {
-      outputTokens: 0,
-      reported: false,
-      promptTokens: null,
-      cachedTokens: null,
-      outputText: '',
-    };
-    const routed = this.routed;
-    const input = this.routeInput;
-    const record: CompletedRequest = {
-      requestId: this.requestId,
-      identity: input.identity,
-      sessionEnd: input.sessionEnd,
-      model: input.llm.model,
-      pool: routed.pool,
-      endpoint: routed.endpoint,
-      promptBytes: input.llm.bodyBytes,
-      usage,
-      queueMs: this.responseHeadersMs < 0 ? end - this.startMs : this.responseHeadersMs - this.startMs,
-      firstTokenMs: this.firstBodyMs < 0 ? end - this.startMs : this.firstBodyMs - this.startMs,
-      totalMs: end - this.startMs,
-      startUnixMs: this.startUnixMs,
-      endUnixMs: this.startUnixMs + (end - this.startMs),
-      status,
-      httpStatus: this.httpStatus,
-      predictedAgent: routed.predictedAgent,
-      predictedOutputTokens: routed.predictedOutputTokens,
-      mode: routed.mode,
-    };
-    this.router.complete(routed, input, record);
-    this.events.completed(record);
+  /** Completes the request once: the router and the events get its record. */
+  private finish(cancelled = false): void {
+    if (!this.lifecycle.open) return;
+    const usage = this.usage?.finish() ?? NO_USAGE;
+    const record: CompletedRequest | null = cancelled
+      ? this.lifecycle.cancel(usage)
+      : this.lifecycle.end(usage);
+    if (record) this.events.completed(record);
   }
 }

@@ -2,6 +2,7 @@
 // wiring serves the ext_proc service, the bench's simulated clusters and the hot-path
 // bench, so all measure the same code. Pure: I/O comes in through the options.
 import type { PythiaConfig } from '../../../../common/src/config/schema.js';
+import type { Clock } from '../../../../core/src/clock.js';
 import { AgentPrompts } from './agent-prompts.js';
 import { ClusterState } from '../../../../core/src/cluster/cluster-state.js';
 import { ModelRegistry } from '../../../../core/src/workflow/model-registry.js';
@@ -12,7 +13,6 @@ import { Scheduler } from '../scheduling/scheduler.js';
 import { SessionAffinity } from './session-affinity.js';
 import { SessionHistory } from './session-history.js';
 import { SessionTracker } from './session-tracker.js';
-import type { Clock } from '../envoy/stream-processor.js';
 import { WarmPlanner } from './warm-planner.js';
 
 export interface GatewayCoreOptions {

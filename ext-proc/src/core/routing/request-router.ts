@@ -1,30 +1,22 @@
-// Connects the stream processor to everything that decides: the live session tracker and
-// learned models (predictions), the scheduler (lookahead placement for proactive
-// workflows, the reactive profile for everything else), priority, the prefix index and
-// session affinity, the cache manager, and the cluster's in-flight accounting. Pure: the
+// Connects everything that decides: the live session tracker and learned models
+// (predictions), the scheduler (lookahead placement for proactive workflows, the reactive
+// profile for everything else), priority, the prefix index and session affinity, the cache
+// manager, and the cluster's in-flight accounting. Its answer is a typed RouteDecision; the
+// Envoy edge (core/envoy) alone turns it into headers, metadata and a body. Pure: the
 // adapters supply time, the trace sink and the warm sender.
+import type { Clock } from '../../../../core/src/clock.js';
 import type { Prediction } from '../../../../core/src/workflow/predictor.js';
-import { formatNextAgents } from '../../../../core/src/workflow/predictor.js';
 import type { RequestStart } from '../../../../core/src/wire/request-start.js';
 import type { Trace } from '../../../../core/src/wire/trace.js';
 import type { AgentPrompts } from './agent-prompts.js';
 import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
-import {
-  MODE_HEADER,
-  NEXT_AGENTS_HEADER,
-  PREDICTED_OUTPUT_TOKENS_HEADER,
-  PRIORITY_HEADER,
-} from '../envoy/header-contract.js';
 import type { ModelRegistry } from '../../../../core/src/workflow/model-registry.js';
 import { chainedBlockHashes, promptText } from '../../../../core/src/prompt/prefix-hash.js';
+import type { CompletedRequest } from './completed-request.js';
 import type { PrefixIndex } from './prefix-index.js';
-import {
-  bodyWithPriority,
-  NEUTRAL_PRIORITY,
-  type PrioritySettings,
-  requestPriority,
-  WARM_PRIORITY,
-} from './priority.js';
+import { NEUTRAL_PRIORITY, type PrioritySettings, requestPriority, WARM_PRIORITY } from './priority.js';
+import type { RequestRouter, RouteDecision } from './route-decision.js';
+import type { RouteInput } from './route-input.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import {
   type Profile,
@@ -35,13 +27,6 @@ import {
 import type { SessionAffinity } from './session-affinity.js';
 import type { SessionHistory } from './session-history.js';
 import type { SessionTracker } from './session-tracker.js';
-import type {
-  Clock,
-  CompletedRequest,
-  RequestRouter,
-  RoutedRequest,
-  RouteInput,
-} from '../envoy/stream-processor.js';
 import type { WarmOutcome, WarmPlan, WarmPlanner } from './warm-planner.js';
 
 /** Prompt tokens estimated from body bytes: no tokenizer on the hot path. */
@@ -152,11 +137,11 @@ interface RouteMemo {
 }
 
 export class WorkflowRouter implements RequestRouter {
-  private readonly memos = new WeakMap<RoutedRequest, RouteMemo>();
+  private readonly memos = new WeakMap<RouteDecision, RouteMemo>();
 
   constructor(private readonly parts: RouterParts) {}
 
-  route(input: RouteInput): RoutedRequest {
+  route(input: RouteInput): RouteDecision {
     const p = this.parts;
     const now = p.clock.now();
     const identity = input.identity;
@@ -191,58 +176,44 @@ export class WorkflowRouter implements RequestRouter {
       siblingsInFlight,
     };
     const reservation = identity ? p.affinity.reservation(identity.workflow, identity.session, now) : null;
-    const decision = p.scheduler.decide(request, profile);
+    const placement = p.scheduler.decide(request, profile);
     if (reservation && identity && reservation.agent === identity.agent) {
-      p.events?.reservation(reservation.endpoint === decision.endpoint);
+      p.events?.reservation(reservation.endpoint === placement.endpoint);
     }
     const load: RequestLoad = {
       reservedTokens: requestFootprint(request, p.scheduling),
       overflow: request.overflow,
       decodeTokens: request.outputExpected ?? request.maxTokens ?? p.scheduling.defaultOutputTokens,
     };
-    p.cluster.acquire(decision.endpoint, load);
-    if (hashes.length > 0) p.prefixIndex.record(hashes, decision.endpoint, now);
-    if (identity) p.affinity.placed(identity.workflow, identity.session, decision.endpoint, now);
+    p.cluster.acquire(placement.endpoint, load);
+    if (hashes.length > 0) p.prefixIndex.record(hashes, placement.endpoint, now);
+    if (identity) p.affinity.placed(identity.workflow, identity.session, placement.endpoint, now);
 
-    const annotations: Array<readonly [string, string]> = [];
-    let body: Buffer | null = null;
-    if (prediction) {
-      annotations.push([MODE_HEADER, prediction.mode]);
-      if (prediction.outputBound !== null)
-        annotations.push([PREDICTED_OUTPUT_TOKENS_HEADER, String(prediction.outputBound)]);
-      if (prediction.nextAgents.length > 0)
-        annotations.push([NEXT_AGENTS_HEADER, formatNextAgents(prediction.nextAgents)]);
-    }
-    const start = p.traces ? startOf(input, decision.pool, p.clock.wallNow()) : null;
+    const start = p.traces ? startOf(input, placement.pool, p.clock.wallNow()) : null;
     if (start) p.traces?.started(start);
-    const priorityField = p.cluster.pool(decision.pool)?.priorityField ?? false;
-    if (proactive && prediction && p.levers.priority) {
-      const priority = requestPriority(prediction, gatesNextStage, p.priority);
-      annotations.push([PRIORITY_HEADER, String(priority)]);
-      if (priorityField) body = bodyWithPriority(input.rawBody, input.llm.json, priority);
-    } else if (priorityField) {
+    const priority =
+      proactive && prediction && p.levers.priority
+        ? requestPriority(prediction, gatesNextStage, p.priority)
+        : null;
+    const priorityField = p.cluster.pool(placement.pool)?.priorityField ?? false;
+    const decision: RouteDecision = {
+      pool: placement.pool,
+      endpoint: placement.endpoint,
+      fallbacks: placement.fallbacks,
+      profile: placement.profile,
+      priority,
       // vLLM treats a missing priority as 0 (most urgent): give other traffic a neutral one.
-      body = bodyWithPriority(input.rawBody, input.llm.json, NEUTRAL_PRIORITY);
-    }
-    const routed: RoutedRequest = {
-      pool: decision.pool,
-      endpoint: decision.endpoint,
-      fallbacks: decision.fallbacks,
-      annotations,
-      body,
-      profile: decision.profile,
-      predictedAgent: prediction?.nextAgents[0]?.role ?? '',
-      predictedOutputTokens: prediction?.outputBound ?? 0,
-      mode: prediction?.mode ?? '',
+      enginePriority: priorityField ? (priority ?? NEUTRAL_PRIORITY) : null,
+      prediction,
     };
-    this.memos.set(routed, { load, prediction, proactive });
-    return routed;
+    this.memos.set(decision, { load, prediction, proactive });
+    return decision;
   }
 
-  complete(routed: RoutedRequest, input: RouteInput, outcome: CompletedRequest): void {
+  complete(decision: RouteDecision, input: RouteInput, outcome: CompletedRequest): void {
     const p = this.parts;
-    const memo = this.memos.get(routed);
-    p.cluster.release(routed.endpoint, memo?.load);
+    const memo = this.memos.get(decision);
+    p.cluster.release(decision.endpoint, memo?.load);
     const identity = input.identity;
     if (identity) {
       const now = p.clock.now();

@@ -1,0 +1,25 @@
+// What the router reads of one request: the parts of the OpenAI body it needs, the workflow
+// identifiers and the request id. The edge that parsed the request keeps the raw bytes.
+import type { WorkflowIdentity } from '../../../../core/src/workflow/identifiers.js';
+
+export type LlmApi = 'chat' | 'completions';
+
+export interface LlmRequest {
+  readonly api: LlmApi;
+  readonly model: string;
+  readonly stream: boolean;
+  /** max_tokens or max_completion_tokens when the client set one. */
+  readonly maxTokens: number | null;
+  /** Bytes of the JSON body: a tokenizer-free size signal (about 4 bytes per token). */
+  readonly bodyBytes: number;
+  /** The parsed body, kept for later stages (prompt prefix hashing, the priority field). */
+  readonly json: Record<string, unknown>;
+}
+
+export interface RouteInput {
+  readonly llm: LlmRequest;
+  readonly identity: WorkflowIdentity | null;
+  readonly requestId: string;
+  /** The client marked this as the session's last request. */
+  readonly sessionEnd: boolean;
+}
