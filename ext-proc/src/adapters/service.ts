@@ -41,6 +41,8 @@ export interface ExtProcServiceOptions {
   /** Process metrics (event loop, memory) are skipped when several services share a process. */
   readonly collectProcessMetrics?: boolean;
   readonly random?: () => number;
+  /** Time for routing, stages, TTLs and traces (tests move a manual clock). */
+  readonly clock?: Clock;
 }
 
 export function settingsFromConfig(config: PythiaConfig): ExtProcSettings {
@@ -91,6 +93,7 @@ export async function startExtProc(
   options: ExtProcServiceOptions,
 ): Promise<ExtProcService> {
   const log = options.log;
+  const clock = options.clock ?? systemClock;
   const metrics = new ExtProcMetrics(options.collectProcessMetrics ?? true);
   const link = config.nats
     ? new NatsLink(
@@ -104,7 +107,7 @@ export async function startExtProc(
     : null;
   let warmer: HttpWarmSender | null = null;
   const core = createGatewayCore(config, {
-    clock: systemClock,
+    clock,
     random: options.random ?? Math.random,
     traces,
     warmSender: { send: (plan) => warmer?.send(plan) },
@@ -132,7 +135,7 @@ export async function startExtProc(
     'grpc.max_send_message_length': maxMessage,
   });
   addExtProcService(server, {
-    newProcessor: () => new StreamProcessor(settings, router, metrics, systemClock),
+    newProcessor: () => new StreamProcessor(settings, router, metrics, clock),
     metrics,
     log,
   });
