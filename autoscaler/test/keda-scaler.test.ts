@@ -68,14 +68,19 @@ test('IsActive, GetMetricSpec, GetMetrics and StreamIsActive answer as KEDA expe
     // The stream sends the current state at once, then each change (and only changes).
     const seen: boolean[] = [];
     const stream = client['StreamIsActive']!(ref);
+    let first: () => void = () => undefined;
+    const current = new Promise<void>((resolve) => (first = resolve));
     const got = new Promise<void>((resolve) =>
       stream.on('data', (m: { result: boolean }) => {
         seen.push(m.result);
+        if (seen.length === 1) first();
         if (seen.length === 3) resolve();
       }),
     );
     stream.on('error', () => undefined);
-    await new Promise((r) => setTimeout(r, 50));
+    // The server sends the current state and subscribes to changes in the same step: once
+    // the current state is here, every change below reaches the stream.
+    await current;
     targets.set('llama-8b', 0);
     targets.set('llama-8b', 0);
     targets.set('llama-8b', 2);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { parseConfig } from '../../common/src/config/load.js';
 import { captureLogger } from '../../test-support/src/log-capture.js';
 import { startExtProc } from '../../ext-proc/src/adapters/service.js';
-import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../test-support/src/envoy-ext-proc-client.js';
+import { EnvoyExtProcClient, TEST_FILTER } from '../../test-support/src/envoy-ext-proc-client.js';
 import { HttpGateway } from '../../test-support/src/http-gateway.js';
 import { H100_LLAMA_8B } from '../src/sim/profiles.js';
 import { SimulatedReplica } from '../src/sim/server.js';
@@ -24,11 +24,12 @@ test('OpenAI API with SSE and usage, vLLM metrics, /health, through the gateway'
     listen: '127.0.0.1:0',
     admin: '127.0.0.1:0',
     pools: [{ name: 'llama', models: ['llama'], endpoints: [{ address: sim.address }] }],
-    scheduler: { scrape_interval_ms: 200 },
+    // The replica always answers: no scrape may time out on a busy machine and take it out.
+    scheduler: { scrape_interval_ms: 200, scrape_timeout_ms: 60_000 },
   });
   const { log } = captureLogger('ext-proc', 'warn');
   const extProc = await startExtProc(config, { log, collectProcessMetrics: false });
-  const client = new EnvoyExtProcClient(`127.0.0.1:${extProc.grpcPort}`, DEFAULT_FILTER);
+  const client = new EnvoyExtProcClient(`127.0.0.1:${extProc.grpcPort}`, TEST_FILTER);
   const gateway = new HttpGateway({
     client,
     clusters: new Map([['llama', [sim.address]]]),

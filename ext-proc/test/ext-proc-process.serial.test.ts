@@ -3,22 +3,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../test-support/src/envoy-ext-proc-client.js';
+import { EnvoyExtProcClient, TEST_FILTER } from '../../test-support/src/envoy-ext-proc-client.js';
+import { waitFor } from '../../test-support/src/wait-for.js';
 import { chatBody, chatHeaders, MODEL } from './support/harness.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 let child: ChildProcess;
 let grpcPort = 0;
@@ -26,16 +16,15 @@ let adminPort = 0;
 let stderr = '';
 
 before(async () => {
-  grpcPort = await freePort();
-  adminPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'pythia-ext-proc-'));
   const configPath = join(dir, 'config.yaml');
   writeFileSync(
     configPath,
     [
-      `listen: 127.0.0.1:${grpcPort}`,
-      `admin: 127.0.0.1:${adminPort}`,
-      'log_level: warn',
+      // Free ports chosen when it binds; it logs them in its ready line.
+      'listen: 127.0.0.1:0',
+      'admin: 127.0.0.1:0',
+      'log_level: info',
       '# No model servers listen at these addresses: no scraping, no warming.',
       'scheduler: { scrape_interval_ms: 0, levers: { warming: false } }',
       'pools:',
@@ -52,15 +41,28 @@ before(async () => {
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  for (let i = 0; i < 100; i++) {
-    const ready = await fetch(`http://127.0.0.1:${adminPort}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ready) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`ext-proc did not become ready: ${stderr}`);
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  // Started on a busy machine, a process can take many seconds: wait for its ready line (or
+  // for it to exit, which fails at once with its stderr).
+  const ready = await waitFor(
+    'ext-proc to log that it is ready',
+    () => {
+      if (child.exitCode !== null) throw new Error(`ext-proc exited with ${child.exitCode}: ${stderr}`);
+      return stdout
+        .split('\n')
+        .slice(0, -1) // complete lines only
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l['msg'] === 'ext_proc service ready');
+    },
+    120_000,
+  );
+  grpcPort = Number(ready['grpc_port']);
+  adminPort = Number(ready['admin_port']);
+  assert.equal((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status, 200);
 });
 
 after(() => {
@@ -70,10 +72,7 @@ after(() => {
 test('answers 300 concurrent streams within the 200 ms message timeout', async () => {
   // One Node client driving 300 streams at once is itself the bottleneck (Envoy is not), so
   // its own timer is relaxed; the service's answer time per message is read from its metrics.
-  const client = new EnvoyExtProcClient(`127.0.0.1:${grpcPort}`, {
-    ...DEFAULT_FILTER,
-    messageTimeoutMs: 5000,
-  });
+  const client = new EnvoyExtProcClient(`127.0.0.1:${grpcPort}`, TEST_FILTER);
   await client.waitForReady();
   const body = chatBody(MODEL, { messages: [{ role: 'user', content: 'x'.repeat(4000) }] });
   // Warm-up (JIT, connection), as a long-running sidecar would be.

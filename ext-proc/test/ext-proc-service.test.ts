@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { routedCluster } from '../../test-support/src/envoy-ext-proc-client.js';
 import { getHeader } from '../../test-support/src/header-mutation.js';
+import { waitFor } from '../../test-support/src/wait-for.js';
 import {
   chatBody,
   chatHeaders,
@@ -222,10 +223,7 @@ describe('ext_proc service, BUFFERED', () => {
       out.kind === 'continue' ? (getHeader(out.headers, 'x-gateway-destination-endpoint') ?? '') : '';
     assert.equal(h.service.cluster.endpoint(endpoint)?.inFlight, 1);
     exchange.close();
-    for (let i = 0; i < 50 && (h.service.cluster.endpoint(endpoint)?.inFlight ?? 0) > 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.equal(h.service.cluster.endpoint(endpoint)?.inFlight, 0);
+    await waitFor('the endpoint released', () => h.service.cluster.endpoint(endpoint)?.inFlight === 0);
     assert.match(
       await metricsText(h.service),
       /pythia_ext_proc_requests_completed_total\{pool="llama-8b",status="CANCELLED"\} [1-9]/,
@@ -242,8 +240,9 @@ describe('ext_proc service, BUFFERED', () => {
       Buffer.from('data: {"choices":[{"delta":{"content":"abcdefgh"}}]}\n\n'),
       true,
     );
-    // Any answer would arrive as a protocol violation: give the server time to (wrongly) send one.
-    await new Promise((r) => setTimeout(r, 50));
+    // The server ends the stream after the last message; its status comes after anything it
+    // (wrongly) answered on the stream, so every stray answer is in by then.
+    assert.equal((await exchange.serverClosed())?.code, grpc.status.OK);
     const stray = (exchange as unknown as { queue: unknown[] }).queue.filter(
       (r) => (r as { kind: string }).kind === 'response',
     );
@@ -253,7 +252,19 @@ describe('ext_proc service, BUFFERED', () => {
 
   test("Envoy's end-then-cancel close is never logged as an error", async () => {
     for (let i = 0; i < 20; i++) await h.client.processRequest(chatHeaders(), chatBody());
-    await new Promise((r) => setTimeout(r, 50));
+    // Every stream has been closed on the server side...
+    await waitFor('the server to see every stream close', async () =>
+      /pythia_ext_proc_streams_active 0\n/.test(await metricsText(h.service)),
+    );
+    // ...and one more exchange on the same connection: its answer comes after the server has
+    // handled the resets that Envoy's close sent before it (one connection, frames in order).
+    await h.client.processRequest(
+      [
+        [':method', 'GET'],
+        [':path', '/healthz'],
+      ],
+      Buffer.alloc(0),
+    );
     const bad = h.logs().filter((l) => Number(l['level']) >= 40);
     assert.deepEqual(bad, []);
   });

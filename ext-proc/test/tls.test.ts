@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../test-support/src/envoy-ext-proc-client.js';
+import { EnvoyExtProcClient, TEST_FILTER } from '../../test-support/src/envoy-ext-proc-client.js';
 import { parseConfig } from '../../common/src/config/load.js';
 import { ConfigError } from '../../core/src/errors.js';
 import { captureLogger } from '../../test-support/src/log-capture.js';
@@ -17,11 +17,12 @@ function certificates(): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), 'pythia-tls-'));
   const f = (n: string) => join(dir, n);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  // P-256 keys: made in milliseconds, where RSA keys take seconds on a loaded machine.
+  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
   ssl(
     'req',
     '-x509',
-    '-newkey',
-    'rsa:2048',
+    ...newKey,
     '-nodes',
     '-keyout',
     f('ca.key'),
@@ -35,8 +36,7 @@ function certificates(): Record<string, string> {
   for (const who of ['server', 'client']) {
     ssl(
       'req',
-      '-newkey',
-      'rsa:2048',
+      ...newKey,
       '-nodes',
       '-keyout',
       f(`${who}.key`),
@@ -88,12 +88,12 @@ test('mutual TLS: a client with a certificate from the CA is served, one without
   const ca = readFileSync(c.ca!);
   const good = new EnvoyExtProcClient(
     `localhost:${service.grpcPort}`,
-    DEFAULT_FILTER,
+    TEST_FILTER,
     grpc.credentials.createSsl(ca, readFileSync(c.clientKey!), readFileSync(c.clientCert!)),
   );
   const bad = new EnvoyExtProcClient(
     `localhost:${service.grpcPort}`,
-    { ...DEFAULT_FILTER, failureModeAllow: false },
+    { ...TEST_FILTER, failureModeAllow: false },
     grpc.credentials.createSsl(ca),
   );
   try {
@@ -101,6 +101,11 @@ test('mutual TLS: a client with a certificate from the CA is served, one without
     assert.equal(ok.kind === 'continue' && ok.failedOpen, null);
     const refused = await bad.processRequest(chatHeaders(), chatBody());
     assert.equal(refused.kind, 'local_reply', 'no client certificate, no service');
+    assert.match(
+      refused.kind === 'local_reply' ? refused.details : '',
+      /stream failed/,
+      'refused, not timed out',
+    );
   } finally {
     good.close();
     bad.close();

@@ -48,6 +48,13 @@ export const DEFAULT_FILTER: EnvoyFilterOptions = {
   fullDuplexDeadlineMs: 15_000,
 };
 
+/**
+ * For tests: Envoy's filter with a message timer long enough that only a server that never
+ * answers trips it. Tests check what ext_proc answers; how fast it answers is the bench's
+ * to measure (a 200 ms timer fails open on a loaded machine and the test would see that).
+ */
+export const TEST_FILTER: EnvoyFilterOptions = { ...DEFAULT_FILTER, messageTimeoutMs: 30_000 };
+
 export type Metadata = Record<string, Record<string, unknown>>;
 
 /** A canned upstream answer for round trips. */
@@ -175,6 +182,21 @@ export class ExtProcExchange {
         resolve(r);
       };
       this.waiter = onAnswer;
+    });
+  }
+
+  /**
+   * Resolves when the server ends the stream (its status arrives after every message it
+   * sent on it), or null if that takes longer than `timeoutMs`.
+   */
+  serverClosed(timeoutMs = 30_000): Promise<grpc.StatusObject | null> {
+    if (this.streamClosed) return Promise.resolve(this.streamClosed);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), timeoutMs);
+      this.call.once('status', (status: grpc.StatusObject) => {
+        clearTimeout(timer);
+        resolve(status);
+      });
     });
   }
 
@@ -577,7 +599,8 @@ export class EnvoyExtProcClient {
     }
   }
 
-  waitForReady(timeoutMs = 5000): Promise<void> {
+  /** The deadline only catches a server that never comes up; a busy machine can be slow. */
+  waitForReady(timeoutMs = 30_000): Promise<void> {
     return new Promise((resolve, reject) => {
       this.client.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
     });

@@ -22,6 +22,7 @@ export class FakeModelServer {
   waiting = 0;
   running = 0;
   private server: Server | null = null;
+  private answering = true;
   port = 0;
 
   constructor(private readonly kvBlocks = 28_125) {}
@@ -89,9 +90,24 @@ export class FakeModelServer {
         );
       });
     });
+    // While not answering, every connection is dropped at once (a crashed model server),
+    // and the port stays ours, so nothing else can take it before the server comes back.
+    server.on('connection', (socket) => {
+      if (!this.answering) socket.destroy();
+    });
     this.server = server;
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
     this.port = (server.address() as { port: number }).port;
+  }
+
+  /** Drops open connections and every new one until resumeAnswering(). */
+  stopAnswering(): void {
+    this.answering = false;
+    this.server?.closeAllConnections();
+  }
+
+  resumeAnswering(): void {
+    this.answering = true;
   }
 
   get address(): string {

@@ -1,24 +1,15 @@
-// Starts a private nats-server (JetStream on, temporary store, free port) for a test, so
-// tests never depend on a shared server. Restartable on the same port and store.
+// Starts a private nats-server (JetStream on, temporary store) for a test, so tests never
+// depend on a shared server. nats-server picks its own free port (-p -1) and reports it in a
+// ports file, so no other process can take the port between choosing and binding it.
+// Restartable on the same port and store.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export function natsServerAvailable(): boolean {
   return spawnSync('nats-server', ['--version'], { encoding: 'utf8' }).status === 0;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function portOpen(port: number): Promise<boolean> {
@@ -32,6 +23,18 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** The client port from nats-server's ports file: {"nats":["nats://127.0.0.1:PORT"],...}. */
+function reportedPort(file: string): number {
+  let urls: unknown;
+  try {
+    urls = (JSON.parse(readFileSync(file, 'utf8')) as { nats?: unknown }).nats;
+  } catch {
+    return 0; // still being written
+  }
+  const url = Array.isArray(urls) && typeof urls[0] === 'string' ? urls[0] : '';
+  return Number(/:(\d+)$/.exec(url)?.[1] ?? 0);
+}
+
 export interface NatsServerOptions {
   /**
    * Its own process group: a terminal's Ctrl-C reaches only our process, which then stops
@@ -43,14 +46,15 @@ export interface NatsServerOptions {
 export class TestNatsServer {
   private child: ChildProcess | null = null;
   private crashListener: ((code: number | null) => void) | null = null;
+  /** 0 until the first start has reported the port nats-server chose. */
+  private chosenPort = 0;
   private constructor(
-    readonly port: number,
-    private readonly storeDir: string,
+    private readonly dir: string,
     private readonly options: NatsServerOptions,
   ) {}
 
   static async start(options: NatsServerOptions = {}): Promise<TestNatsServer> {
-    const server = new TestNatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'pythia-nats-')), options);
+    const server = new TestNatsServer(mkdtempSync(join(tmpdir(), 'pythia-nats-')), options);
     try {
       await server.launch();
     } catch (err) {
@@ -58,6 +62,10 @@ export class TestNatsServer {
       throw err;
     }
     return server;
+  }
+
+  get port(): number {
+    return this.chosenPort;
   }
 
   /** Calls back if the server exits without being asked to (a crash). */
@@ -70,21 +78,28 @@ export class TestNatsServer {
   }
 
   private async launch(): Promise<void> {
-    const child = spawn(
-      'nats-server',
-      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
-      { stdio: 'ignore', detached: this.options.ownProcessGroup === true },
-    );
+    const port = this.chosenPort === 0 ? '-1' : String(this.chosenPort);
+    const args = ['-a', '127.0.0.1', '-p', port, '-js', '-sd', join(this.dir, 'store')];
+    const child = spawn('nats-server', [...args, '--ports_file_dir', this.dir], {
+      stdio: 'ignore',
+      detached: this.options.ownProcessGroup === true,
+    });
     this.child = child;
     // kill() clears this.child first, so only an exit nobody asked for reaches the listener.
     child.once('exit', (code) => {
       if (this.child === child) this.crashListener?.(code);
     });
-    for (let i = 0; i < 100; i++) {
-      if (await portOpen(this.port)) return;
+    const portsFile = join(this.dir, `nats-server_${child.pid}.ports`);
+    // Polled until it listens; the deadline is only a safety net for a loaded machine.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`nats-server exited (code ${child.exitCode}) before it was ready`);
+      if (this.chosenPort === 0 && existsSync(portsFile)) this.chosenPort = reportedPort(portsFile);
+      if (this.chosenPort !== 0 && (await portOpen(this.chosenPort))) return;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`nats-server did not start on port ${this.port}`);
+    throw new Error('nats-server did not start listening');
   }
 
   /** Stops the server (its store is kept for a restart). */
@@ -104,6 +119,6 @@ export class TestNatsServer {
 
   async stop(): Promise<void> {
     await this.kill();
-    rmSync(this.storeDir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 // The autoscaler service over a real nats-server: a burst of sessions finishing their
 // planner raises the target before the fan-out arrives; an idle pool drains down after its
 // delay; a NATS outage keeps the last decision (KEDA still answers) and publishing recovers.
+// The autoscaler's clock is the test's: idle timeouts and delays pass when the test says.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -17,6 +18,7 @@ import {
   encodeTrace,
 } from '../../core/src/wire/codec.js';
 import { captureLogger } from '../../test-support/src/log-capture.js';
+import { ManualClock } from '../../test-support/src/manual-clock.js';
 import { TestNatsServer, natsServerAvailable } from '../../test-support/src/nats-server.js';
 import { waitFor } from '../../test-support/src/wait-for.js';
 import { startAutoscaler } from '../../autoscaler/src/adapters/service.js';
@@ -25,6 +27,8 @@ import { buildOffline } from '../../profiler/src/core/offline-build.js';
 import { CORE_CONFIG } from '../../profiler/test/support.js';
 
 const skip = natsServerAvailable() ? false : 'nats-server is not installed (apt-get install nats-server)';
+const SESSION_IDLE_S = 2;
+const SCALE_DOWN_DELAY_S = 0.5;
 
 test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () => {
   const nats = await TestNatsServer.start();
@@ -39,7 +43,7 @@ test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () 
       },
     ],
     scheduler: { scrape_interval_ms: 0 },
-    profiler: { session_idle_s: 2 },
+    profiler: { session_idle_s: SESSION_IDLE_S },
     autoscaler: {
       admin: '127.0.0.1:0',
       keda_listen: '127.0.0.1:0',
@@ -51,8 +55,8 @@ test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () 
           min_replicas: 1,
           max_replicas: 32,
           model_load_s: 5,
-          scale_down_delay_s: 0.5,
-          forecast_scale_down_delay_s: 0.5,
+          scale_down_delay_s: SCALE_DOWN_DELAY_S,
+          forecast_scale_down_delay_s: SCALE_DOWN_DELAY_S,
         },
       },
     },
@@ -67,7 +71,8 @@ test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () 
   await ensureStateStreams(nc, streamLimits(config));
   await (await modelBucket(nc)).put('coding', encodeModel({ ...model, mode: 'proactive' }));
   const { log } = captureLogger('autoscaler', 'warn');
-  const autoscaler = await startAutoscaler(config, { log });
+  const clock = new ManualClock();
+  const autoscaler = await startAutoscaler(config, { log, now: clock.now });
   const pkg = grpc.loadPackageDefinition(kedaPackageDefinition()) as any;
   const keda = new pkg.externalscaler.ExternalScaler(
     `127.0.0.1:${autoscaler.kedaPort}`,
@@ -92,7 +97,7 @@ test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () 
         const start = { workflow: 'coding', session: `early-${i}`, agent: 'planner', pool: 'llama' };
         nc.publish(
           STARTS_SUBJECT,
-          encodeRequestStart({ ...start, requestId: `e${i}`, startUnixMs: Date.now() }),
+          encodeRequestStart({ ...start, requestId: `e${i}`, startUnixMs: clock.now() }),
         );
       }
     };
@@ -126,11 +131,16 @@ test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () 
     assert.equal(kept?.projectedSessions, up?.projectedSessions);
     assert.deepEqual(kept?.forecastRequests, up?.forecastRequests);
 
-    // The sessions go idle (2 s): hold for the scale-down delay, then drain to the minimum.
-    await new Promise((r) => setTimeout(r, 2200));
+    // Every planner trace is in (80 sessions projected)...
+    await waitFor('every planner trace read', async () => {
+      await autoscaler.tick();
+      return (autoscaler.decisions.get('llama')?.projectedSessions ?? 0) >= 80 + 40;
+    });
+    // ...then the sessions go idle: hold for the scale-down delay, then drain to the minimum.
+    clock.advance(SESSION_IDLE_S * 1000 + 1);
     await autoscaler.tick();
     assert.equal(autoscaler.decisions.get('llama')?.reason, 'holding: scale-down delay');
-    await new Promise((r) => setTimeout(r, 600));
+    clock.advance(SCALE_DOWN_DELAY_S * 1000);
     await autoscaler.tick();
     assert.equal(autoscaler.decisions.get('llama')?.target, 1);
 
@@ -139,19 +149,17 @@ test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () 
     await autoscaler.tick();
     assert.equal(await metric(), 1);
     await nats.restart();
-    await waitFor(
-      'decisions published again after NATS came back',
-      async () => {
-        await autoscaler.tick();
-        const kv = await nc
-          .jetstream()
-          .views.kv(SCALING_BUCKET)
-          .catch(() => null);
-        const e = await kv?.get(encodeToken('llama')).catch(() => null);
-        return e ? decodeScalingDecision(e.value).unixMs > Date.now() - 2000 : false;
-      },
-      30_000,
-    );
+    // Decisions made from now on are stamped later than any made before the outage.
+    clock.advance(1000);
+    await waitFor('decisions published again after NATS came back', async () => {
+      await autoscaler.tick();
+      const kv = await nc
+        .jetstream()
+        .views.kv(SCALING_BUCKET)
+        .catch(() => null);
+      const e = await kv?.get(encodeToken('llama')).catch(() => null);
+      return e ? decodeScalingDecision(e.value).unixMs === clock.now() : false;
+    });
   } finally {
     keda.close();
     await autoscaler.stop();

@@ -2,10 +2,12 @@
 // and two simulated model servers on loopback: once the workflow is proactive, requests
 // are placed by KV feasibility and headroom (one server reports a full KV cache), carry a
 // priority (header and vLLM body field), and a warm request sent when a stage completes
-// turns the next agent's first request into a prefix-cache hit.
+// turns the next agent's first request into a prefix-cache hit. Time is the test's: tool time
+// and the prefix index's TTL move ext-proc's clock; the profiler's clock stands still (sessions
+// end with their end markers), so nothing depends on how busy the machine is.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { EnvoyExtProcClient } from '../../test-support/src/envoy-ext-proc-client.js';
+import { type EnvoyExtProcClient, TEST_FILTER } from '../../test-support/src/envoy-ext-proc-client.js';
 import { type Stack, startStack } from '../../test-support/src/stack.js';
 import { forward } from '../../test-support/src/forward.js';
 import { getHeader } from '../../test-support/src/header-mutation.js';
@@ -15,13 +17,18 @@ import { STARTS_SUBJECT } from '../../core/src/wire/subjects.js';
 import { decodeRequestStart } from '../../core/src/wire/codec.js';
 import type { RequestStart } from '../../core/src/wire/request-start.js';
 import { captureLogger } from '../../test-support/src/log-capture.js';
+import { ManualClock } from '../../test-support/src/manual-clock.js';
 import { natsServerAvailable, TestNatsServer } from '../../test-support/src/nats-server.js';
+import { playInRounds } from '../../test-support/src/rounds.js';
+import { PARALLEL_WINDOW_MS } from '../../core/src/workflow/stages.js';
 import { waitFor } from '../../test-support/src/wait-for.js';
 import type { ExtProcService } from '../../ext-proc/src/adapters/service.js';
 import { FakeModelServer } from '../../test-support/src/fake-model-server.js';
 
 const skip = natsServerAvailable() ? false : 'nats-server is not installed (apt-get install nats-server)';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Between stages: past the window in which a request still joins the stage before it. */
+const TOOL_TIME_MS = PARALLEL_WINDOW_MS + 30;
+const PREFIX_TTL_S = 1;
 
 const SYSTEM: Record<string, string> = {
   planner: `You are the planner. ${'Plan the work in small steps. '.repeat(120)}`,
@@ -38,6 +45,8 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
   const full = new FakeModelServer();
   const roomy = new FakeModelServer();
   let clusters: Map<string, string[]>;
+  const gatewayClock = new ManualClock();
+  const profilerClock = new ManualClock();
 
   async function request(session: string, agent: string, task: string, last: boolean) {
     const body = Buffer.from(
@@ -67,19 +76,28 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
     );
   }
 
-  async function playSession(session: string) {
-    const results = [];
-    for (const [i, stage] of SHAPE.entries()) {
-      results.push(
-        ...(await Promise.all(
-          stage.map((agent, k) =>
-            request(session, agent, `${session} step ${i}.${k}`, i === SHAPE.length - 1),
-          ),
-        )),
-      );
-      await sleep(80); // tool time between stages
-    }
-    return results;
+  /** Plays sessions together, stage by stage, with tool time between stages; returns the request count. */
+  async function playSessions(sessions: readonly string[]): Promise<number> {
+    const results = await playInRounds(
+      sessions.map((session) =>
+        SHAPE.map((stage, i) =>
+          stage.map((agent, k) => ({ session, agent, task: `${session} step ${i}.${k}` })),
+        ),
+      ),
+      (_, step, lastStage) => request(step.session, step.agent, step.task, lastStage),
+      () => gatewayClock.advance(TOOL_TIME_MS),
+    );
+    return results.reduce((n, r) => n + r.length, 0);
+  }
+
+  /** Every trace is at the profiler; the sessions that ended are learned and the model rebuilt. */
+  async function settle(traces: number): Promise<void> {
+    const profiler = stack.profiler!;
+    await waitFor('every trace at the profiler', async () => {
+      const m = await profiler.metrics.tracesTotal.get();
+      return (m.values.find((v) => v.labels['result'] === 'accepted')?.value ?? 0) >= traces;
+    });
+    await profiler.flush();
   }
 
   before(async () => {
@@ -102,16 +120,25 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
           priority_field: true,
         },
       ],
-      scheduler: { scrape_interval_ms: 100, prefix: { ttl_s: 1, block_bytes: 256 } },
+      // The fake servers always answer: no scrape may time out on a busy machine.
+      scheduler: {
+        scrape_interval_ms: 100,
+        scrape_timeout_ms: 60_000,
+        prefix: { ttl_s: PREFIX_TTL_S, block_bytes: 256 },
+      },
       profiler: {
         admin: '127.0.0.1:0',
         session_idle_s: 1,
-        end_grace_s: 0.1,
+        end_grace_s: 0,
         rebuild_interval_s: 0.2,
         promotion: { min_sessions: 8, min_scored: 10 },
       },
     });
-    stack = await startStack(config, captureLogger('test', 'warn').log);
+    stack = await startStack(config, captureLogger('test', 'warn').log, {
+      filter: TEST_FILTER,
+      clock: gatewayClock,
+      profilerNow: profilerClock.now,
+    });
     extProc = stack.extProc;
     client = stack.client;
   });
@@ -124,10 +151,12 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
   });
 
   test('proactive placement, priority and a warmed prefix-cache hit', async () => {
-    // Shadow phase: reactive least-request routing spreads sessions over both servers.
+    // Shadow phase: reactive least-request routing spreads sessions over both servers. Each
+    // batch is learned before the next is played, so later sessions are scored.
+    let traces = 0;
     for (let i = 0; i < 16; i += 4) {
-      await Promise.all([0, 1, 2, 3].map((k) => playSession(`learn-${i + k}`)));
-      await sleep(300); // let a model be built from the first sessions, so later ones are scored
+      traces += await playSessions([0, 1, 2, 3].map((k) => `learn-${i + k}`));
+      await settle(traces);
     }
     assert.ok(full.received.length > 0, 'reactive (shadow) routing ignores the reported KV pressure');
     await waitFor('a proactive triage model', () => extProc.models.get('triage')?.model.mode === 'proactive');
@@ -137,14 +166,13 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
       await fetch(`http://${s.address}/reset_prefix_cache`, { method: 'POST' });
       s.received.length = 0;
     }
-    await sleep(1200);
+    gatewayClock.advance(PREFIX_TTL_S * 1000 + TOOL_TIME_MS);
 
     // The autoscaler's early signal: each routed workflow request is announced on core NATS.
     const watcher = await connect({ servers: nats.url });
     const starts: RequestStart[] = [];
     watcher.subscribe(STARTS_SUBJECT, { callback: (_err, m) => starts.push(decodeRequestStart(m.data)) });
     await watcher.flush();
-    const before = Date.now();
     const planner = await request('fresh', 'planner', 'fresh step 0', false);
     assert.equal(planner.status, 200);
     const start = await waitFor('the planner start on NATS', () => starts.find((s) => s.session === 'fresh'));
@@ -152,7 +180,8 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
       { workflow: start.workflow, agent: start.agent, pool: start.pool },
       { workflow: 'triage', agent: 'planner', pool: 'pool' },
     );
-    assert.ok(start.startUnixMs >= before - 5 && start.startUnixMs <= Date.now() && start.requestId !== '');
+    assert.equal(start.startUnixMs, gatewayClock.wallNow(), 'stamped when it was routed');
+    assert.notEqual(start.requestId, '');
     await watcher.close();
     assert.equal(planner.upstream, roomy.address, 'feasibility keeps it off the full server');
     assert.equal(
@@ -175,7 +204,7 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
     assert.equal((warm.body['messages'] as Array<{ content: string }>)[0]?.content, SYSTEM['explorer']);
     assert.equal(full.received.length, 0);
 
-    await sleep(80);
+    gatewayClock.advance(TOOL_TIME_MS);
     const explorers = await Promise.all(
       [0, 1].map((k) => request('fresh', 'explorer', `fresh step 1.${k}`, false)),
     );

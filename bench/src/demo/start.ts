@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     nats: { ...(base.nats ?? { trace_max_age_s: 86_400, trace_max_bytes: 1024 ** 3 }), url: natsUrl },
   };
   // One process runs every service: process_* and nodejs_* are exposed once, by ext-proc.
-  const stack = await startStack(config, log, true);
+  const stack = await startStack(config, log, { processMetrics: true });
   life.add('ext-proc and profiler', () => stack.stop());
   const autoscaler = await startAutoscaler(config, {
     log: log.child({ service: 'autoscaler' }),

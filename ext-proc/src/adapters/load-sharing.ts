@@ -23,6 +23,8 @@ export class LoadSharing {
     private readonly cluster: ClusterState,
     private readonly settings: SchedulerConfig['load_sharing'],
     private readonly log: Logger,
+    /** Unix milliseconds; tests move their own clock to age reports. */
+    private readonly now: () => number = Date.now,
   ) {
     this.timer = setInterval(() => this.tick(), settings.interval_ms);
     this.timer.unref();
@@ -38,7 +40,7 @@ export class LoadSharing {
         try {
           const report = LOAD_REPORTS.decode(msg.data);
           if (report.replica !== this.replica)
-            this.reports.set(report.replica, { report, receivedMs: Date.now() });
+            this.reports.set(report.replica, { report, receivedMs: this.now() });
         } catch (e) {
           this.log.debug({ err: e }, 'ignoring an unreadable load report');
         }
@@ -61,13 +63,13 @@ export class LoadSharing {
       try {
         nc.publish(
           LOAD_REPORTS.subject,
-          LOAD_REPORTS.encode({ replica: this.replica, unixMs: Date.now(), endpoints }),
+          LOAD_REPORTS.encode({ replica: this.replica, unixMs: this.now(), endpoints }),
         );
       } catch (err) {
         this.log.debug({ err }, 'load report not sent');
       }
     }
-    this.fold(Date.now());
+    this.fold(this.now());
   }
 
   /** Recomputes every endpoint's remote figures from the fresh reports. */

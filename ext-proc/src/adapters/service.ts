@@ -21,6 +21,7 @@ import { addExtProcService } from './grpc-ext-proc.js';
 import { LoadSharing } from './load-sharing.js';
 import { ExtProcMetrics } from './metrics.js';
 import { ModelWatcher } from '../../../common/src/model-watcher.js';
+import type { Clock } from '../../../core/src/clock.js';
 import { systemClock, systemRequestIds } from './system-sources.js';
 import { NatsTracePublisher } from './trace-publisher.js';
 import { HttpWarmSender } from './warm-sender.js';
@@ -42,6 +43,8 @@ export interface ExtProcServiceOptions {
   /** Process metrics (event loop, memory) are skipped when several services share a process. */
   readonly collectProcessMetrics?: boolean;
   readonly random?: () => number;
+  /** Time for routing, stages, TTLs and traces (tests move a manual clock). */
+  readonly clock?: Clock;
 }
 
 export function settingsFromConfig(config: PythiaConfig): ExtProcSettings {
@@ -90,6 +93,7 @@ export async function startExtProc(
   options: ExtProcServiceOptions,
 ): Promise<ExtProcService> {
   const log = options.log;
+  const clock = options.clock ?? systemClock;
   const metrics = new ExtProcMetrics(options.collectProcessMetrics ?? true);
   const link = config.nats
     ? new NatsLink(
@@ -103,7 +107,7 @@ export async function startExtProc(
     : null;
   let warmer: HttpWarmSender | null = null;
   const core = createGatewayCore(config, {
-    clock: systemClock,
+    clock,
     random: options.random ?? Math.random,
     traces,
     warmSender: { send: (plan) => warmer?.send(plan) },
@@ -131,7 +135,7 @@ export async function startExtProc(
     'grpc.max_send_message_length': maxMessage,
   });
   addExtProcService(server, {
-    newProcessor: () => new StreamProcessor(settings, router, metrics, systemClock, systemRequestIds),
+    newProcessor: () => new StreamProcessor(settings, router, metrics, clock, systemRequestIds),
     metrics,
     log,
   });

@@ -2,9 +2,9 @@
 // Envoy-faithful client pointed at it.
 
 import {
-  DEFAULT_FILTER,
   EnvoyExtProcClient,
   type EnvoyFilterOptions,
+  TEST_FILTER,
 } from '../../../test-support/src/envoy-ext-proc-client.js';
 import { parseConfig } from '../../../common/src/config/load.js';
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
@@ -50,7 +50,7 @@ export async function startHarness(
 ): Promise<Harness> {
   const { log, lines } = captureLogger('ext-proc');
   const service = await startExtProc(config, { log, collectProcessMetrics: false });
-  const client = new EnvoyExtProcClient(`127.0.0.1:${service.grpcPort}`, { ...DEFAULT_FILTER, ...filter });
+  const client = new EnvoyExtProcClient(`127.0.0.1:${service.grpcPort}`, { ...TEST_FILTER, ...filter });
   await client.waitForReady();
   return {
     service,
