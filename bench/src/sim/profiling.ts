@@ -1,5 +1,5 @@
 // The profiler in the simulated cluster: the service's pass (profiler-pass) over the traces
-// the router publishes, run every rebuild interval of virtual time; rebuilt models go
+// the router publishes, run at the service's pass period in virtual time; rebuilt models go
 // straight into the gateway's registry, as the models bucket would deliver them.
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
 import type { Trace } from '../../../core/src/wire/trace.js';
@@ -15,14 +15,9 @@ export class SimProfiling {
     this.pass = ProfilerPass.fromConfig<null>(config);
   }
 
-  /**
-   * A pass every rebuild interval, where the service runs one every second to acknowledge
-   * traces early (serviceIntervalMs). Models rebuild at the same moments either way, but
-   * sessions complete up to an interval later here; a pass every second moves the default
-   * bench's pythia figures by up to about 1%, so the reports' cadence is kept.
-   */
+  /** The service's pass period (sessions complete, and models rebuild, when the service's would). */
   get intervalMs(): number {
-    return this.pass.rebuildIntervalMs;
+    return this.pass.serviceIntervalMs;
   }
 
   ingest(trace: Trace, nowMs: number): void {
