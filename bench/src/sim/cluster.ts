@@ -32,7 +32,7 @@ import {
 } from '../../../test-support/src/workloads/session-plan.js';
 import { ReplicaEngine, type StepOutcome } from './engine.js';
 import { EventQueue } from './event-queue.js';
-import type { ReplicaProfile } from './profiles.js';
+import { type ReplicaProfile, relativeDecodeSpeed } from './profiles.js';
 import { blockHashes, type Run, runText, textRuns } from './token-streams.js';
 
 export interface SimPool {
@@ -142,7 +142,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
       models: [...pool.models],
       endpoints,
       kv_capacity_tokens: pool.profile.kvCapacityTokens,
-      speed: 1 / pool.profile.slowdown,
+      speed: relativeDecodeSpeed(pool.profile),
       priority_field: options.priorityScheduling,
       metrics_path: '/metrics',
     };
