@@ -1,6 +1,6 @@
-// npm run bench -- [--workload coding|research|FILE.jsonl] [--policies a,b,...] [--replicas N]
-//   [--sessions N] [--rate SESSIONS_PER_S] [--waves N] [--wave-gap S] [--seed N] [--out DIR]
-//   [--large-roles a,b --large-replicas N]
+// npm run bench -- [--workload coding|research|coding-long|research-long|FILE.jsonl]
+//   [--policies a,b,...] [--replicas N] [--sessions N] [--rate SESSIONS_PER_S] [--waves N]
+//   [--wave-gap S] [--seed N] [--out DIR] [--large-roles a,b --large-replicas N]
 // Runs each workload under each routing policy on a simulated cluster in virtual time and
 // writes DIR/report.json and DIR/report.md.
 import { execSync } from 'node:child_process';
@@ -14,6 +14,10 @@ import { A100_QWEN_14B, H100_LLAMA_8B } from '../sim/profiles.js';
 import { type Row, bars, costScatter, jctCdf, sweep } from './charts.js';
 import { compareToFrontier } from './frontier.js';
 import { codingWorkload, researchWorkload } from '../../../test-support/src/workloads/agent-workloads.js';
+import {
+  codingLongWorkload,
+  researchLongWorkload,
+} from '../../../test-support/src/workloads/long-agent-workloads.js';
 import type { SessionPlan } from '../../../test-support/src/workloads/session-plan.js';
 import { readReplayFile } from '../../../test-support/src/workloads/trace-replay.js';
 
@@ -66,6 +70,8 @@ function generate(workload: string, count: number, ratePerS: number, s: number):
   const options = { sessions: count, ratePerS, seed: s, model: 'llama', burst: 4 };
   if (workload === 'coding') return withLargeRoles(codingWorkload(options));
   if (workload === 'research') return withLargeRoles(researchWorkload(options));
+  if (workload === 'coding-long') return withLargeRoles(codingLongWorkload(options));
+  if (workload === 'research-long') return withLargeRoles(researchLongWorkload(options));
   throw new Error(`unknown workload ${workload}`);
 }
 

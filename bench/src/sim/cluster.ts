@@ -26,6 +26,7 @@ import {
 import type { IndexedModel } from '../../../core/src/workflow/predictor.js';
 import { seededRandom } from '../../../test-support/src/workloads/rng.js';
 import {
+  SessionHistory,
   type SessionPlan,
   type StepPlan,
   stagesOf,
@@ -267,7 +268,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
   function startSession(plan: SessionPlan): void {
     const arrival = queue.now;
     const stages = stagesOf(plan);
-    const history: Run[] = [];
+    const history = new SessionHistory<Run>();
     const runStage = (index: number) => {
       const steps = stages[index] as StepPlan[];
       let remaining = steps.length;
@@ -278,7 +279,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
         const prefix: Run = { key: step.prefix, tokens: step.prefixTokens };
         const fresh: Run = { key: `${stepId}:new`, tokens: step.newTokens };
         const output: Run = { key: `${stepId}:out`, tokens: step.outputTokens };
-        const promptRuns = [prefix, ...(step.history ? history : []), fresh];
+        const promptRuns = [prefix, ...history.context(step), fresh];
         const promptTokens = promptRuns.reduce((a, r) => a + r.tokens, 0);
         const last = index === stages.length - 1;
         const json = {
@@ -371,7 +372,10 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
         });
       });
       const stageDone = () => {
-        for (const runs of finishedRuns) if (runs) history.push(...runs);
+        steps.forEach((s, k) => {
+          const runs = finishedRuns[k];
+          if (runs) history.record(s, runs[0] as Run, runs[1] as Run);
+        });
         if (index + 1 < stages.length) queue.schedule(queue.now + maxAfter * 1000, () => runStage(index + 1));
         else {
           jct.push((queue.now - arrival) / 1000);
