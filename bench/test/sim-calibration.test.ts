@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ReplicaEngine, type SimRequest } from '../src/sim/engine.js';
 import { A100_QWEN_14B, H100_LLAMA_8B, relativeDecodeSpeed, stepTimeMs } from '../src/sim/profiles.js';
-import { blockHashes } from '../src/sim/token-streams.js';
+import { engineRequest, runUntilIdle } from './engine-driver.js';
 
 const within = (actual: number, lo: number, hi: number, what: string) =>
   assert.ok(
@@ -12,30 +12,7 @@ const within = (actual: number, lo: number, hi: number, what: string) =>
   );
 
 function request(id: string, promptTokens: number, outputTokens: number, key = id): SimRequest {
-  const runs = [{ key, tokens: promptTokens }];
-  return {
-    id,
-    promptBlocks: blockHashes(runs, 16),
-    fullBlocks: blockHashes([...runs, { key: `${id}:out`, tokens: outputTokens }], 16),
-    promptTokens,
-    outputTokens,
-    priority: 0,
-    arrivalMs: 0,
-  };
-}
-
-function runUntilIdle(engine: ReplicaEngine) {
-  let now = 0;
-  const first = new Map<string, number>();
-  const done = new Map<string, { endMs: number; cachedTokens: number }>();
-  for (;;) {
-    const out = engine.step(now);
-    if (!out) break;
-    now += out.durationMs;
-    for (const f of out.firstTokens) first.set(f.id, now);
-    for (const r of out.finished) done.set(r.id, r);
-  }
-  return { now, first, done };
+  return engineRequest(id, [{ key, tokens: promptTokens }], outputTokens);
 }
 
 test('decode step, batch 1, 1k context: 7-8 ms', () => {

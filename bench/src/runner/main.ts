@@ -1,6 +1,7 @@
 // npm run bench -- [--workload coding|research|coding-long|research-long|FILE.jsonl]
 //   [--policies a,b,...] [--replicas N] [--sessions N] [--rate SESSIONS_PER_S] [--waves N]
 //   [--wave-gap S] [--seed N] [--out DIR] [--large-roles a,b --large-replicas N]
+//   [--host-kv-tokens N] [--session-kv-ttl-s S]
 // Runs each workload under each routing policy on a simulated cluster in virtual time and
 // writes DIR/report.json and DIR/report.md.
 import { execSync } from 'node:child_process';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../../common/src/config/load.js';
 import { autoscalerPoolDefaults } from '../../../common/src/config/schema.js';
 import { coreConfigFrom } from '../../../profiler/src/adapters/core-config.js';
-import { runCluster } from '../sim/cluster.js';
+import { type RetentionQuery, runCluster } from '../sim/cluster.js';
 import { A100_QWEN_14B, H100_LLAMA_8B } from '../sim/profiles.js';
 import { type Row, bars, costScatter, jctCdf, sweep } from './charts.js';
 import { compareToFrontier } from './frontier.js';
@@ -125,6 +126,25 @@ interface PolicyRun {
 
 let progress: ((policy: string, done: number, total: number) => void) | null = null;
 
+// --- Engine extras, the same for every policy; off by default (the report is unchanged). ---
+/** A host-memory KV tier of this many tokens per replica (e.g. 2000000). */
+const hostKvTokens = Number(arg('host-kv-tokens', '0'));
+/** Every request but a session's or thread's last asks its replica to keep its KV this long. */
+const sessionKvTtlS = Number(arg('session-kv-ttl-s', '0'));
+const engineExtras = {
+  ...(hostKvTokens > 0 ? { engine: { hostKvCapacityTokens: hostKvTokens } } : {}),
+  ...(sessionKvTtlS > 0
+    ? {
+        retention: (q: RetentionQuery) => ({
+          key: q.thread === null ? q.session : `${q.session}/${q.thread}`,
+          ttlMs: q.lastOfContext ? 0 : sessionKvTtlS * 1000,
+        }),
+      }
+    : {}),
+};
+/** Per-run figures printed beside the summary line (not in the report). */
+let extraLine = '';
+
 function runPolicy(fullPolicy: Policy, plans: SessionPlan[]): PolicyRun {
   // `<policy>+autoscaler` (forecast) or `<policy>+reactive-autoscaler[:S]` (queue length,
   // scale-down window S seconds, the HPA default when left out) run with replicas started and
@@ -163,6 +183,7 @@ function runPolicy(fullPolicy: Policy, plans: SessionPlan[]): PolicyRun {
     seed,
     scrapeIntervalMs: 1000,
     rebuildIntervalMs: 5000,
+    ...engineExtras,
     onProgress: (done: number, total: number) => progress?.(fullPolicy, done, total),
     ...(scaling
       ? {
@@ -185,6 +206,7 @@ function runPolicy(fullPolicy: Policy, plans: SessionPlan[]): PolicyRun {
         }
       : {}),
   });
+  extraLine = `, prompt ${Math.round(r.requestPromptTokens / Math.max(1, r.requests))} tok/request, prefill ${((100 * r.prefillGpuSeconds) / Math.max(1e-9, r.busyGpuSeconds)).toFixed(1)}% of busy GPU time, host-tier tokens ${r.hostTokens}`;
   const measured = r.jctS.filter((_, i) => !r.jctSessions[i]?.startsWith('warmup-'));
   const mean = measured.reduce((a, b) => a + b, 0) / Math.max(1, measured.length);
   return {
@@ -277,7 +299,7 @@ for (const workload of workloads) {
     for (const [t, on] of total) (timelines[workload] ??= []).push({ policy, t, replicas: on });
     if (!tty)
       process.stderr.write(
-        `${workload} ${policy}: mean JCT ${summary['jct_mean_s']} s (${summary['wall_s']} s wall)\n`,
+        `${workload} ${policy}: mean JCT ${summary['jct_mean_s']} s, prefix hit ${summary['prefix_hit_rate']}${extraLine} (${summary['wall_s']} s wall)\n`,
       );
   }
   if (doSweep && !workload.endsWith('.jsonl')) {

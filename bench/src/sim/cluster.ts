@@ -31,7 +31,7 @@ import {
   type StepPlan,
   stagesOf,
 } from '../../../test-support/src/workloads/session-plan.js';
-import { ReplicaEngine, type StepOutcome } from './engine.js';
+import { type EngineOptions, ReplicaEngine, type RetentionHint, type StepOutcome } from './engine.js';
 import { EventQueue } from './event-queue.js';
 import { type ReplicaProfile, relativeDecodeSpeed } from './profiles.js';
 import { blockHashes, type Run, runText, textRuns } from './token-streams.js';
@@ -41,6 +41,16 @@ export interface SimPool {
   readonly models: readonly string[];
   readonly replicas: number;
   readonly profile: ReplicaProfile;
+}
+
+/** What a retention policy knows of a request when it is sent (see ClusterRunOptions.retention). */
+export interface RetentionQuery {
+  readonly session: string;
+  readonly agent: string;
+  readonly thread: string | null;
+  /** No later step of the session reads this step's context (its session or thread ends). */
+  readonly lastOfContext: boolean;
+  readonly routed: RoutedRequest;
 }
 
 export interface ClusterRunOptions {
@@ -71,6 +81,15 @@ export interface ClusterRunOptions {
     readonly capacity: PoolCapacity;
     readonly requestsPerReplica: number;
   };
+  // --- Engine extras, applied to every replica and every policy alike (off when absent). ---
+  /** Engine options for every replica (e.g. a host-memory KV tier). */
+  readonly engine?: EngineOptions;
+  /**
+   * The session KV-retention hint each request carries (as SGLang sessions / Dynamo's
+   * `nvext.session_control` or Continuum's TTL let a client or router set it); null or absent:
+   * none, and the engine behaves exactly as without retention.
+   */
+  readonly retention?: (query: RetentionQuery) => RetentionHint | null;
 }
 
 export interface ClusterRunResult {
@@ -86,6 +105,13 @@ export interface ClusterRunResult {
   readonly gpuSeconds: number;
   readonly warmRequests: number;
   readonly warmHits: number;
+  /** GPU time stepping, and the part the prefill chunks added over decoding alone. */
+  readonly busyGpuSeconds: number;
+  readonly prefillGpuSeconds: number;
+  /** Prompt tokens loaded from the host KV tier (part of cachedTokens). */
+  readonly hostTokens: number;
+  /** Prompt tokens of the workload's requests (warm requests left out). */
+  readonly requestPromptTokens: number;
   /** Cache-manager decisions by result (sent, or why skipped). */
   readonly warmOutcomes: Readonly<Record<string, number>>;
   readonly sessionsCompleted: number;
@@ -128,7 +154,11 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
       const replica: Replica = {
         address,
         pool: pool.name,
-        engine: new ReplicaEngine(pool.profile, options.priorityScheduling ? 'priority' : 'fcfs'),
+        engine: new ReplicaEngine(
+          pool.profile,
+          options.priorityScheduling ? 'priority' : 'fcfs',
+          options.engine,
+        ),
         stepping: false,
         state: 'ready',
         onSinceMs: 0,
@@ -243,6 +273,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
       if (!ep) continue;
       ep.waiting = r.engine.numWaiting;
       ep.running = r.engine.numRunning;
+      r.engine.expire(queue.now);
       ep.kvUsage = r.engine.kvUsage;
       ep.healthy = r.state === 'ready';
     }
@@ -261,6 +292,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
   const ttft: number[] = [];
   let outputTokens = 0;
   let requests = 0;
+  let requestPromptTokens = 0;
   let sessionsDone = 0;
   let lastEnd = 0;
   let requestSeq = 0;
@@ -318,6 +350,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
         const blockSize = replica.engine.profile.blockSize;
         let firstMs = -1;
         requests++;
+        requestPromptTokens += promptTokens;
         pending.set(input.requestId, {
           onFirst: (ms) => {
             firstMs = ms;
@@ -369,6 +402,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
           outputTokens: step.outputTokens,
           priority,
           arrivalMs: queue.now,
+          ...retentionFor(plan, step, index, stages, routed),
         });
       });
       const stageDone = () => {
@@ -387,6 +421,30 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
       if (remaining === 0) stageDone();
     };
     runStage(0);
+  }
+
+  // --- Retention hint (only when options.retention is set). ---
+  function retentionFor(
+    plan: SessionPlan,
+    step: StepPlan,
+    index: number,
+    stages: StepPlan[][],
+    routed: RoutedRequest,
+  ): { retention?: RetentionHint } {
+    if (!options.retention) return {};
+    const later = stages.slice(index + 1).flat();
+    const lastOfContext =
+      step.thread === undefined
+        ? !later.some((s) => s.history)
+        : !later.some((s) => s.thread === step.thread);
+    const hint = options.retention({
+      session: plan.session,
+      agent: step.agent,
+      thread: step.thread ?? null,
+      lastOfContext,
+      routed,
+    });
+    return hint ? { retention: hint } : {};
   }
 
   for (const plan of options.plans) queue.schedule(plan.arrivalS * 1000, () => startSession(plan));
@@ -499,6 +557,10 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
     makespanS,
     promptTokens: replicas.reduce((a, r) => a + r.engine.promptTokensTotal, 0),
     cachedTokens: replicas.reduce((a, r) => a + r.engine.cachedTokensTotal, 0),
+    hostTokens: replicas.reduce((a, r) => a + r.engine.hostTokensTotal, 0),
+    requestPromptTokens,
+    busyGpuSeconds: replicas.reduce((a, r) => a + r.engine.busyMsTotal, 0) / 1000,
+    prefillGpuSeconds: replicas.reduce((a, r) => a + r.engine.prefillMsTotal, 0) / 1000,
     preemptions: replicas.reduce((a, r) => a + r.engine.preemptionsTotal, 0),
     gpuSeconds: options.autoscale
       ? replicas.reduce((a, r) => a + r.gpuMs + (r.state === 'stopped' ? 0 : lastEnd - r.onSinceMs), 0) / 1000
