@@ -37,6 +37,8 @@ test('no flags: the default run', () => {
       largeRoles: [],
       largeReplicas: 4,
       sweep: true,
+      hostKvTokens: 0,
+      sessionKvTtlS: 0,
     },
   );
 });

@@ -8,7 +8,7 @@ import { startExtProc } from '../../ext-proc/src/adapters/service.js';
 import { EnvoyExtProcClient, TEST_FILTER } from '../../test-support/src/envoy-ext-proc-client.js';
 import { HttpGateway } from '../../test-support/src/http-gateway.js';
 import { H100_LLAMA_8B } from '../src/sim/profiles.js';
-import { SimulatedReplica } from '../src/sim/server.js';
+import { SimulatedReplica, retentionFromBody } from '../src/sim/server.js';
 
 test('OpenAI API with SSE and usage, vLLM metrics, /health, through the gateway', async () => {
   const sim = new SimulatedReplica({
@@ -94,6 +94,53 @@ test('OpenAI API with SSE and usage, vLLM metrics, /health, through the gateway'
     await gateway.stop();
     client.close();
     await extProc.stop();
+    await sim.stop();
+  }
+});
+
+test('session KV retention in the body (nvext.session_control): parsed, defaulted, bad values rejected with 400', async () => {
+  const control = (c: unknown) => retentionFromBody({ nvext: { session_control: c } });
+  assert.equal(retentionFromBody({}), null);
+  assert.equal(retentionFromBody({ nvext: {} }), null);
+  assert.deepEqual(control({ session_id: 's-1', timeout: 30 }), { key: 's-1', ttlMs: 30_000 });
+  assert.deepEqual(control({ session_id: 's-1' }), { key: 's-1', ttlMs: 300_000 }, "Dynamo's default");
+  assert.deepEqual(control({ session_id: 's-1', timeout: 30, action: 'close' }), { key: 's-1', ttlMs: 0 });
+  assert.match(String(control({ timeout: 3 })), /session_id/);
+  assert.match(String(control({ session_id: 'x'.repeat(257) })), /session_id/);
+  assert.match(String(control({ session_id: 's', timeout: -1 })), /timeout/);
+  assert.match(String(control({ session_id: 's', timeout: 1e9 })), /timeout/);
+  assert.match(String(control({ session_id: 's', action: 'keep' })), /action/);
+  assert.match(String(retentionFromBody({ nvext: 'x' })), /nvext/);
+
+  const sim = new SimulatedReplica({
+    profile: H100_LLAMA_8B,
+    model: 'llama',
+    policy: 'fcfs',
+    timeScale: 50,
+    flushMs: 20,
+    startupMs: 0,
+  });
+  await sim.start();
+  try {
+    const post = (extra: Record<string, unknown>) =>
+      fetch(`http://${sim.address}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'llama', prompt: 'P'.repeat(8000), max_tokens: 4, ...extra }),
+      });
+    const bad = await post({ nvext: { session_control: { session_id: 's', timeout: 'soon' } } });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /timeout/);
+    const ok = await post({ nvext: { session_control: { session_id: 's', timeout: 60 } } });
+    assert.equal(ok.status, 200);
+    await ok.json();
+    assert.ok(sim.engine.pinnedRefs > 0, 'the finished request is pinned for its session');
+    const next = await post({ nvext: { session_control: { session_id: 's', action: 'close' } } });
+    const usage = ((await next.json()) as { usage: { prompt_tokens_details: { cached_tokens: number } } })
+      .usage;
+    assert.ok(usage.prompt_tokens_details.cached_tokens >= 1984, 'the next turn found the context');
+    assert.equal(sim.engine.pinnedRefs, 0, 'close releases the session and pins nothing');
+  } finally {
     await sim.stop();
   }
 });

@@ -53,3 +53,32 @@ test('a replayed trace runs on the simulated cluster, stages in order', () => {
   assert.ok((r.jctS[0] ?? 0) > 1.5);
   assert.equal(r.outputTokens, 40 + 350 + 300 + 220 + 35 + 180);
 });
+
+test('trace lines may name a thread and what a step publishes; bad values are reported', () => {
+  const lines = [
+    '{"workflow":"w","session":"a","arrival_s":0,"steps":[{"agent":"s","stage":0,"prefix":"p","new_tokens":9000,"output_tokens":400,"thread":"searcher-1","publish":"output"}]}',
+    '{"workflow":"w","session":"b","arrival_s":0,"steps":[{"agent":"s","stage":0,"prefix":"p","output_tokens":5,"publish":"some"}]}',
+    '{"workflow":"w","session":"c","arrival_s":0,"steps":[{"agent":"s","stage":0,"prefix":"p","output_tokens":5,"thread":"no spaces"}]}',
+  ];
+  const path = join(mkdtempSync(join(tmpdir(), 'replay-')), 't.jsonl');
+  writeFileSync(path, lines.join('\n'));
+  const parsed = readReplayFile(path);
+  assert.deepEqual(parsed.sessions[0]?.steps[0], {
+    agent: 's',
+    stage: 0,
+    prefix: 'p',
+    prefixTokens: 0,
+    history: false,
+    newTokens: 9000,
+    outputTokens: 400,
+    afterS: 0,
+    thread: 'searcher-1',
+    publish: 'output',
+  });
+  assert.deepEqual(
+    parsed.errors.map((e) => e.line),
+    [2, 3],
+  );
+  assert.match(parsed.errors[0]?.message ?? '', /steps\[0\]\.publish/);
+  assert.match(parsed.errors[1]?.message ?? '', /steps\[0\]\.thread/);
+});

@@ -9,7 +9,7 @@ import { progressBar } from './progress.js';
 import { benchReport } from './report.js';
 import { writeReport } from './report-writer.js';
 import { runWorkload } from './run-workload.js';
-import { simPoolsFor } from './sim-pools.js';
+import { engineExtras, simPoolsFor } from './sim-pools.js';
 import type { PolicySummary } from './summary.js';
 
 function optionsOrExit(argv: readonly string[]): RunnerOptions {
@@ -34,7 +34,12 @@ function gitCommit(): string {
 }
 
 const options = optionsOrExit(process.argv.slice(2));
-const setup = { simPools: simPoolsFor(options), replicas: options.replicas, seed: options.seed };
+const setup = {
+  simPools: simPoolsFor(options),
+  replicas: options.replicas,
+  seed: options.seed,
+  extras: engineExtras(options),
+};
 const bar = process.stderr.isTTY ? progressBar(process.stderr) : null;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const results: Record<string, Record<string, PolicySummary>> = {};

@@ -29,6 +29,10 @@ export interface RunnerOptions {
   readonly largeReplicas: number;
   /** Also run the peak-concurrency sweep (fewer sessions in the same arrival burst). */
   readonly sweep: boolean;
+  /** A host-memory KV tier of this many tokens per replica, for every policy (0: none). */
+  readonly hostKvTokens: number;
+  /** Every request but the last reading its context asks to keep its KV this long (0: none). */
+  readonly sessionKvTtlS: number;
 }
 
 export const DEFAULT_POLICIES = 'round-robin,least-request,prefix-aware,session-affinity,pythia';
@@ -45,14 +49,20 @@ const DEFAULTS = {
   seed: '1',
   out: 'bench/results/latest',
   'large-roles': '',
+  'host-kv-tokens': '0',
+  'session-kv-ttl-s': '0',
 } as const;
+
+/** Generated workloads (besides FILE.jsonl traces). */
+export const WORKLOADS = ['coding', 'research', 'coding-long', 'research-long'] as const;
 
 export const HELP = `npm run bench -- [options]
 
 Runs each workload under each policy on a simulated cluster in virtual time and writes
 DIR/report.json, DIR/report.md and SVG charts.
 
-  --workload LIST        coding, research or FILE.jsonl (a trace to replay), comma-separated
+  --workload LIST        coding, research, coding-long, research-long or FILE.jsonl (a trace
+                         to replay), comma-separated
                          (default ${DEFAULTS.workload})
   --policies LIST        comma-separated policies (default ${DEFAULTS.policies}); each is
                          <routing>[-no-<lever>][+<scaling>]:
@@ -69,6 +79,9 @@ DIR/report.json, DIR/report.md and SVG charts.
   --seed N               workload seed (default ${DEFAULTS.seed})
   --large-roles LIST     roles served by a second pool of a 14B model on A100s (default none)
   --large-replicas N     replicas of that pool (default half of --replicas)
+  --host-kv-tokens N     a host-memory KV tier of N tokens per replica, every policy (default 0: none)
+  --session-kv-ttl-s S   every request asks its replica to keep its KV S seconds, unless no later
+                         step reads it (a fixed TTL, as a client could set; default 0: none)
   --no-sweep             skip the peak-concurrency sweep
   --out DIR              output directory (default ${DEFAULTS.out})
   --help                 this text
@@ -102,8 +115,10 @@ const NUMBER_KINDS = {
 function workloadsFrom(text: string, problems: string[]): string[] {
   const workloads = list(text);
   for (const w of workloads)
-    if (w !== 'coding' && w !== 'research' && !w.endsWith('.jsonl'))
-      problems.push(`--workload: unknown workload "${w}" (expected coding, research or a FILE.jsonl trace)`);
+    if (!(WORKLOADS as readonly string[]).includes(w) && !w.endsWith('.jsonl'))
+      problems.push(
+        `--workload: unknown workload "${w}" (expected ${WORKLOADS.join(', ')} or a FILE.jsonl trace)`,
+      );
   return workloads;
 }
 
@@ -181,6 +196,8 @@ export function parseRunnerOptions(argv: readonly string[]): ParsedCommandLine {
         ? number('large-replicas', largeReplicas, 'positiveInt')
         : Math.max(1, Math.round(replicas / 2)),
     sweep: values['no-sweep'] !== true,
+    hostKvTokens: number('host-kv-tokens', text('host-kv-tokens'), 'nonNegativeInt'),
+    sessionKvTtlS: number('session-kv-ttl-s', text('session-kv-ttl-s'), 'nonNegative'),
     out: text('out'),
   };
   if (options.out === '') problems.push('--out: expected a directory');

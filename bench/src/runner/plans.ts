@@ -2,6 +2,10 @@
 // measured ones in one or more waves; or a replayed trace as it is; and the smaller loads of
 // the peak-concurrency sweep.
 import { codingWorkload, researchWorkload } from '../../../test-support/src/workloads/agent-workloads.js';
+import {
+  codingLongWorkload,
+  researchLongWorkload,
+} from '../../../test-support/src/workloads/long-agent-workloads.js';
 import type { SessionPlan } from '../../../test-support/src/workloads/session-plan.js';
 import { readReplayFile } from '../../../test-support/src/workloads/trace-replay.js';
 import type { RunnerOptions } from './options.js';
@@ -38,6 +42,8 @@ export function generatePlans(
   const options = { sessions: count, ratePerS, seed, model: 'llama', burst: BURST };
   if (workload === 'coding') return withLargeRoles(codingWorkload(options), largeRoles);
   if (workload === 'research') return withLargeRoles(researchWorkload(options), largeRoles);
+  if (workload === 'coding-long') return withLargeRoles(codingLongWorkload(options), largeRoles);
+  if (workload === 'research-long') return withLargeRoles(researchLongWorkload(options), largeRoles);
   throw new Error(`unknown workload ${workload}`);
 }
 

@@ -2,7 +2,7 @@
 // call to runCluster, and the run's summary.
 import { parseConfig } from '../../../common/src/config/load.js';
 import type { SessionPlan } from '../../../test-support/src/workloads/session-plan.js';
-import { type SimPool, runCluster } from '../sim/cluster.js';
+import { type ClusterRunOptions, type SimPool, runCluster } from '../sim/cluster.js';
 import { type PolicySpec, formatPolicySpec, leverOn } from './policy-spec.js';
 import { type PolicySummary, measuredJcts, summarize } from './summary.js';
 
@@ -15,10 +15,20 @@ export interface PolicyRun {
   readonly measured: number[];
   /** Replicas on per pool over time, when autoscaled. */
   readonly timeline: ReadonlyArray<{ t: number; pool: string; replicas: number }>;
+  /** Figures printed beside the summary line (not in the report). */
+  readonly figures: {
+    readonly promptTokensPerRequest: number;
+    /** What prefill chunks added to the busy GPU time over decoding alone. */
+    readonly prefillShareOfBusyGpu: number;
+    /** Prompt tokens loaded from the host KV tier. */
+    readonly hostTokens: number;
+  };
 }
 
 export interface ClusterSetup {
   readonly simPools: readonly SimPool[];
+  /** Engine extras for every policy alike (host KV tier, a fixed retention TTL). */
+  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention'>;
   /** The 8B pool's replicas (the most it may have when autoscaled). */
   readonly replicas: number;
   readonly seed: number;
@@ -29,7 +39,7 @@ export type Progress = (policy: string, done: number, total: number) => void;
 export function runPolicy(
   spec: PolicySpec,
   plans: readonly SessionPlan[],
-  { simPools, replicas, seed }: ClusterSetup,
+  { simPools, replicas, seed, extras }: ClusterSetup,
   progress: Progress | null = null,
 ): PolicyRun {
   const fullPolicy = formatPolicySpec(spec);
@@ -69,6 +79,7 @@ export function runPolicy(
     learn: pythia,
     plans,
     seed,
+    ...extras,
     onProgress: (done: number, total: number) => progress?.(fullPolicy, done, total),
     ...(scaling
       ? {
@@ -80,5 +91,14 @@ export function runPolicy(
       : {}),
   });
   const wallS = (performance.now() - started) / 1000;
-  return { summary: summarize(r, pythia, wallS), measured: measuredJcts(r), timeline: r.replicaTimeline };
+  return {
+    summary: summarize(r, pythia, wallS),
+    measured: measuredJcts(r),
+    timeline: r.replicaTimeline,
+    figures: {
+      promptTokensPerRequest: Math.round(r.requestPromptTokens / Math.max(1, r.requests)),
+      prefillShareOfBusyGpu: r.prefillGpuSeconds / Math.max(1e-9, r.busyGpuSeconds),
+      hostTokens: r.hostTokens,
+    },
+  };
 }

@@ -35,11 +35,16 @@ export function runWorkload(
   for (const spec of options.policies) {
     const policy = formatPolicySpec(spec);
     if (bar) bar.label = workload;
-    const { summary, measured, timeline } = runPolicy(spec, plans, setup, bar?.update);
+    const { summary, measured, timeline, figures } = runPolicy(spec, plans, setup, bar?.update);
     runs.push({ spec, summary });
     jct[policy] = measured;
     replicas.push(...replicaRows(policy, timeline));
-    if (!bar) log(`${workload} ${policy}: mean JCT ${summary.jct_mean_s} s (${summary.wall_s} s wall)`);
+    if (!bar)
+      log(
+        `${workload} ${policy}: mean JCT ${summary.jct_mean_s} s, prefix hit ${summary.prefix_hit_rate}, ` +
+          `prompt ${figures.promptTokensPerRequest} tok/request, prefill ${(100 * figures.prefillShareOfBusyGpu).toFixed(1)}% ` +
+          `of busy GPU time, host-tier tokens ${figures.hostTokens} (${summary.wall_s} s wall)`,
+      );
   }
   let sweep: Row[] | null = null;
   if (options.sweep && !isReplayFile(workload)) {

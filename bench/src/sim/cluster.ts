@@ -14,12 +14,14 @@ import { NO_LEARNING, SimProfiling } from './profiling.js';
 import { ReplicaFleet, type SimPool } from './replica-fleet.js';
 import { type ClusterRunResult, RunTally } from './run-results.js';
 import { scrapeView } from './scrape-view.js';
-import { EPOCH_MS, SessionDriver } from './session-driver.js';
+import type { EngineOptions } from './engine.js';
+import { EPOCH_MS, type RetentionPolicy, SessionDriver } from './session-driver.js';
 import { simulatedConfig } from './sim-config.js';
 import { WarmTraffic } from './warm-traffic.js';
 
 export type { SimPool } from './replica-fleet.js';
 export type { ClusterRunResult } from './run-results.js';
+export type { RetentionPolicy, RetentionQuery } from './session-driver.js';
 
 export interface ClusterRunOptions {
   /**
@@ -41,11 +43,21 @@ export interface ClusterRunOptions {
    * on the autoscaler loop's decisions. `pools[].replicas` is then the most a pool may have.
    */
   readonly autoscale?: SimAutoscalingOptions;
+  // Engine extras, applied to every replica and every policy alike (off when absent).
+  /** Engine options for every replica (e.g. a host-memory KV tier). */
+  readonly engine?: EngineOptions;
+  /** The KV-retention hint each request carries; absent: none. */
+  readonly retention?: RetentionPolicy;
 }
 
 export function runCluster(options: ClusterRunOptions): ClusterRunResult {
   const queue = new EventQueue();
-  const fleet = new ReplicaFleet(queue, options.pools, options.priorityScheduling ? 'priority' : 'fcfs');
+  const fleet = new ReplicaFleet(
+    queue,
+    options.pools,
+    options.priorityScheduling ? 'priority' : 'fcfs',
+    options.engine,
+  );
   const config = simulatedConfig(options.config, options.pools, fleet, options.priorityScheduling);
   const tally = new RunTally(options.plans.length, options.onProgress);
   const profiling = options.learn ? new SimProfiling(config) : null;
@@ -67,9 +79,9 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
     events: warm,
     warmSender: warm,
   });
-  const scrape = scrapeView(fleet, core.cluster, config.scheduler.unhealthy_after_failures);
+  const scrape = scrapeView(fleet, core.cluster, config.scheduler.unhealthy_after_failures, () => queue.now);
 
-  new SessionDriver(queue, core.router, fleet, tally).schedule(options.plans);
+  new SessionDriver(queue, core.router, fleet, tally, options.retention ?? null).schedule(options.plans);
   // Periodic work, from time 0 until every session has completed.
   const every = (intervalMs: number, fn: () => void) => {
     const loop = () => {

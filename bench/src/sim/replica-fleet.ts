@@ -2,7 +2,7 @@
 // with each request's callbacks (first token, completion); and, under autoscaling, their
 // lifecycle (stopped -> starting for the model load -> ready -> draining -> stopped) and the
 // GPU time they were on.
-import { ReplicaEngine, type SimRequest, type StepOutcome } from './engine.js';
+import { type EngineOptions, ReplicaEngine, type SimRequest, type StepOutcome } from './engine.js';
 import type { EventQueue } from './event-queue.js';
 import type { ReplicaProfile } from './profiles.js';
 
@@ -48,6 +48,8 @@ export class ReplicaFleet {
     private readonly queue: EventQueue,
     pools: readonly SimPool[],
     policy: 'fcfs' | 'priority',
+    /** Engine extras for every replica (e.g. a host-memory KV tier). */
+    engineOptions?: EngineOptions,
   ) {
     let port = FIRST_PORT;
     for (const pool of pools) {
@@ -55,7 +57,7 @@ export class ReplicaFleet {
         const replica: Replica = {
           address: `127.0.0.1:${port++}`,
           pool: pool.name,
-          engine: new ReplicaEngine(pool.profile, policy),
+          engine: new ReplicaEngine(pool.profile, policy, engineOptions),
           stepping: false,
           state: 'ready',
           onSinceMs: 0,
@@ -165,7 +167,15 @@ export class ReplicaFleet {
   }
 
   /** Engine counters summed over the replicas. */
-  total(counter: 'promptTokensTotal' | 'cachedTokensTotal' | 'preemptionsTotal'): number {
+  total(
+    counter:
+      | 'promptTokensTotal'
+      | 'cachedTokensTotal'
+      | 'preemptionsTotal'
+      | 'hostTokensTotal'
+      | 'busyMsTotal'
+      | 'prefillMsTotal',
+  ): number {
     return this.replicas.reduce((a, r) => a + r.engine[counter], 0);
   }
 }

@@ -17,6 +17,13 @@ export interface ClusterRunResult {
   readonly gpuSeconds: number;
   readonly warmRequests: number;
   readonly warmHits: number;
+  /** GPU time stepping, and the part the prefill chunks added over decoding alone. */
+  readonly busyGpuSeconds: number;
+  readonly prefillGpuSeconds: number;
+  /** Prompt tokens loaded from the host KV tier (part of cachedTokens). */
+  readonly hostTokens: number;
+  /** Prompt tokens of the workload's requests (warm requests left out). */
+  readonly requestPromptTokens: number;
   /** Cache-manager decisions by result (sent, or why skipped). */
   readonly warmOutcomes: Readonly<Record<string, number>>;
   readonly sessionsCompleted: number;
@@ -48,6 +55,7 @@ export class RunTally {
   readonly ttftS: number[] = [];
   outputTokens = 0;
   requests = 0;
+  requestPromptTokens = 0;
   sessionsDone = 0;
   /** When the last request ended (virtual ms). */
   lastEndMs = 0;
@@ -90,6 +98,10 @@ export class RunTally {
       promptTokens: fleet.total('promptTokensTotal'),
       cachedTokens: fleet.total('cachedTokensTotal'),
       preemptions: fleet.total('preemptionsTotal'),
+      hostTokens: fleet.total('hostTokensTotal'),
+      requestPromptTokens: this.requestPromptTokens,
+      busyGpuSeconds: fleet.total('busyMsTotal') / 1000,
+      prefillGpuSeconds: fleet.total('prefillMsTotal') / 1000,
       gpuSeconds: fleet.gpuSeconds(this.lastEndMs, autoscaled),
       replicaTimeline,
       warmRequests: warm.sent,

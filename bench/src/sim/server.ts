@@ -8,11 +8,19 @@
 // its own after DEFAULT_OUTPUT_TOKENS (finish_reason "stop"). A time-scale factor runs the
 // engine faster than real time; SSE tokens are coalesced into one event per flush interval
 // so two cores are not flooded.
+//
+// Session KV retention rides on the request body in the shape of NVIDIA Dynamo's
+// `nvext.session_control` (which Dynamo maps onto SGLang streaming sessions):
+//   "nvext": {"session_control": {"session_id": "s-1", "timeout": 30, "action": "close"}}
+// Once the request finishes, its KV stays pinned in GPU memory for `timeout` seconds (300 when
+// left out, Dynamo's default) or until the next request with the same `session_id` arrives and
+// takes it; `action: "close"` pins nothing and releases what the session holds (`"open"` is
+// accepted and changes nothing). Without the field the replica behaves as plain vLLM.
 import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { chainedBlockHashes, promptText } from '../../../core/src/prompt/prefix-hash.js';
-import { ReplicaEngine } from './engine.js';
+import { ReplicaEngine, type RetentionHint } from './engine.js';
 import {
   type Completion,
   closingChunks,
@@ -56,6 +64,38 @@ const CHARS_PER_TOKEN = 4;
 const DEFAULT_OUTPUT_TOKENS = 16;
 const OWNER = 'pythia-sim';
 const json = { 'content-type': 'application/json' };
+/** Dynamo's default session inactivity timeout, seconds. */
+const DEFAULT_SESSION_TIMEOUT_S = 300;
+/** Longest retention a request may ask for, seconds, and the longest session id. */
+const MAX_SESSION_TIMEOUT_S = 3600;
+const MAX_SESSION_ID_CHARS = 256;
+
+/** The retention hint in a request body; a string describes what is wrong with it. */
+export function retentionFromBody(body: Record<string, unknown>): RetentionHint | null | string {
+  const nvext = body['nvext'];
+  if (nvext === undefined) return null;
+  if (typeof nvext !== 'object' || nvext === null || Array.isArray(nvext)) return 'nvext must be an object';
+  const control = (nvext as Record<string, unknown>)['session_control'];
+  if (control === undefined) return null;
+  if (typeof control !== 'object' || control === null || Array.isArray(control))
+    return 'nvext.session_control must be an object';
+  const c = control as Record<string, unknown>;
+  const id = c['session_id'];
+  if (typeof id !== 'string' || id === '' || id.length > MAX_SESSION_ID_CHARS)
+    return `nvext.session_control.session_id must be a string of 1-${MAX_SESSION_ID_CHARS} characters`;
+  const action = c['action'];
+  if (action !== undefined && action !== 'open' && action !== 'close')
+    return 'nvext.session_control.action must be "open" or "close"';
+  const timeout = c['timeout'] ?? DEFAULT_SESSION_TIMEOUT_S;
+  if (
+    typeof timeout !== 'number' ||
+    !Number.isFinite(timeout) ||
+    timeout < 0 ||
+    timeout > MAX_SESSION_TIMEOUT_S
+  )
+    return `nvext.session_control.timeout must be a number of seconds from 0 to ${MAX_SESSION_TIMEOUT_S}`;
+  return { key: id, ttlMs: action === 'close' ? 0 : timeout * 1000 };
+}
 
 export class SimulatedReplica {
   readonly engine: ReplicaEngine;
@@ -165,6 +205,7 @@ export class SimulatedReplica {
       const labels = { model_name: model };
       this.metrics.running.set(labels, this.engine.numRunning);
       this.metrics.waiting.set(labels, this.engine.numWaiting);
+      this.engine.expire(this.simNow());
       this.metrics.kv.set(labels, this.engine.kvUsage);
       this.metrics.preemptions.set(labels, this.engine.preemptionsTotal);
       res.writeHead(200, { 'content-type': this.registry.contentType }).end(await this.registry.metrics());
@@ -212,6 +253,11 @@ export class SimulatedReplica {
       res.writeHead(400, json).end(errorBody('invalid JSON', 'invalid_request_error'));
       return;
     }
+    const retention = retentionFromBody(body);
+    if (typeof retention === 'string') {
+      res.writeHead(400, json).end(errorBody(retention, 'invalid_request_error'));
+      return;
+    }
     const text = promptText(body);
     const promptTokens = Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
     const maxTokens = [body['max_tokens'], body['max_completion_tokens']].find((v) => typeof v === 'number');
@@ -256,6 +302,7 @@ export class SimulatedReplica {
       outputTokens,
       priority,
       arrivalMs: this.simNow(),
+      ...(retention ? { retention } : {}),
     });
     this.kick();
   }

@@ -10,10 +10,12 @@ import { RequestLifecycle } from '../../../ext-proc/src/core/routing/request-lif
 import type { RouteDecision } from '../../../ext-proc/src/core/routing/route-decision.js';
 import type { RouteInput } from '../../../ext-proc/src/core/routing/route-input.js';
 import {
+  SessionHistory,
   type SessionPlan,
   type StepPlan,
   stagesOf,
 } from '../../../test-support/src/workloads/session-plan.js';
+import type { RetentionHint } from './engine.js';
 import type { EventQueue } from './event-queue.js';
 import type { Replica, ReplicaFleet } from './replica-fleet.js';
 import type { RunTally } from './run-results.js';
@@ -22,16 +24,35 @@ import { type Run, blockHashes, runText } from './token-streams.js';
 /** Unix time of virtual time 0, for the records' wall-clock stamps. */
 export const EPOCH_MS = 1_790_000_000_000;
 
+/** What a retention policy knows of a request when it is sent (see SessionDriver's `retention`). */
+export interface RetentionQuery {
+  readonly session: string;
+  readonly agent: string;
+  readonly thread: string | null;
+  /** No later step of the session reads this step's context (its session or thread ends). */
+  readonly lastOfContext: boolean;
+  readonly decision: RouteDecision;
+}
+
+/**
+ * The session KV-retention hint each request carries (as SGLang sessions / Dynamo's
+ * `nvext.session_control` or Continuum's TTL let a client or router set it); null: none, and
+ * the engine behaves exactly as without retention.
+ */
+export type RetentionPolicy = (query: RetentionQuery) => RetentionHint | null;
+
 /** One step of a session about to be sent. */
 interface StepRequest {
   readonly plan: SessionPlan;
   readonly step: StepPlan;
   /** `<session>:<stage>.<index>`: names the step's new prompt text and its output. */
   readonly stepId: string;
-  /** The session's earlier prompts and outputs (included when the step asks for history). */
-  readonly history: readonly Run[];
+  /** The session's earlier prompts and outputs, as each step may read them. */
+  readonly history: SessionHistory<Run>;
   /** The session's last stage (its requests carry the end marker). */
   readonly last: boolean;
+  /** No later step of the session reads this step's context. */
+  readonly lastOfContext: boolean;
 }
 
 export class SessionDriver {
@@ -47,6 +68,7 @@ export class SessionDriver {
     private readonly router: WorkflowRouter,
     private readonly fleet: ReplicaFleet,
     private readonly tally: RunTally,
+    private readonly retention: RetentionPolicy | null = null,
   ) {}
 
   /** Starts every plan at its arrival time. */
@@ -57,14 +79,18 @@ export class SessionDriver {
   private start(plan: SessionPlan): void {
     const arrival = this.queue.now;
     const stages = stagesOf(plan);
-    const history: Run[] = [];
+    const history = new SessionHistory<Run>();
     const runStage = (index: number) => {
       const steps = stages[index] as StepPlan[];
       let remaining = steps.length;
       let maxAfter = 0;
       const finishedRuns: Run[][] = [];
+      const later = stages.slice(index + 1).flat();
       const stageDone = () => {
-        for (const runs of finishedRuns) if (runs) history.push(...runs);
+        steps.forEach((s, k) => {
+          const runs = finishedRuns[k];
+          if (runs) history.record(s, runs[0] as Run, runs[1] as Run);
+        });
         if (index + 1 < stages.length)
           this.queue.schedule(this.queue.now + maxAfter * 1000, () => runStage(index + 1));
         else this.tally.sessionDone(plan.session, (this.queue.now - arrival) / 1000);
@@ -72,7 +98,11 @@ export class SessionDriver {
       steps.forEach((step, k) => {
         const stepId = `${plan.session}:${index}.${k}`;
         const last = index === stages.length - 1;
-        const sent = this.send({ plan, step, stepId, history, last }, (runs) => {
+        const lastOfContext =
+          step.thread === undefined
+            ? !later.some((s) => s.history)
+            : !later.some((s) => s.thread === step.thread);
+        const sent = this.send({ plan, step, stepId, history, last, lastOfContext }, (runs) => {
           finishedRuns[k] = runs;
           maxAfter = Math.max(maxAfter, step.afterS);
           remaining--;
@@ -96,7 +126,7 @@ export class SessionDriver {
     const prefix: Run = { key: step.prefix, tokens: step.prefixTokens };
     const fresh: Run = { key: `${stepId}:new`, tokens: step.newTokens };
     const output: Run = { key: `${stepId}:out`, tokens: step.outputTokens };
-    const promptRuns = [prefix, ...(step.history ? r.history : []), fresh];
+    const promptRuns = [prefix, ...r.history.context(step), fresh];
     const promptTokens = promptRuns.reduce((a, run) => a + run.tokens, 0);
     const json = {
       model: step.model ?? plan.model ?? 'llama',
@@ -132,6 +162,15 @@ export class SessionDriver {
     const priority = decision.priority ?? NEUTRAL_PRIORITY;
     const blockSize = replica.engine.profile.blockSize;
     this.tally.requests++;
+    this.tally.requestPromptTokens += promptTokens;
+    const hint =
+      this.retention?.({
+        session: plan.session,
+        agent: step.agent,
+        thread: step.thread ?? null,
+        lastOfContext: r.lastOfContext,
+        decision,
+      }) ?? null;
     this.fleet.submit(
       replica,
       {
@@ -142,6 +181,7 @@ export class SessionDriver {
         outputTokens: step.outputTokens,
         priority,
         arrivalMs: this.queue.now,
+        ...(hint ? { retention: hint } : {}),
       },
       {
         onFirst: (ms) => {

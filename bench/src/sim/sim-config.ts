@@ -7,6 +7,7 @@
 // readiness check), which the scraper's health rule reads as one failed scrape being enough.
 import { type PythiaConfig, autoscalerPoolSettings } from '../../../common/src/config/schema.js';
 import type { ReplicaFleet, SimPool } from './replica-fleet.js';
+import { relativeDecodeSpeed } from './profiles.js';
 
 export function simulatedConfig(
   config: PythiaConfig,
@@ -32,7 +33,7 @@ export function simulatedConfig(
         models: [...pool.models],
         endpoints: fleet.ofPool(pool.name).map((r) => ({ address: r.address })),
         kv_capacity_tokens: pool.profile.kvCapacityTokens,
-        speed: 1 / pool.profile.slowdown,
+        speed: relativeDecodeSpeed(pool.profile),
         priority_field: priorityField,
       };
     }),

@@ -67,7 +67,8 @@ function step(
   };
 }
 
-function arrivals(options: WorkloadOptions, random: () => number): number[] {
+/** Session arrival times: Poisson at `ratePerS`, in bursts of `burst` sessions. */
+export function arrivals(options: WorkloadOptions, random: () => number): number[] {
   const burst = Math.max(1, options.burst ?? 1);
   const times: number[] = [];
   let t = 0;

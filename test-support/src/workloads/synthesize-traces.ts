@@ -3,7 +3,7 @@
 // Used to test and demonstrate the profiler on generated workloads; the bench's simulator
 // produces real timing instead.
 import type { Trace } from '../../../core/src/wire/trace.js';
-import { type SessionPlan, stagesOf } from './session-plan.js';
+import { SessionHistory, type SessionPlan, stagesOf } from './session-plan.js';
 
 export interface SynthesisOptions {
   readonly firstTokenS: number;
@@ -25,14 +25,14 @@ export function synthesizeTraces(
   const traces: Trace[] = [];
   for (const plan of plans) {
     let t = plan.arrivalS;
-    let history = 0;
+    const history = new SessionHistory<number>();
     let n = 0;
     const stages = stagesOf(plan);
     stages.forEach((steps, stageIndex) => {
       let stageEnd = t;
       let maxAfter = 0;
       for (const s of steps) {
-        const prompt = s.prefixTokens + (s.history ? history : 0) + s.newTokens;
+        const prompt = s.prefixTokens + history.context(s).reduce((a, b) => a + b, 0) + s.newTokens;
         const duration = options.firstTokenS + s.outputTokens / options.tokensPerS;
         const start = options.epochMs + t * 1000;
         traces.push({
@@ -63,7 +63,7 @@ export function synthesizeTraces(
         stageEnd = Math.max(stageEnd, t + duration);
         maxAfter = Math.max(maxAfter, s.afterS);
       }
-      for (const s of steps) history += s.newTokens + s.outputTokens;
+      for (const s of steps) history.record(s, s.newTokens, s.outputTokens);
       t = stageEnd + maxAfter;
     });
   }

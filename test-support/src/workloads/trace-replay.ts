@@ -1,6 +1,6 @@
 // Session traces to replay, one JSON session per line (see docs/bench.md, "Trace replay"):
 // {"workflow","session","arrival_s","model"?,"steps":[{"agent","stage","prefix","prefix_tokens",
-//   "history","new_tokens","output_tokens","after_s","model"?}]}
+//   "history","new_tokens","output_tokens","after_s","model"?,"thread"?,"publish"?}]}
 // Unknown fields are ignored; a malformed line is reported with its number and skipped.
 import { readJsonLines } from '../../../common/src/jsonl.js';
 import type { SessionPlan, StepPlan } from './session-plan.js';
@@ -45,6 +45,12 @@ export function parseSessionLine(text: string): SessionPlan {
     const stepModel = step['model'];
     if (stepModel !== undefined && typeof stepModel !== 'string')
       throw new Error(`${where}model must be a string`);
+    const thread = step['thread'];
+    if (thread !== undefined && (typeof thread !== 'string' || !ID.test(thread)))
+      throw new Error(`${where}thread must be a name of A-Z a-z 0-9 . _ : @ + -`);
+    const publish = step['publish'];
+    if (publish !== undefined && publish !== 'all' && publish !== 'output' && publish !== 'none')
+      throw new Error(`${where}publish must be "all", "output" or "none"`);
     const stage = num(step, 'stage', where);
     if (!Number.isInteger(stage)) throw new Error(`${where}stage must be an integer`);
     return {
@@ -57,6 +63,8 @@ export function parseSessionLine(text: string): SessionPlan {
       outputTokens: Math.max(1, Math.round(num(step, 'output_tokens', where))),
       afterS: num(step, 'after_s', where, 0),
       ...(typeof stepModel === 'string' ? { model: stepModel } : {}),
+      ...(typeof thread === 'string' ? { thread } : {}),
+      ...(publish !== undefined ? { publish } : {}),
     };
   });
   return {
