@@ -110,8 +110,22 @@ test('prefix cache: a repeated prompt prefix is served from cache; outputs stay 
   engine.submit(request('first', 4000, 10, 'shared-system'));
   runUntilIdle(engine);
   engine.submit(request('second', 4000, 10, 'shared-system'));
-  const { done } = runUntilIdle(engine);
-  assert.equal(done.get('second')?.cachedTokens, 4000 - (4000 % 16));
+  const { done, first } = runUntilIdle(engine);
+  // Every block hit: vLLM still computes the last prompt token (it yields the first output
+  // token), so the hit is one token short of the whole prompt, and a first token is reported.
+  assert.equal(done.get('second')?.cachedTokens, 3999);
+  assert.ok(first.has('second'), 'a fully cached prompt still reports its first token');
+});
+
+test('a preempted request finds what it computed still cached when it is readmitted', () => {
+  const tiny = { ...H100_LLAMA_8B, kvCapacityTokens: 20_000 };
+  const engine = new ReplicaEngine(tiny, 'fcfs');
+  for (let i = 0; i < 12; i++) engine.submit(request(`r${i}`, 1000, 800));
+  runUntilIdle(engine);
+  assert.ok(engine.preemptionsTotal > 0);
+  // Recompute after a preemption hits the cache: fewer prompt tokens are computed than the
+  // preempted requests had computed in all (vLLM V1 frees them into the prefix cache).
+  assert.ok(engine.recomputedTokensTotal < engine.preemptedTokensTotal);
 });
 
 test('KV exhaustion preempts (most recent first) and every request still completes', () => {

@@ -11,10 +11,21 @@ import { runUntilIdle as drain, engineRequest as request } from './engine-driver
 /** 20k tokens of KV (1,250 blocks): small enough to fill from a test. */
 const SMALL: ReplicaProfile = { ...H100_LLAMA_8B, kvCapacityTokens: 20_000 };
 
-/** Three requests with fresh content (6k tokens each by default): they push older blocks out. */
-function flood(engine: ReplicaEngine, tag: string, startMs: number, tokens = 6000): number {
-  for (let i = 0; i < 3; i++) engine.submit(request(`${tag}${i}`, [{ key: `${tag}${i}`, tokens }], 10));
-  return drain(engine, startMs).now;
+/**
+ * Rounds of three requests with fresh content (6k tokens each by default): they push older
+ * blocks out. Freed blocks go on the LRU list tail first (as vLLM frees them), so one round
+ * evicts the end of an older context and a second round its start.
+ */
+function flood(engine: ReplicaEngine, tag: string, startMs: number, tokens = 6000, rounds = 2): number {
+  let now = startMs;
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < 3; i++) {
+      const id = `${tag}${round}.${i}`;
+      engine.submit(request(id, [{ key: id, tokens }], 10, { arrivalMs: now }));
+    }
+    now = drain(engine, now).now;
+  }
+  return now;
 }
 
 const context: Run = { key: 'session-context', tokens: 8000 };
@@ -98,7 +109,7 @@ test('retention: a pin expires after its TTL and its blocks become evictable aga
   engine.expire(t + 5_000);
   assert.equal(engine.pinnedRefs, 0);
   assert.equal(engine.kvUsage, 0, 'expired blocks are free (cached, evictable)');
-  const t2 = flood(engine, 'other', t + 5_000);
+  const t2 = flood(engine, 'other', t + 5_000, 6000, 1);
   engine.submit(turn2('t2', { arrivalMs: t2, retention: { key: 's', ttlMs: 0 } }));
   // Released tail first (as vLLM frees blocks), so the flood evicted the end of the context
   // and left its start: a partial hit, where the pin had kept all of it.

@@ -89,6 +89,9 @@ export class ReplicaEngine {
   private hostLinkFreeMs = 0;
   readonly totalBlocks: number;
   preemptionsTotal = 0;
+  /** KV tokens preempted requests had computed, and what their readmissions computed again. */
+  preemptedTokensTotal = 0;
+  recomputedTokensTotal = 0;
   promptTokensTotal = 0;
   /** Prompt tokens not recomputed: GPU prefix-cache hits plus host-tier loads. */
   cachedTokensTotal = 0;
@@ -206,7 +209,11 @@ export class ReplicaEngine {
   private admit(r: Running, nowMs: number): boolean {
     const bs = this.profile.blockSize;
     const key = r.req.retention?.key;
-    const reuse = this.cachedPrefix(r.req.promptBlocks);
+    // After a preemption the prompt and the tokens generated so far are recomputed: their
+    // full blocks may still be cached.
+    const blocks =
+      r.preemptions === 0 ? r.req.promptBlocks : r.req.fullBlocks.slice(0, Math.floor(r.prefillTarget / bs));
+    const reuse = this.cachedPrefix(blocks);
     const needed = Math.ceil((r.prefillTarget + 1) / bs) - reuse;
     // Shared blocks: take references (free cached ones come back into use). Pinned blocks are
     // used KV: a request that does not fit beside them waits, as it would beside running ones
@@ -215,11 +222,10 @@ export class ReplicaEngine {
     // session's own pins count as space: admitting it releases what its prompt does not reuse.
     const fromFreeCount = () => {
       let n = 0;
-      for (let i = 0; i < reuse; i++) if (this.cachedFree.has(r.req.promptBlocks[i] as number)) n++;
+      for (let i = 0; i < reuse; i++) if (this.cachedFree.has(blocks[i] as number)) n++;
       return n;
     };
-    const releasable = () =>
-      key === undefined ? 0 : this.releasableBy(this.pins.peek(key), r.req.promptBlocks, reuse);
+    const releasable = () => (key === undefined ? 0 : this.releasableBy(this.pins.peek(key), blocks, reuse));
     while (needed + fromFreeCount() > this.free() + releasable()) {
       if (this.running.length > 0 || !this.unpinEarliest()) return false;
     }
@@ -227,22 +233,24 @@ export class ReplicaEngine {
     // match above keeps the ones this prompt reuses.
     if (key !== undefined) for (const pin of this.pins.claim(key)) this.unpin(pin.hashes);
     for (let i = 0; i < reuse; i++) {
-      const h = r.req.promptBlocks[i] as number;
+      const h = blocks[i] as number;
       if (this.cachedFree.delete(h)) {
         this.inUse++;
         this.active.set(h, 1);
       } else this.active.set(h, (this.active.get(h) ?? 0) + 1);
     }
     if (!this.allocate(needed)) throw new Error('allocation raced');
-    r.sharedBlocks = r.req.promptBlocks.slice(0, reuse) as number[];
+    r.sharedBlocks = blocks.slice(0, reuse) as number[];
     r.privateBlocks = needed;
-    const gpuCached = Math.min(reuse * bs, r.prefillTarget);
+    // When every prompt token hits, vLLM still computes the last one (it yields the first
+    // output token): a hit covers at most all but one token.
+    const gpuCached = Math.min(reuse * bs, r.prefillTarget - 1);
     // Blocks that continue the prefix in the host tier are loaded into the new blocks. The
     // copy runs on the GPU's copy engines, beside the compute of other requests (vLLM's
     // offloading connector loads asynchronously and schedules the request once its KV has
     // arrived); loads share the one PCIe link, so they queue behind each other.
-    const hostRun = this.host ? this.host.takeRun(r.req.promptBlocks, reuse) : 0;
-    r.cachedTokens = Math.min((reuse + hostRun) * bs, r.prefillTarget);
+    const hostRun = this.host ? this.host.takeRun(blocks, reuse) : 0;
+    r.cachedTokens = Math.min((reuse + hostRun) * bs, r.prefillTarget - 1);
     const loaded = r.cachedTokens - gpuCached;
     r.loadReadyMs = 0;
     if (loaded > 0) {
@@ -250,6 +258,7 @@ export class ReplicaEngine {
       this.hostLinkFreeMs = r.loadReadyMs;
     }
     r.prefilled = r.cachedTokens;
+    if (r.preemptions > 0) this.recomputedTokensTotal += r.prefillTarget - r.cachedTokens;
     r.admittedSeq = ++this.seq;
     if (r.preemptions === 0) {
       this.promptTokensTotal += r.req.promptTokens;
@@ -319,20 +328,32 @@ export class ReplicaEngine {
     for (const dropped of this.pins.add(hint.key, hashes, nowMs + hint.ttlMs)) this.unpin(dropped.hashes);
   }
 
-  private release(r: Running, keepContent: boolean): void {
-    for (const h of r.sharedBlocks) this.unref(h);
+  /**
+   * Frees a request's blocks as vLLM does: in reverse order (its tail first), so that on the
+   * LRU free list a prefix is evicted after what follows it. The full blocks it computed keep
+   * their content (they stay cached for the session's next turn, or for its own recompute
+   * after a preemption); `computedTokens` bounds them.
+   */
+  private release(r: Running, computedTokens: number): void {
+    const bs = this.profile.blockSize;
+    const shared = r.sharedBlocks.length;
+    const ownFull = Math.max(0, Math.min(r.privateBlocks, Math.floor(computedTokens / bs) - shared));
+    const own = r.req.fullBlocks.slice(shared, shared + ownFull);
     this.inUse -= r.privateBlocks;
-    if (keepContent) {
-      // The prompt's and output's full blocks stay cached for the session's next turn.
-      const own = r.req.fullBlocks.slice(r.sharedBlocks.length, r.sharedBlocks.length + r.privateBlocks);
-      for (const h of own) {
-        if (this.active.has(h) || this.cachedFree.has(h)) continue;
-        if (this.totalBlocks - this.inUse - this.cachedFree.size <= 0) break;
-        this.cachedFree.set(h, true);
-      }
+    for (let i = own.length - 1; i >= 0; i--) {
+      const h = own[i] as number;
+      if (this.active.has(h) || this.cachedFree.has(h)) continue;
+      if (this.totalBlocks - this.inUse - this.cachedFree.size <= 0) break;
+      this.cachedFree.set(h, true);
     }
+    for (let i = shared - 1; i >= 0; i--) this.unref(r.sharedBlocks[i] as number);
     r.sharedBlocks = [];
     r.privateBlocks = 0;
+  }
+
+  /** Tokens whose KV a request has computed: its prefill so far, then every token but the last. */
+  private static computedTokens(r: Running): number {
+    return r.prefilled < r.prefillTarget ? r.prefilled : r.prefillTarget + Math.max(0, r.generated - 1);
   }
 
   private preemptOne(except: Running): boolean {
@@ -353,9 +374,12 @@ export class ReplicaEngine {
     }
     if (!victim) return false;
     this.running.splice(this.running.indexOf(victim), 1);
-    this.release(victim, false);
+    // vLLM V1 frees a preempted request's blocks into the prefix cache: what it computed can
+    // be hit again when it is readmitted (recompute only what was evicted meanwhile).
+    this.release(victim, ReplicaEngine.computedTokens(victim));
     victim.preemptions++;
     this.preemptionsTotal++;
+    this.preemptedTokensTotal += ReplicaEngine.computedTokens(victim);
     victim.prefillTarget = victim.req.promptTokens + victim.generated;
     victim.prefilled = 0;
     this.enqueue(victim, this.policy !== 'priority');
@@ -453,7 +477,7 @@ export class ReplicaEngine {
         this.running.splice(i, 1);
         const hint = r.req.retention;
         if (hint && hint.ttlMs > 0) this.retain(r, hint, end);
-        else this.release(r, true);
+        else this.release(r, r.prefillTarget + r.generated);
         finished.push({
           id: r.req.id,
           firstTokenMs: r.firstTokenMs,
