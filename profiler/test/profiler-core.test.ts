@@ -48,9 +48,12 @@ test('redelivered traces are deduplicated by request id and keep the newest ack 
   const [t] = synthesizeTraces(codingWorkload({ sessions: 1, ratePerS: 1, seed: 1 }));
   const trace = t as Trace;
   assert.deepEqual(core.ingest(trace, 'first', 0), { accepted: true });
-  assert.deepEqual(core.ingest(trace, 'second', 1), { accepted: false, reason: 'duplicate' });
+  // Held with its session (acknowledged with it), under the newest token.
+  assert.deepEqual(core.ingest(trace, 'second', 1), { accepted: true });
   const done = core.completeDue(10 * 60_000);
   assert.deepEqual(done[0]?.acks, ['second']);
+  // Once its session is learned, a redelivery is a duplicate, acknowledged at once.
+  assert.deepEqual(core.ingest(trace, 'third', 2), { accepted: false, reason: 'duplicate' });
   assert.equal(core.rejected.get('duplicate'), 1);
 });
 

@@ -41,6 +41,8 @@ const natsSchema = z.strictObject({
   /** How long the traces stream keeps records the profiler has not consumed. */
   trace_max_age_s: positiveInt.default(24 * 3600),
   trace_max_bytes: positiveInt.default(1024 * 1024 * 1024),
+  /** Leadership lease of the profiler and the autoscaler (each runs with a standby); 5 s when unset. */
+  lease_ttl_s: z.number().positive().optional(),
   /** Credentials, one kind at most: user and password, a token, a .creds file, or an nkey seed file. */
   user: z.string().min(1).optional(),
   password: z.string().min(1).optional(),

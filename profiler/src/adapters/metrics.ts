@@ -45,6 +45,22 @@ export class ProfilerMetrics {
     registers: [this.registry],
   });
 
+  readonly leader = new Gauge({
+    name: 'pythia_profiler_leader',
+    help: '1 while this replica holds the profiler lease (consumes traces, stores sessions), 0 on standby',
+    registers: [this.registry],
+  });
+  readonly sessionsDuplicateTotal = new Counter({
+    name: 'pythia_profiler_sessions_duplicate_total',
+    help: 'Completed sessions found already stored (a replay after a crash or takeover), not learned again',
+    registers: [this.registry],
+  });
+  readonly sessionsAwaitingStore = new Gauge({
+    name: 'pythia_profiler_sessions_awaiting_store',
+    help: 'Completed sessions whose summary is not stored yet (retried every pass; traces unacknowledged)',
+    registers: [this.registry],
+  });
+
   constructor(collectProcessMetrics = true) {
     if (collectProcessMetrics) addProcessMetrics(this.registry);
   }

@@ -1,7 +1,14 @@
 // The profiler's whole state machine, pure and bounded: traces in (each with an opaque
 // acknowledgement token), sessions completed on idle or end marker, models rebuilt, and the
 // tokens to acknowledge once a session's learning is durable. At-least-once delivery is
-// made idempotent by request id.
+// made idempotent by request id, and storage by session identity: a completed session is
+// named by its workflow, session id and first request's start (sessionIdentity), and one that
+// falls within a session already stored (a replay after a crash, a late redelivery) is
+// recognised as a duplicate and never stored or learned again.
+//
+// With `learnOnStore` (the service), a completed session waits in `awaitingStore` until the
+// caller reports it stored (stored()); only then is it learned and are its traces' tokens
+// handed back for acknowledgement. A session whose store failed stays there and is retried.
 
 import type { SessionSummary } from '../../../core/src/wire/codec.js';
 import { TwoGenerationCache } from '../../../core/src/bounded/two-generation-cache.js';
@@ -36,10 +43,48 @@ interface OpenSession<T> {
 }
 
 export interface CompletedSessionResult<T> {
+  /** The stored record's identity (sessionIdentity): the same for every replay of the session. */
+  readonly id: string;
   readonly summary: SessionSummary;
-  /** Acknowledge these once the summary is stored. */
+  /** Acknowledge these once the summary is stored (learnOnStore: the tokens known so far). */
   readonly acks: readonly T[];
   readonly reason: 'idle' | 'end_marker' | 'evicted';
+  /** Within a session already stored: acknowledge its tokens, store and learn nothing. */
+  readonly duplicate: boolean;
+}
+
+export interface ProfilerCoreOptions {
+  /**
+   * Learn a completed session only once the caller reports it durably stored (stored()).
+   * Without it (offline builds, the simulator) a session is learned as it completes.
+   */
+  readonly learnOnStore?: boolean;
+}
+
+/** A stored session's time span, to recognise replays of any part of it. */
+interface StoredSpan {
+  readonly startUnixMs: number;
+  readonly endUnixMs: number;
+}
+
+interface AwaitingStore<T> {
+  readonly key: string;
+  readonly result: CompletedSessionResult<T>;
+  readonly traces: readonly Trace[];
+  readonly tokens: Map<string, T>;
+}
+
+/**
+ * A completed session's identity: workflow, session id and the start of its first request,
+ * so the same session assembled again (after a crash, from redelivered traces) gets the same
+ * name, and a later run under a reused session id (after an idle gap) a new one.
+ */
+export function sessionIdentity(workflow: string, session: string, firstStartUnixMs: number): string {
+  return `${workflow}\u0000${session}\u0000${firstStartUnixMs}`;
+}
+
+function sessionKey(workflow: string, session: string): string {
+  return `${workflow}\u0000${session}`;
 }
 
 export interface RebuiltModel {
@@ -54,14 +99,31 @@ export class ProfilerCore<T> {
   private readonly open = new Map<string, OpenSession<T>>();
   private readonly seenIds: TwoGenerationCache<string, true>;
   private readonly pendingEvictions: CompletedSessionResult<T>[] = [];
+  /** Stored sessions by session key (workflow, session): their spans, most recent last. */
+  private readonly storedSpans: TwoGenerationCache<string, StoredSpan[]>;
+  private readonly awaiting = new Map<string, AwaitingStore<T>>();
+  /** Request ids of the sessions awaiting their store -> their identity. */
+  private readonly awaitingByRequest = new Map<string, string>();
+  private readonly learnOnStore: boolean;
   readonly rejected = new Map<RejectReason, number>();
 
-  constructor(private readonly config: ProfilerCoreConfig) {
+  constructor(
+    private readonly config: ProfilerCoreConfig,
+    options: ProfilerCoreOptions = {},
+  ) {
     this.seenIds = new TwoGenerationCache(config.dedupeCapacity);
+    this.storedSpans = new TwoGenerationCache(config.dedupeCapacity);
+    this.learnOnStore = options.learnOnStore === true;
   }
 
+  /** Sessions collecting traces, and completed ones waiting for their store. */
   get openSessions(): number {
-    return this.open.size;
+    return this.open.size + this.awaiting.size;
+  }
+
+  /** Completed sessions whose store has not succeeded yet (learnOnStore). */
+  get awaitingStore(): number {
+    return this.awaiting.size;
   }
 
   get workflows(): number {
@@ -89,16 +151,29 @@ export class ProfilerCore<T> {
    */
   ingest(
     trace: Trace,
-    token: T,
+    token: T | null,
     nowMs: number,
   ): { accepted: true } | { accepted: false; reason: RejectReason } {
     const identity = parseIdentity(trace, this.config.maxIdentifierLength);
     if (identity.kind !== 'workflow' || trace.requestId === '') return this.reject('invalid_identifier');
-    const key = `${trace.workflow}\u0000${trace.session}`;
+    const key = sessionKey(trace.workflow, trace.session);
     const open = this.open.get(key);
     if (this.seenIds.has(trace.requestId)) {
-      // A redelivery. If its session is still open, keep the newest token for the final ack.
-      if (open?.tokens.has(trace.requestId)) open.tokens.set(trace.requestId, token);
+      // A redelivery (or a trace first read by a replay, without a token). While its session is
+      // open or waiting for its store, the newest token is kept for the acknowledgement;
+      // otherwise its session is stored (or it was rejected) and it is acknowledged at once.
+      // Such a held redelivery counts as accepted: it is acknowledged with its session.
+      if (token !== null) {
+        const waiting = this.awaiting.get(this.awaitingByRequest.get(trace.requestId) ?? '');
+        if (waiting) {
+          waiting.tokens.set(trace.requestId, token);
+          return { accepted: true };
+        }
+        if (open?.traces.some((t) => t.requestId === trace.requestId)) {
+          open.tokens.set(trace.requestId, token);
+          return { accepted: true };
+        }
+      }
       return this.reject('duplicate');
     }
     if (!this.learner(trace.workflow)) return this.reject('too_many_workflows');
@@ -130,7 +205,7 @@ export class ProfilerCore<T> {
       };
     }
     session.traces.push(trace);
-    session.tokens.set(trace.requestId, token);
+    if (token !== null) session.tokens.set(trace.requestId, token);
     session.lastSeenMs = nowMs;
     if (trace.sessionEnd && session.endSeenMs === null) session.endSeenMs = nowMs;
     this.open.set(key, session);
@@ -144,12 +219,32 @@ export class ProfilerCore<T> {
     this.pendingEvictions.push(this.complete(session, 'evicted'));
   }
 
+  private isStored(key: string, firstStartUnixMs: number): boolean {
+    const spans = this.storedSpans.peek(key);
+    return spans?.some((s) => firstStartUnixMs >= s.startUnixMs && firstStartUnixMs <= s.endUnixMs) ?? false;
+  }
+
+  private markStored(key: string, span: StoredSpan): void {
+    const spans = this.storedSpans.get(key) ?? [];
+    // A session id reused run after run keeps only its latest few spans.
+    this.storedSpans.set(key, [...spans.slice(-3), span]);
+  }
+
   private complete(
     session: OpenSession<T>,
     reason: CompletedSessionResult<T>['reason'],
   ): CompletedSessionResult<T> {
-    this.learners.get(session.workflow)?.completeSession(session.traces);
-    return {
+    const key = sessionKey(session.workflow, session.session);
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const t of session.traces) {
+      first = Math.min(first, t.startUnixMs);
+      last = Math.max(last, t.endUnixMs);
+    }
+    const duplicate = this.isStored(key, first);
+    const result: CompletedSessionResult<T> = {
+      id: sessionIdentity(session.workflow, session.session, first),
+      duplicate,
       summary: {
         workflow: session.workflow,
         session: session.session,
@@ -165,6 +260,60 @@ export class ProfilerCore<T> {
       acks: [...session.tokens.values()],
       reason,
     };
+    if (duplicate) return result;
+    if (!this.learnOnStore) {
+      this.learners.get(session.workflow)?.completeSession(session.traces);
+      this.markStored(key, { startUnixMs: first, endUnixMs: last });
+      return result;
+    }
+    const waiting = this.awaiting.get(result.id);
+    if (waiting) {
+      // The same session completed again before its store (an eviction raced a replay): one record.
+      for (const t of session.traces) {
+        if (waiting.traces.some((w) => w.requestId === t.requestId)) continue;
+        (waiting.traces as Trace[]).push(t);
+        this.awaitingByRequest.set(t.requestId, result.id);
+      }
+      for (const [id, token] of session.tokens) waiting.tokens.set(id, token);
+      return { ...result, duplicate: true, acks: [] };
+    }
+    this.awaiting.set(result.id, { key, result, traces: session.traces, tokens: new Map(session.tokens) });
+    for (const t of session.traces) this.awaitingByRequest.set(t.requestId, result.id);
+    return result;
+  }
+
+  /** Completed sessions waiting for their store, oldest first (learnOnStore). */
+  awaitingSessions(): CompletedSessionResult<T>[] {
+    return [...this.awaiting.values()].map((w) => ({ ...w.result, acks: [...w.tokens.values()] }));
+  }
+
+  /**
+   * The session `id` is durably stored (`duplicate`: the store found it already there). It is
+   * learned (unless a duplicate) and the tokens of its traces are returned for acknowledgement.
+   */
+  stored(id: string, duplicate = false): T[] {
+    const waiting = this.awaiting.get(id);
+    if (!waiting) return [];
+    this.awaiting.delete(id);
+    for (const t of waiting.traces) this.awaitingByRequest.delete(t.requestId);
+    const requests = waiting.result.summary.requests;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const r of requests) last = Math.max(last, r.endUnixMs);
+    const first = Math.min(...requests.map((r) => r.startUnixMs));
+    // A duplicate is another replica's record: learned when replay() reads it.
+    if (!duplicate && !this.isStored(waiting.key, first)) {
+      this.learners.get(waiting.result.summary.workflow)?.completeSession(waiting.traces);
+      this.markStored(waiting.key, { startUnixMs: first, endUnixMs: last });
+    }
+    return [...waiting.tokens.values()];
+  }
+
+  /**
+   * Gives every open session a whole idle timeout from `nowMs` on: after an outage in which
+   * no trace could arrive, so that a session in progress is not split by it.
+   */
+  restartIdleClocks(nowMs: number): void {
+    for (const s of this.open.values()) s.lastSeenMs = Math.max(s.lastSeenMs, nowMs);
   }
 
   /** Completes sessions that went idle or were marked ended. */
@@ -188,8 +337,20 @@ export class ProfilerCore<T> {
     return out;
   }
 
-  /** Relearns a stored session summary (restart); no acknowledgement involved. */
+  /**
+   * Relearns a stored session summary (restart, or a standby following the leader); no
+   * acknowledgement involved. A summary already known (stored by this core) is skipped.
+   */
   replay(summary: SessionSummary): void {
+    const key = sessionKey(summary.workflow, summary.session);
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const r of summary.requests) {
+      first = Math.min(first, r.startUnixMs);
+      last = Math.max(last, r.endUnixMs);
+    }
+    if (this.isStored(key, first)) return;
+    this.markStored(key, { startUnixMs: first, endUnixMs: last });
     const learner = this.learner(summary.workflow);
     if (!learner) return;
     const agents = this.agentsSeen.get(summary.workflow) ?? new Set<string>();
@@ -229,10 +390,11 @@ export class ProfilerCore<T> {
     this.learner(model.workflow)?.restore(model);
   }
 
-  /** Tokens of every trace still waiting for its session to complete (for a graceful stop). */
+  /** Tokens of every trace still waiting for its session's store (for a graceful stop). */
   pendingTokens(): T[] {
     const out: T[] = [];
     for (const s of this.open.values()) out.push(...s.tokens.values());
+    for (const w of this.awaiting.values()) out.push(...w.tokens.values());
     return out;
   }
 

@@ -5,7 +5,12 @@
 // acknowledges their traces and publishes the models; the simulator installs the models.
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
 import { coreConfigFrom } from './core-config.js';
-import { type CompletedSessionResult, ProfilerCore, type RebuiltModel } from './profiler-core.js';
+import {
+  type CompletedSessionResult,
+  ProfilerCore,
+  type ProfilerCoreOptions,
+  type RebuiltModel,
+} from './profiler-core.js';
 
 export interface ProfilerPassResult<T> {
   readonly completed: CompletedSessionResult<T>[];
@@ -43,8 +48,12 @@ export class ProfilerPass<T> {
   }
 
   /** A core and its pass as the configuration's `profiler:` section sets them. */
-  static fromConfig<T>(config: PythiaConfig, stopwatch?: () => number): ProfilerPass<T> {
-    const core = new ProfilerCore<T>(coreConfigFrom(config.profiler, config.identifiers.max_length));
+  static fromConfig<T>(
+    config: PythiaConfig,
+    stopwatch?: () => number,
+    options: ProfilerCoreOptions = {},
+  ): ProfilerPass<T> {
+    const core = new ProfilerCore<T>(coreConfigFrom(config.profiler, config.identifiers.max_length), options);
     return new ProfilerPass(core, {
       rebuildIntervalMs: config.profiler.rebuild_interval_s * 1000,
       ...(stopwatch ? { stopwatch } : {}),
@@ -57,15 +66,26 @@ export class ProfilerPass<T> {
    */
   run(nowMs: number, options: { force?: boolean; unixMs?: number } = {}): ProfilerPassResult<T> {
     const completed = this.core.completeDue(nowMs);
+    return { completed, ...this.rebuild(nowMs, options) };
+  }
+
+  /**
+   * The rebuild half of a pass (the service stores the completed sessions in between: with
+   * learnOnStore, a session is learned only once stored).
+   */
+  rebuild(
+    nowMs: number,
+    options: { force?: boolean; unixMs?: number } = {},
+  ): Omit<ProfilerPassResult<T>, 'completed'> {
     const due =
       options.force === true ||
       this.lastRebuildMs === null ||
       nowMs - this.lastRebuildMs >= this.options.rebuildIntervalMs;
-    if (!due) return { completed, rebuilt: null, rebuildMs: 0 };
+    if (!due) return { rebuilt: null, rebuildMs: 0 };
     this.lastRebuildMs = nowMs;
     const watch = this.options.stopwatch;
     const started = watch?.() ?? 0;
     const rebuilt = this.core.rebuildDirty(options.unixMs ?? nowMs);
-    return { completed, rebuilt, rebuildMs: watch ? watch() - started : 0 };
+    return { rebuilt, rebuildMs: watch ? watch() - started : 0 };
   }
 }
