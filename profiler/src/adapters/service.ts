@@ -293,14 +293,23 @@ export async function startProfiler(
   async function consume(nc: NatsConnection, healthy: () => void): Promise<void> {
     const jsm = await nc.jetstreamManager();
     await caughtUp(nc);
-    await jsm.consumers.add(TRACES.stream, {
-      durable_name: TRACES.consumer,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      // Unacknowledged until the session completes: leave room for the idle timeout.
-      ack_wait: nanos((p.session_idle_s * 2 + 30) * 1000),
+    const settings = {
+      // Unacknowledged until the session completes. A trace redelivered while its session is
+      // still open is held again under its new token, so the wait need not cover a whole
+      // session; it bounds how long the traces a crashed leader held stay unacknowledged.
+      ack_wait: nanos(Math.max(10, p.session_idle_s * 2 + 5) * 1000),
       max_ack_pending: Math.min(1_000_000, p.limits.max_open_sessions * 10),
-    });
+    };
+    try {
+      await jsm.consumers.add(TRACES.stream, {
+        durable_name: TRACES.consumer,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ...settings,
+      });
+    } catch {
+      await jsm.consumers.update(TRACES.stream, TRACES.consumer, settings); // made by an older version
+    }
     const inProgress = await readInProgress(nc);
     if (!lease.isLeader) return;
     await loadModels(nc);
