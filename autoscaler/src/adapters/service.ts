@@ -4,6 +4,11 @@
 // their automata and decides a replica target per pool. Decisions go out on NATS (pythia.scaling.<pool>, latest per pool
 // in the PYTHIA_SCALING bucket), as a Prometheus gauge, and through KEDA's external scaler
 // API. When NATS is away the last decisions keep being served.
+//
+// Replicas: every replica follows the same streams and runs the loop, so a standby is warm;
+// only the holder of the `autoscaler` lease (common/src/nats/lease.ts) publishes decisions. A
+// standby serves KEDA the leader's latest decision per pool (watched in the PYTHIA_SCALING
+// bucket; its own only for a pool the leader has not decided), so either pod answers alike.
 import type { Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { DeliverPolicy, type Subscription } from 'nats';
@@ -15,6 +20,7 @@ import { parseHostPort } from '../../../common/src/host-port.js';
 import type { Logger } from '../../../common/src/logger.js';
 import { retryWithBackoff } from '../../../common/src/nats/backoff.js';
 import { NatsLink, natsAuthOptions } from '../../../common/src/nats/connection.js';
+import { DEFAULT_LEASE_TTL_S, LeaderLease } from '../../../common/src/nats/lease.js';
 import { REQUEST_STARTS, SCALING_DECISIONS, TRACES } from '../../../core/src/wire/channels.js';
 import { ensureStateStreams, streamLimits } from '../../../common/src/nats/setup.js';
 import type { ScalingDecisionRecord } from '../../../core/src/wire/codec.js';
@@ -30,8 +36,10 @@ export interface AutoscalerService {
   /** Its Prometheus metrics (served on the admin port). */
   readonly registry: Registry;
   readonly kedaPort: number;
-  /** The latest decision per pool. */
+  /** The latest decision per pool, as served to KEDA (a standby: the leader's). */
   readonly decisions: ReadonlyMap<string, ScalingDecisionRecord>;
+  /** True while this replica holds the lease (always without NATS). */
+  readonly isLeader: boolean;
   /** Runs one decision pass now (tests). */
   tick(): Promise<void>;
   stop(): Promise<void>;
@@ -39,7 +47,14 @@ export interface AutoscalerService {
 
 export async function startAutoscaler(
   config: PythiaConfig,
-  options: { log: Logger; now?: () => number; collectProcessMetrics?: boolean },
+  options: {
+    log: Logger;
+    now?: () => number;
+    collectProcessMetrics?: boolean;
+    /** The lease's clock (Date.now by default) and this replica's name in it. */
+    leaseNow?: () => number;
+    holder?: string;
+  },
 ): Promise<AutoscalerService> {
   const { log } = options;
   const now = options.now ?? Date.now;
@@ -70,15 +85,79 @@ export async function startAutoscaler(
     help: 'Sessions being projected',
     registers: [registry],
   });
+  const leaderGauge = new Gauge({
+    name: 'pythia_autoscaler_leader',
+    help: '1 while this replica holds the autoscaler lease (publishes decisions), 0 on standby',
+    registers: [registry],
+  });
 
+  const stopping = new AbortController();
   const cluster = new ClusterState(config.pools);
   const models = new ModelRegistry();
   const loop = new AutoscalerLoop(config);
+  /** Served (KEDA, the next pass's current size); own: this replica's; fromLeader: the bucket's. */
   const decisions = new Map<string, ScalingDecisionRecord>();
+  const own = new Map<string, ScalingDecisionRecord>();
+  const fromLeader = new Map<string, ScalingDecisionRecord>();
   const listeners = new Set<(pool: string) => void>();
   const link = config.nats
     ? new NatsLink({ url: config.nats.url, name: 'pythia-autoscaler' }, log, natsAuthOptions(config.nats))
     : null;
+  const lease = link
+    ? new LeaderLease(link, {
+        role: 'autoscaler',
+        ttlMs: (config.nats?.lease_ttl_s ?? DEFAULT_LEASE_TTL_S) * 1000,
+        log,
+        ...(options.leaseNow ? { now: options.leaseNow } : {}),
+        ...(options.holder ? { holder: options.holder } : {}),
+      })
+    : null;
+  const leading = () => lease === null || lease.isLeader;
+  lease?.onChange((leader) => {
+    leaderGauge.set(leader ? 1 : 0);
+    // Taking over: our own decisions are served and published from now on.
+    if (leader) for (const pool of own.keys()) serve(pool);
+    if (leader) for (const d of own.values()) void publish(d);
+  });
+  leaderGauge.set(leading() ? 1 : 0);
+  lease?.start();
+
+  /** Serves the leader's decision for `pool` (ours when leading or none is known). */
+  function serve(pool: string): void {
+    const d = leading() ? own.get(pool) : (fromLeader.get(pool) ?? own.get(pool));
+    if (!d) return;
+    const previous = decisions.get(pool);
+    decisions.set(pool, d);
+    desiredGauge.set({ pool }, d.target);
+    if (previous?.target !== d.target) for (const l of listeners) l(pool);
+  }
+  // The leader's decisions, for a standby to serve (and to continue from on taking over).
+  if (link)
+    void retryWithBackoff(
+      async (healthy) => {
+        const nc = await link.ready();
+        const kv = await nc.jetstream().views.kv(SCALING_DECISIONS.bucket, { history: 1 });
+        const watch = await kv.watch();
+        stopDecisionWatch = () => watch.stop();
+        healthy();
+        for await (const e of watch) {
+          if (e.operation !== 'PUT') continue;
+          try {
+            const d = SCALING_DECISIONS.decode(e.value);
+            fromLeader.set(d.pool, d);
+            serve(d.pool);
+          } catch {
+            // Not a decision: ignored.
+          }
+        }
+        return 'again';
+      },
+      {
+        signal: stopping.signal,
+        onError: (err, retryMs) =>
+          log.warn({ err, retry_ms: retryMs }, 'decision watch interrupted; retrying'),
+      },
+    );
   const noop = () => undefined;
   const watcher = link
     ? new ModelWatcher(link, models, { modelUpdated: noop, modelRejected: noop }, log)
@@ -88,7 +167,7 @@ export async function startAutoscaler(
       ? new EndpointScraper(cluster, config, { scraped: noop }, log)
       : null;
   let stopConsumer: (() => void) | null = null;
-  const stopping = new AbortController();
+  let stopDecisionWatch: (() => void) | null = null;
   // Request starts on core NATS (the client resubscribes after a reconnect): a session is
   // projected from its first request on, not only after one completes.
   let startsSubscription: Subscription | null = null;
@@ -158,12 +237,14 @@ export async function startAutoscaler(
     }
     const pass = loop.tick(now(), models.all(), views);
     sessionsGauge.set(pass.activeSessions);
+    const leader = leading();
     for (const record of pass.decisions) {
       const previous = decisions.get(record.pool);
-      decisions.set(record.pool, record);
-      desiredGauge.set({ pool: record.pool }, record.target);
+      own.set(record.pool, record);
       forecastGauge.set({ pool: record.pool }, record.forecastReplicas);
       reactiveGauge.set({ pool: record.pool }, record.reactiveReplicas);
+      serve(record.pool);
+      if (!leader) continue; // a standby decides (to stay warm) but publishes nothing
       if (previous?.target !== record.target) {
         log.info(
           {
@@ -174,7 +255,6 @@ export async function startAutoscaler(
           },
           'replica target changed',
         );
-        for (const l of listeners) l(record.pool);
       }
       await publish(record);
     }
@@ -214,11 +294,16 @@ export async function startAutoscaler(
     registry,
     kedaPort,
     decisions,
+    get isLeader() {
+      return leading();
+    },
     tick,
     async stop() {
       clearInterval(timer);
       stopping.abort();
+      await lease?.stop();
       stopConsumer?.();
+      stopDecisionWatch?.();
       startsSubscription?.unsubscribe();
       watcher?.stop();
       scraper?.stop();

@@ -164,6 +164,10 @@ export class LeaderLease {
     this.timer = setInterval(run, this.rules.tickMs);
     this.timer.unref();
     run();
+    // And as soon as NATS is there (a single replica leads without waiting for a tick).
+    void this.link.ready().then(() => {
+      if (!this.stopped) run();
+    });
   }
 
   private setLeading(leader: boolean): void {
