@@ -62,7 +62,8 @@ const raw = {
   admin: `127.0.0.1:${adminPort}`,
   log_level: 'info',
   nats: { url: nats.url, lease_ttl_s: 2 },
-  scheduler: { scrape_interval_ms: 250, unhealthy_after_failures: 2 },
+  // A generous scrape timeout: on a loaded test machine a slow scrape is not a dead server.
+  scheduler: { scrape_interval_ms: 250, scrape_timeout_ms: 2000, unhealthy_after_failures: 2 },
   pools: [{ name: 'pool', models: [MODEL], endpoints: endpoints.map((address) => ({ address })) }],
   profiler: { admin: '127.0.0.1:0', session_idle_s: 8, end_grace_s: 0.5, rebuild_interval_s: 1 },
   autoscaler: { admin: '127.0.0.1:0', keda_listen: '127.0.0.1:0', interval_s: 1 },
@@ -96,6 +97,8 @@ console.log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 let phase = 'warmup';
 const failed = new Map<string, number>();
 const sent = new Map<string, number>();
+/** Why requests failed, by phase (status or error), to tell a fault's failures from the machine's. */
+const reasons = new Map<string, Map<string, number>>();
 /** Session -> requests that reached ext-proc (a trace each) and whether it touched the ext-proc kill. */
 const played = new Map<string, number>();
 const touchedExtProcKill = new Set<string>();
@@ -129,11 +132,16 @@ async function oneRequest(session: string, agent: string, end: boolean): Promise
       new Map([['pool', endpoints]]),
       'pool',
     );
-    if (result.status >= 400) throw new Error(`status ${result.status}`);
+    if (result.status >= 400)
+      throw new Error(`status ${result.status}: ${result.body.toString().slice(0, 60)}`);
     if (result.request.kind === 'continue' && result.request.failedOpen === null)
       played.set(session, (played.get(session) ?? 0) + 1);
-  } catch {
+  } catch (err) {
     failed.set(p, (failed.get(p) ?? 0) + 1);
+    const why = reasons.get(p) ?? new Map<string, number>();
+    const key = (err as Error).message;
+    why.set(key, (why.get(key) ?? 0) + 1);
+    reasons.set(p, why);
   }
   if (phase === 'ext-proc' || p === 'ext-proc') touchedExtProcKill.add(session);
 }
@@ -229,6 +237,7 @@ const t = tally(steady, stored);
 const tx = tally(acrossExtProc, stored);
 const perFault = Object.fromEntries([...sent.keys()].map((p) => [p, `${failed.get(p) ?? 0}/${sent.get(p)}`]));
 console.log('client requests failed/sent by fault phase:', JSON.stringify(perFault));
+for (const [p, why] of reasons) console.log(`  ${p} failures:`, JSON.stringify(Object.fromEntries(why)));
 console.log('learning (sessions not in flight on the killed ext-proc):', JSON.stringify(t));
 console.log('learning (sessions in flight on the killed ext-proc):', JSON.stringify(tx));
 console.log('failover:', JSON.stringify(figures));
