@@ -241,7 +241,8 @@ export class ProfilerCore<T> {
       first = Math.min(first, t.startUnixMs);
       last = Math.max(last, t.endUnixMs);
     }
-    const duplicate = this.isStored(key, first);
+    // Offline builds and the simulator (no learnOnStore) learn every completion, as always.
+    const duplicate = this.learnOnStore && this.isStored(key, first);
     const result: CompletedSessionResult<T> = {
       id: sessionIdentity(session.workflow, session.session, first),
       duplicate,
@@ -263,7 +264,6 @@ export class ProfilerCore<T> {
     if (duplicate) return result;
     if (!this.learnOnStore) {
       this.learners.get(session.workflow)?.completeSession(session.traces);
-      this.markStored(key, { startUnixMs: first, endUnixMs: last });
       return result;
     }
     const waiting = this.awaiting.get(result.id);
