@@ -144,7 +144,8 @@ export class ExtProcMetrics implements StreamEvents {
   });
   readonly streamErrorsTotal = new Counter({
     name: 'pythia_ext_proc_stream_errors_total',
-    help: 'ext_proc streams that failed other than by the normal end-and-cancel close',
+    help: 'ext_proc streams that failed other than by the normal end-and-cancel close, by reason',
+    labelNames: ['reason'],
     registers: [this.registry],
   });
 
@@ -194,6 +195,9 @@ export class ExtProcMetrics implements StreamEvents {
   decided(decision: RouteDecision, seconds: number): void {
     this.decisionsTotal.inc({ pool: decision.pool, endpoint: decision.endpoint, profile: decision.profile });
     this.decisionSeconds.observe(seconds);
+  }
+  outOfOrder(kind: string): void {
+    this.streamErrorsTotal.inc({ reason: `out_of_order_${kind}` });
   }
   rejected(error: PythiaError): void {
     this.errorsTotal.inc({ kind: error.kind });
