@@ -63,14 +63,21 @@ const noEvents: StreamEvents = {
   outOfOrder() {},
 };
 
-function setup(budget?: BodyBudget) {
+function setup(budget?: BodyBudget, overrides: Partial<ExtProcSettings> = {}) {
   let now = 1000;
   const router = new FakeRouter();
   const clock = { now: () => now, wallNow: () => 1_700_000_000_000 + now };
   let ids = 0;
   const outOfOrder: string[] = [];
   const events: StreamEvents = { ...noEvents, outOfOrder: (kind) => outOfOrder.push(kind) };
-  const p = new StreamProcessor(settings, router, events, clock, () => `test-${++ids}`, budget);
+  const p = new StreamProcessor(
+    { ...settings, ...overrides },
+    router,
+    events,
+    clock,
+    () => `test-${++ids}`,
+    budget,
+  );
   return { p, router, outOfOrder, advance: (ms: number) => (now += ms) };
 }
 
@@ -358,4 +365,19 @@ test('the shared body budget: past it a request is answered 503, and a closed st
   const [routed] = c.p.handle({ request_body: { body, end_of_stream: true } });
   assert.ok(routed?.request_body?.response?.header_mutation, 'room again once the first stream closed');
   assert.equal(budget.bytes, 0, 'a routed body is released at once');
+});
+
+test('a 100k-deep body with its own priority key gets ours without re-serialising (no 400)', () => {
+  const { p, router } = setup(undefined, { maxBodyBytes: 1024 * 1024 });
+  router.enginePriority = 7;
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+  const deepBody = Buffer.from(
+    `{"model":"m","messages":[{"role":"user","content":"hi"}],"priority":-100,"extra":${deep}} \n`,
+  );
+  p.handle(reqHeaders());
+  const [answer] = p.handle({ request_body: { body: deepBody, end_of_stream: true } });
+  assert.equal(answer?.immediate_response, undefined, 'routed, not rejected');
+  const sent = answer?.request_body?.response?.body_mutation?.body ?? Buffer.alloc(0);
+  assert.equal((JSON.parse(sent.toString()) as { priority: number }).priority, 7, 'the last duplicate wins');
+  assert.equal(sent.length, deepBody.length + ',"priority":7'.length);
 });
