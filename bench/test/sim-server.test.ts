@@ -144,3 +144,46 @@ test('session KV retention in the body (nvext.session_control): parsed, defaulte
     await sim.stop();
   }
 });
+
+test('prompts longer than the KV cache holds are refused with 400, and the replica keeps serving', async () => {
+  const sim = new SimulatedReplica({
+    profile: H100_LLAMA_8B,
+    model: 'llama',
+    policy: 'fcfs',
+    timeScale: 50,
+    flushMs: 20,
+    startupMs: 0,
+  });
+  await sim.start();
+  try {
+    const post = (prompt: string, maxTokens = 4) =>
+      fetch(`http://${sim.address}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'llama', prompt, max_tokens: maxTokens }),
+        // Only a hung replica gets here; the answers below take milliseconds.
+        signal: AbortSignal.timeout(60_000),
+      });
+    const [three, seven] = await Promise.all([
+      post('x'.repeat(3 * 1024 * 1024)),
+      post('y'.repeat(7 * 1024 * 1024)),
+    ]);
+    for (const res of [three, seven]) {
+      assert.equal(res.status, 400);
+      assert.match(
+        ((await res.json()) as { error: { message: string } }).error.message,
+        /maximum context length/,
+      );
+    }
+    const fits = sim.maxModelLen - 4;
+    const edge = await post('z'.repeat((fits - 1) * 4), 4);
+    assert.equal(edge.status, 200, 'a sequence that just fits is served');
+    await edge.json();
+    const small = await post('hello');
+    assert.equal(small.status, 200, 'the replica still serves');
+    await small.json();
+    assert.equal((await fetch(`http://${sim.address}/health`)).status, 200);
+  } finally {
+    await sim.stop();
+  }
+});
