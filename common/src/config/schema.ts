@@ -105,6 +105,11 @@ const extProcSchema = z.strictObject({
   stream_idle_timeout_s: positiveInt.default(600),
   /** A stream open this long is ended, whatever it is doing. */
   stream_max_duration_s: positiveInt.default(3600),
+  /**
+   * Streams per gRPC connection before it is sent a graceful GOAWAY (the client reconnects):
+   * below Node's 1000-reset burst limit, no burst of stream resets can drop a connection. 0: never.
+   */
+  max_streams_per_connection: z.number().int().min(0).max(1000).default(500),
   /** Seconds a graceful stop waits for buffered traces to reach NATS. */
   stop_flush_timeout_s: z.number().min(0).default(5),
 });

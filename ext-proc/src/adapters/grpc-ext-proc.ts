@@ -1,6 +1,7 @@
 // grpc-js edge of the ext_proc service: one StreamProcessor per stream, answers written
 // in order, Envoy's end-then-cancel close treated as the normal end it is, and streams
 // nobody finishes reaped after their idle or total deadline.
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../../common/src/logger.js';
 import { extProcServiceDefinition } from '../../../common/src/proto.js';
@@ -116,4 +117,48 @@ export function addExtProcService(server: grpc.Server, options: ExtProcHandlerOp
     Process: streams.handler() as grpc.handleBidiStreamingCall<unknown, unknown>,
   });
   return streams;
+}
+
+/**
+ * Node's HTTP/2 stack (nghttp2) closes a whole connection, every stream on it, once it has
+ * received more than 1000 RST_STREAMs in a burst (refilled at 33/s; fixed in Node 20, which
+ * has no option to raise it). Envoy resets a stream whenever its client goes away, so a
+ * burst of disconnects would take the other requests on the connection down too. nghttp2
+ * stops counting once the server has sent GOAWAY, so after `maxStreams` streams a
+ * connection is sent a graceful GOAWAY (last stream id 2^31-1: every stream already opened
+ * finishes normally) and the client (Envoy, grpc-js) opens a new one for the next streams.
+ * No connection then ever counts more than `maxStreams` resets. Returns how many HTTP/2
+ * servers were hooked (0: grpc-js internals changed; the reset test then fails).
+ */
+export function recycleConnectionsAfter(
+  server: grpc.Server,
+  maxStreams: number,
+  onRecycle: () => void,
+): number {
+  // grpc-js keeps its HTTP/2 servers private; they exist once bindAsync has completed.
+  const servers = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> }).http2Servers;
+  if (!(servers instanceof Map)) return 0;
+  for (const h2 of servers.keys()) {
+    h2.on('session', (session: http2.ServerHttp2Session) => {
+      let streams = 0;
+      session.on('stream', () => {
+        if (++streams !== maxStreams) return;
+        onRecycle();
+        try {
+          session.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+        } catch {
+          return; // already closing: nothing to recycle
+        }
+        // The closing GOAWAY (the last stream id actually received) follows once the client
+        // has acknowledged a PING sent after the first: frames arrive in order, so every
+        // stream it opened before it saw the GOAWAY has been received by then, and is served,
+        // not refused. Streams still open then finish on their own.
+        const closeSession = (): void => {
+          if (!session.closed && !session.destroyed) session.close();
+        };
+        if (!session.ping(closeSession)) setTimeout(closeSession, 10_000).unref();
+      });
+    });
+  }
+  return servers.size;
 }

@@ -18,7 +18,7 @@ import type { SessionTracker } from '../core/routing/session-tracker.js';
 import { type ExtProcSettings, StreamProcessor } from '../core/envoy/stream-processor.js';
 import { EndpointScraper } from '../../../common/src/endpoint-scraper.js';
 import { SharedBodyBudget } from '../core/envoy/stream-hygiene.js';
-import { addExtProcService, type ExtProcStreams } from './grpc-ext-proc.js';
+import { addExtProcService, type ExtProcStreams, recycleConnectionsAfter } from './grpc-ext-proc.js';
 import { LoadSharing } from './load-sharing.js';
 import { ExtProcMetrics } from './metrics.js';
 import { ModelWatcher } from '../../../common/src/model-watcher.js';
@@ -176,6 +176,12 @@ export async function startExtProc(
   if (!adminAddress) throw new Error(`invalid admin address ${config.admin}`);
   const adminPort = await listenHttp(admin, adminAddress.host, adminAddress.port);
   grpcPort = await grpcPortPromise;
+  if (config.ext_proc.max_streams_per_connection > 0) {
+    const hooked = recycleConnectionsAfter(server, config.ext_proc.max_streams_per_connection, () =>
+      metrics.connectionsRecycledTotal.inc(),
+    );
+    if (hooked === 0) log.warn('cannot recycle HTTP/2 connections: stream resets may drop connections');
+  }
   health.setStatus('', 'SERVING');
   health.setStatus(EXT_PROC_SERVICE, 'SERVING');
   log.info(
