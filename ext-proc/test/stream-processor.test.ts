@@ -381,3 +381,20 @@ test('a 100k-deep body with its own priority key gets ours without re-serialisin
   assert.equal((JSON.parse(sent.toString()) as { priority: number }).priority, 7, 'the last duplicate wins');
   assert.equal(sent.length, deepBody.length + ',"priority":7'.length);
 });
+
+test('out-of-order messages get the answer of their kind, change nothing, and are counted', () => {
+  const { p, router, outOfOrder } = setup();
+  assert.deepEqual(p.handle({ request_body: { body, end_of_stream: true } }), [
+    { request_body: { response: {} } },
+  ]);
+  p.handle(reqHeaders());
+  p.handle({ request_body: { body, end_of_stream: true } });
+  p.handle({ response_headers: { headers: { headers: hv([[':status', '200']]) } } });
+  assert.deepEqual(p.handle({ response_headers: { headers: { headers: hv([[':status', '500']]) } } }), [
+    { response_headers: { response: {} } },
+  ]);
+  p.handle({ response_body: { body: Buffer.from('data: [DONE]\n\n'), end_of_stream: true } });
+  assert.equal(router.inputs.length, 1);
+  assert.equal(router.completed[0]?.status, 'OK', 'the first status stands');
+  assert.deepEqual(outOfOrder, ['request_body', 'response_headers']);
+});

@@ -250,6 +250,7 @@ export class StreamProcessor {
     const chunk = msg.body ?? Buffer.alloc(0);
     const endOfStream = msg.end_of_stream === true;
     if (this.phase !== 'request_body') {
+      if (this.headers === null) this.events.outOfOrder('request_body');
       // Pass-through request whose body Envoy still sends (no mode override honoured).
       return this.echoBody('request_body', chunk, endOfStream);
     }
@@ -388,6 +389,11 @@ export class StreamProcessor {
   }
 
   private onResponseHeaders(msg: HttpHeaders): ProcessingResponse[] {
+    if (this.responseStarted) {
+      // A response has one status: a second one changes nothing.
+      this.events.outOfOrder('response_headers');
+      return [{ response_headers: { response: EMPTY_COMMON } }];
+    }
     let httpStatus = 0;
     for (const h of msg.headers?.headers ?? []) {
       if (h.key === ':status') {
