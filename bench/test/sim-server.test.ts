@@ -98,6 +98,30 @@ test('OpenAI API with SSE and usage, vLLM metrics, /health, through the gateway'
   }
 });
 
+/** A replica at 50x real time, ready at once. */
+async function fastReplica(): Promise<SimulatedReplica> {
+  const sim = new SimulatedReplica({
+    profile: H100_LLAMA_8B,
+    model: 'llama',
+    policy: 'fcfs',
+    timeScale: 50,
+    flushMs: 20,
+    startupMs: 0,
+  });
+  await sim.start();
+  return sim;
+}
+
+function postCompletion(sim: SimulatedReplica, body: Record<string, unknown>): Promise<Response> {
+  return fetch(`http://${sim.address}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'llama', ...body }),
+    // Only a hung replica gets here; the answers take milliseconds.
+    signal: AbortSignal.timeout(60_000),
+  });
+}
+
 test('session KV retention in the body (nvext.session_control): parsed, defaulted, bad values rejected with 400', async () => {
   const control = (c: unknown) => retentionFromBody({ nvext: { session_control: c } });
   assert.equal(retentionFromBody({}), null);
@@ -112,22 +136,10 @@ test('session KV retention in the body (nvext.session_control): parsed, defaulte
   assert.match(String(control({ session_id: 's', action: 'keep' })), /action/);
   assert.match(String(retentionFromBody({ nvext: 'x' })), /nvext/);
 
-  const sim = new SimulatedReplica({
-    profile: H100_LLAMA_8B,
-    model: 'llama',
-    policy: 'fcfs',
-    timeScale: 50,
-    flushMs: 20,
-    startupMs: 0,
-  });
-  await sim.start();
+  const sim = await fastReplica();
   try {
     const post = (extra: Record<string, unknown>) =>
-      fetch(`http://${sim.address}/v1/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'llama', prompt: 'P'.repeat(8000), max_tokens: 4, ...extra }),
-      });
+      postCompletion(sim, { prompt: 'P'.repeat(8000), max_tokens: 4, ...extra });
     const bad = await post({ nvext: { session_control: { session_id: 's', timeout: 'soon' } } });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /timeout/);
@@ -140,6 +152,34 @@ test('session KV retention in the body (nvext.session_control): parsed, defaulte
       .usage;
     assert.ok(usage.prompt_tokens_details.cached_tokens >= 1984, 'the next turn found the context');
     assert.equal(sim.engine.pinnedRefs, 0, 'close releases the session and pins nothing');
+  } finally {
+    await sim.stop();
+  }
+});
+
+test('prompts longer than the KV cache holds are refused with 400, and the replica keeps serving', async () => {
+  const sim = await fastReplica();
+  try {
+    const post = (prompt: string, maxTokens = 4) => postCompletion(sim, { prompt, max_tokens: maxTokens });
+    const [three, seven] = await Promise.all([
+      post('x'.repeat(3 * 1024 * 1024)),
+      post('y'.repeat(7 * 1024 * 1024)),
+    ]);
+    for (const res of [three, seven]) {
+      assert.equal(res.status, 400);
+      assert.match(
+        ((await res.json()) as { error: { message: string } }).error.message,
+        /maximum context length/,
+      );
+    }
+    const fits = sim.maxModelLen - 4;
+    const edge = await post('z'.repeat((fits - 1) * 4), 4);
+    assert.equal(edge.status, 200, 'a sequence that just fits is served');
+    await edge.json();
+    const small = await post('hello');
+    assert.equal(small.status, 200, 'the replica still serves');
+    await small.json();
+    assert.equal((await fetch(`http://${sim.address}/health`)).status, 200);
   } finally {
     await sim.stop();
   }

@@ -13,7 +13,7 @@ pools:
 
 test('a minimal file gets every default', () => {
   const config = parseConfigText(minimal);
-  assert.equal(config.listen, '0.0.0.0:50051');
+  assert.equal(config.listen, '127.0.0.1:50051', 'loopback unless bound explicitly');
   assert.equal(config.admin, '127.0.0.1:9090');
   assert.equal(config.headers.workflow, 'x-pythia-workflow');
   assert.equal(config.ext_proc.request_body_mode, 'BUFFERED');

@@ -8,6 +8,7 @@ import {
   type StreamEvents,
   StreamProcessor,
 } from '../src/core/envoy/stream-processor.js';
+import { type BodyBudget, SharedBodyBudget } from '../src/core/envoy/stream-hygiene.js';
 import type { CompletedRequest } from '../src/core/routing/completed-request.js';
 import type { RequestRouter, RouteDecision } from '../src/core/routing/route-decision.js';
 import type { RouteInput } from '../src/core/routing/route-input.js';
@@ -26,6 +27,7 @@ const settings: ExtProcSettings = {
   streamedChunkBytes: 16,
   maxResponseScanBytes: 4096,
   maxCapturedOutputChars: 0,
+  maxOutputTokens: new Map([['p', 1000]]),
 };
 
 class FakeRouter implements RequestRouter {
@@ -58,15 +60,25 @@ const noEvents: StreamEvents = {
   decided() {},
   rejected() {},
   completed() {},
+  outOfOrder() {},
 };
 
-function setup() {
+function setup(budget?: BodyBudget, overrides: Partial<ExtProcSettings> = {}) {
   let now = 1000;
   const router = new FakeRouter();
   const clock = { now: () => now, wallNow: () => 1_700_000_000_000 + now };
   let ids = 0;
-  const p = new StreamProcessor(settings, router, noEvents, clock, () => `test-${++ids}`);
-  return { p, router, advance: (ms: number) => (now += ms) };
+  const outOfOrder: string[] = [];
+  const events: StreamEvents = { ...noEvents, outOfOrder: (kind) => outOfOrder.push(kind) };
+  const p = new StreamProcessor(
+    { ...settings, ...overrides },
+    router,
+    events,
+    clock,
+    () => `test-${++ids}`,
+    budget,
+  );
+  return { p, router, outOfOrder, advance: (ms: number) => (now += ms) };
 }
 
 const hv = (pairs: Array<[string, string]>): HeaderValue[] =>
@@ -266,4 +278,123 @@ test('a pass-through request finishes after its headers answer (BUFFERED)', () =
     response_body_mode: 'NONE',
   });
   assert.equal(p.finished, true);
+});
+
+test('a second request_headers on one stream is answered plainly and neither routed nor leaked', () => {
+  const { p, router, outOfOrder } = setup();
+  p.handle(reqHeaders());
+  p.handle({ request_body: { body, end_of_stream: true } });
+  assert.deepEqual(p.handle(reqHeaders()), [{ request_headers: { response: {} } }]);
+  // Its body is echoed as any body Envoy sends past the routing answer.
+  assert.deepEqual(p.handle({ request_body: { body, end_of_stream: true } }), [
+    { request_body: { response: {} } },
+  ]);
+  p.handle({ response_headers: { headers: { headers: hv([[':status', '200']]) }, end_of_stream: true } });
+  p.close();
+  assert.equal(router.inputs.length, 1, 'routed once: one reservation');
+  assert.equal(router.completed.length, 1, 'and that one released');
+  assert.deepEqual(outOfOrder, ['request_headers']);
+});
+
+test('a response cut short after a 200 is recorded as cancelled, not OK', () => {
+  const streamed = { request_body_mode: 'BUFFERED' as const, response_body_mode: 'STREAMED' as const };
+  const cut = setup();
+  cut.p.handle({ ...reqHeaders(), protocol_config: streamed });
+  cut.p.handle({ request_body: { body, end_of_stream: true } });
+  cut.p.handle({ response_headers: { headers: { headers: hv([[':status', '200']]) } } });
+  cut.p.handle({
+    response_body: { body: Buffer.from('data: {"choices":[{"delta":{"content":"ab"}}]}\n\n') },
+  });
+  cut.p.close();
+  assert.equal(cut.router.completed[0]?.status, 'CANCELLED');
+  // Cut before any body byte, the body announced: cancelled too.
+  const early = setup();
+  early.p.handle({ ...reqHeaders(), protocol_config: streamed });
+  early.p.handle({ request_body: { body, end_of_stream: true } });
+  early.p.handle({ response_headers: { headers: { headers: hv([[':status', '200']]) } } });
+  early.p.close();
+  assert.equal(early.router.completed[0]?.status, 'CANCELLED');
+  // Response body mode NONE: Envoy never sends the body, so the close is the normal end.
+  const none = setup();
+  none.p.handle({ ...reqHeaders(), protocol_config: { ...streamed, response_body_mode: 'NONE' } });
+  none.p.handle({ request_body: { body, end_of_stream: true } });
+  none.p.handle({ response_headers: { headers: { headers: hv([[':status', '200']]) } } });
+  none.p.close();
+  assert.equal(none.router.completed[0]?.status, 'OK');
+});
+
+test('output tokens are clamped to max_tokens and the pool limit; no count wraps', () => {
+  const run = (request: Record<string, unknown>, usage: Record<string, unknown>) => {
+    const { p, router } = setup();
+    p.handle(reqHeaders());
+    const json = { model: 'm', messages: [{ role: 'user', content: 'hi' }], ...request };
+    p.handle({ request_body: { body: Buffer.from(JSON.stringify(json)), end_of_stream: true } });
+    p.handle({ response_headers: { headers: { headers: hv([[':status', '200']]) } } });
+    const line = `data: ${JSON.stringify({ usage })}\n\n`;
+    p.handle({ response_body: { body: Buffer.from(line), end_of_stream: true } });
+    return router.completed[0]?.usage;
+  };
+  const forged = {
+    completion_tokens: 2 ** 32 + 5,
+    prompt_tokens: 2 ** 40,
+    prompt_tokens_details: { cached_tokens: 2 ** 41 },
+  };
+  assert.equal(run({ max_tokens: 100 }, forged)?.outputTokens, 100, "the request's max_tokens");
+  const byPool = run({}, forged);
+  assert.equal(byPool?.outputTokens, 1000, "the pool's max_output_tokens");
+  assert.equal(byPool?.promptTokens, 0x7fffffff, 'below the 32-bit wire bound');
+  assert.equal(byPool?.cachedTokens, 0x7fffffff, 'at most the prompt');
+  assert.equal(run({ max_tokens: 100 }, { completion_tokens: 42 })?.outputTokens, 42, 'honest counts stay');
+});
+
+test('the shared body budget: past it a request is answered 503, and a closed stream gives its bytes back', () => {
+  const budget = new SharedBodyBudget(body.length + 10);
+  const duplex = { request_body_mode: 'FULL_DUPLEX_STREAMED' as const };
+  const a = setup(budget);
+  a.p.handle({ ...reqHeaders(), protocol_config: duplex });
+  assert.deepEqual(a.p.handle({ request_body: { body, end_of_stream: false } }), []);
+  const b = setup(budget);
+  b.p.handle({ ...reqHeaders(), protocol_config: duplex });
+  const [refused] = b.p.handle({ request_body: { body, end_of_stream: false } });
+  assert.equal(refused?.immediate_response?.status.code, 503);
+  assert.equal(budget.bytes, body.length, 'the refused stream holds nothing');
+  a.p.close();
+  assert.equal(budget.bytes, 0);
+  const c = setup(budget);
+  c.p.handle(reqHeaders());
+  const [routed] = c.p.handle({ request_body: { body, end_of_stream: true } });
+  assert.ok(routed?.request_body?.response?.header_mutation, 'room again once the first stream closed');
+  assert.equal(budget.bytes, 0, 'a routed body is released at once');
+});
+
+test('a 100k-deep body with its own priority key gets ours without re-serialising (no 400)', () => {
+  const { p, router } = setup(undefined, { maxBodyBytes: 1024 * 1024 });
+  router.enginePriority = 7;
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+  const deepBody = Buffer.from(
+    `{"model":"m","messages":[{"role":"user","content":"hi"}],"priority":-100,"extra":${deep}} \n`,
+  );
+  p.handle(reqHeaders());
+  const [answer] = p.handle({ request_body: { body: deepBody, end_of_stream: true } });
+  assert.equal(answer?.immediate_response, undefined, 'routed, not rejected');
+  const sent = answer?.request_body?.response?.body_mutation?.body ?? Buffer.alloc(0);
+  assert.equal((JSON.parse(sent.toString()) as { priority: number }).priority, 7, 'the last duplicate wins');
+  assert.equal(sent.length, deepBody.length + ',"priority":7'.length);
+});
+
+test('out-of-order messages get the answer of their kind, change nothing, and are counted', () => {
+  const { p, router, outOfOrder } = setup();
+  assert.deepEqual(p.handle({ request_body: { body, end_of_stream: true } }), [
+    { request_body: { response: {} } },
+  ]);
+  p.handle(reqHeaders());
+  p.handle({ request_body: { body, end_of_stream: true } });
+  p.handle({ response_headers: { headers: { headers: hv([[':status', '200']]) } } });
+  assert.deepEqual(p.handle({ response_headers: { headers: { headers: hv([[':status', '500']]) } } }), [
+    { response_headers: { response: {} } },
+  ]);
+  p.handle({ response_body: { body: Buffer.from('data: [DONE]\n\n'), end_of_stream: true } });
+  assert.equal(router.inputs.length, 1);
+  assert.equal(router.completed[0]?.status, 'OK', 'the first status stands');
+  assert.deepEqual(outOfOrder, ['request_body', 'response_headers']);
 });

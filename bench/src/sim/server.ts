@@ -172,6 +172,11 @@ export class SimulatedReplica {
     );
   }
 
+  /** The longest sequence (prompt and output) the replica's KV cache can hold. */
+  get maxModelLen(): number {
+    return this.engine.totalBlocks * this.options.profile.blockSize - 1;
+  }
+
   get address(): string {
     return `127.0.0.1:${this.port}`;
   }
@@ -262,6 +267,23 @@ export class SimulatedReplica {
     const promptTokens = Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
     const maxTokens = [body['max_tokens'], body['max_completion_tokens']].find((v) => typeof v === 'number');
     const outputTokens = Math.max(1, Math.floor(maxTokens ?? DEFAULT_OUTPUT_TOKENS));
+    // As vLLM (max_model_len): a sequence the replica's KV cache can never hold is refused
+    // at once. Queued, it would wait at the head of the queue for good, and every request
+    // behind it too.
+    const maxLen = this.maxModelLen;
+    if (promptTokens + outputTokens > maxLen) {
+      res
+        .writeHead(400, json)
+        .end(
+          errorBody(
+            `This model's maximum context length is ${maxLen} tokens. However, you requested ` +
+              `${promptTokens + outputTokens} tokens (${promptTokens} in the messages, ${outputTokens} ` +
+              'in the completion). Please reduce the length of the messages or completion.',
+            'invalid_request_error',
+          ),
+        );
+      return;
+    }
     const blockChars = this.options.profile.blockSize * CHARS_PER_TOKEN;
     const seq = this.seq++;
     const id = `sim-${seq}`;

@@ -30,6 +30,8 @@ const poolSchema = z.strictObject({
   speed: z.number().positive().default(1),
   /** Write the request priority into the body's `priority` field (vLLM --scheduling-policy priority). */
   priority_field: z.boolean().default(false),
+  /** Output tokens one response can count at most (a usage block claiming more is clamped). */
+  max_output_tokens: positiveInt.default(131_072),
   /** Prometheus metrics path of the model servers. */
   metrics_path: z.string().startsWith('/').default('/metrics'),
 });
@@ -99,6 +101,19 @@ const extProcSchema = z.strictObject({
   session_idle_s: positiveInt.default(900),
   /** Completed-request records waiting for NATS; beyond, new ones are dropped and counted. */
   trace_buffer: positiveInt.default(10_000),
+  /** Request-body bytes buffered across all streams; past it a request is answered 503. */
+  max_buffered_bytes_total: positiveInt.default(256 * 1024 * 1024),
+  /** A stream with no message from Envoy for this long is ended (OK: Envoy continues). */
+  stream_idle_timeout_s: positiveInt.default(600),
+  /** A stream open this long is ended, whatever it is doing. */
+  stream_max_duration_s: positiveInt.default(3600),
+  /**
+   * Streams per gRPC connection before it is sent a graceful GOAWAY (the client reconnects):
+   * below Node's 1000-reset burst limit, no burst of stream resets can drop a connection. 0: never.
+   */
+  max_streams_per_connection: z.number().int().min(0).max(1000).default(500),
+  /** Seconds a graceful stop waits for buffered traces to reach NATS. */
+  stop_flush_timeout_s: z.number().min(0).default(5),
 });
 
 const fraction = z.number().min(0).max(1);
@@ -240,7 +255,8 @@ const autoscalerSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  listen: listenAddress.default('0.0.0.0:50051'),
+  /** ext_proc's gRPC listener: loopback unless a deployment binds it (with tls, or a NetworkPolicy). */
+  listen: listenAddress.default('127.0.0.1:50051'),
   tls: tlsSchema.optional(),
   admin: listenAddress.default('127.0.0.1:9090'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

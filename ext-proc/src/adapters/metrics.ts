@@ -142,9 +142,15 @@ export class ExtProcMetrics implements StreamEvents {
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.2, 0.5],
     registers: [this.registry],
   });
+  readonly connectionsRecycledTotal = new Counter({
+    name: 'pythia_ext_proc_connections_recycled_total',
+    help: 'gRPC connections sent a graceful GOAWAY after ext_proc.max_streams_per_connection streams',
+    registers: [this.registry],
+  });
   readonly streamErrorsTotal = new Counter({
     name: 'pythia_ext_proc_stream_errors_total',
-    help: 'ext_proc streams that failed other than by the normal end-and-cancel close',
+    help: 'ext_proc streams that failed other than by the normal end-and-cancel close, by reason',
+    labelNames: ['reason'],
     registers: [this.registry],
   });
 
@@ -194,6 +200,9 @@ export class ExtProcMetrics implements StreamEvents {
   decided(decision: RouteDecision, seconds: number): void {
     this.decisionsTotal.inc({ pool: decision.pool, endpoint: decision.endpoint, profile: decision.profile });
     this.decisionSeconds.observe(seconds);
+  }
+  outOfOrder(kind: string): void {
+    this.streamErrorsTotal.inc({ reason: `out_of_order_${kind}` });
   }
   rejected(error: PythiaError): void {
     this.errorsTotal.inc({ kind: error.kind });

@@ -17,7 +17,8 @@ import type { ModelRegistry } from '../../../core/src/workflow/model-registry.js
 import type { SessionTracker } from '../core/routing/session-tracker.js';
 import { type ExtProcSettings, StreamProcessor } from '../core/envoy/stream-processor.js';
 import { EndpointScraper } from '../../../common/src/endpoint-scraper.js';
-import { addExtProcService } from './grpc-ext-proc.js';
+import { SharedBodyBudget } from '../core/envoy/stream-hygiene.js';
+import { addExtProcService, type ExtProcStreams, recycleConnectionsAfter } from './grpc-ext-proc.js';
 import { LoadSharing } from './load-sharing.js';
 import { ExtProcMetrics } from './metrics.js';
 import { ModelWatcher } from '../../../common/src/model-watcher.js';
@@ -35,6 +36,8 @@ export interface ExtProcService {
   readonly sessions: SessionTracker;
   /** Null when no NATS is configured (stand-alone). */
   readonly traces: NatsTracePublisher | null;
+  /** The open ext_proc streams (sweep() reaps those past a deadline; a timer calls it each second). */
+  readonly streams: ExtProcStreams;
   stop(): Promise<void>;
 }
 
@@ -64,7 +67,18 @@ export function settingsFromConfig(config: PythiaConfig): ExtProcSettings {
     maxCapturedOutputChars: config.scheduler.levers.warming
       ? config.scheduler.warming.max_history_bytes / 2
       : 0,
+    maxOutputTokens: new Map(config.pools.map((p) => [p.name, p.max_output_tokens])),
   };
+}
+
+/**
+ * grpc-js refuses a message over its limit with RESOURCE_EXHAUSTED before we see it (Envoy
+ * then fails open). BUFFERED sends the whole body as one message, so the limit sits well
+ * above max_body_bytes: a body between the two is answered 413 by us. Envoy's own buffer
+ * limit (per_connection_buffer_limit_bytes) answers 413 long before either.
+ */
+export function grpcMessageLimit(maxBodyBytes: number): number {
+  return maxBodyBytes + 64 * 1024 * 1024;
 }
 
 /** TLS from configuration; with a CA, clients (Envoy) must present a certificate it signed. */
@@ -129,16 +143,24 @@ export async function startExtProc(
 
   // Envoy's BUFFERED mode sends the whole body in one message: allow it past grpc-js's
   // 4 MiB default, and enforce our own limit with a clear 413 instead.
-  const maxMessage = config.ext_proc.max_body_bytes + 1024 * 1024;
+  const maxMessage = grpcMessageLimit(config.ext_proc.max_body_bytes);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessage,
     'grpc.max_send_message_length': maxMessage,
   });
-  addExtProcService(server, {
-    newProcessor: () => new StreamProcessor(settings, router, metrics, clock, systemRequestIds),
+  const bodyBudget = new SharedBodyBudget(config.ext_proc.max_buffered_bytes_total);
+  const streams = addExtProcService(server, {
+    newProcessor: () => new StreamProcessor(settings, router, metrics, clock, systemRequestIds, bodyBudget),
     metrics,
     log,
+    clock,
+    deadlines: {
+      idleMs: config.ext_proc.stream_idle_timeout_s * 1000,
+      totalMs: config.ext_proc.stream_max_duration_s * 1000,
+    },
   });
+  const sweepTimer = setInterval(() => streams.sweep(), 1000);
+  sweepTimer.unref();
   const health = new HealthImplementation({ '': 'NOT_SERVING', [EXT_PROC_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
 
@@ -154,6 +176,12 @@ export async function startExtProc(
   if (!adminAddress) throw new Error(`invalid admin address ${config.admin}`);
   const adminPort = await listenHttp(admin, adminAddress.host, adminAddress.port);
   grpcPort = await grpcPortPromise;
+  if (config.ext_proc.max_streams_per_connection > 0) {
+    const hooked = recycleConnectionsAfter(server, config.ext_proc.max_streams_per_connection, () =>
+      metrics.connectionsRecycledTotal.inc(),
+    );
+    if (hooked === 0) log.warn('cannot recycle HTTP/2 connections: stream resets may drop connections');
+  }
   health.setStatus('', 'SERVING');
   health.setStatus(EXT_PROC_SERVICE, 'SERVING');
   log.info(
@@ -174,11 +202,12 @@ export async function startExtProc(
     models,
     sessions,
     traces,
+    streams,
     async stop() {
       stopping = true;
       clearInterval(gaugeTimer);
+      clearInterval(sweepTimer);
       watcher?.stop();
-      traces?.stop();
       scraper?.stop();
       loadShare?.stop();
       warmer?.stop();
@@ -194,6 +223,9 @@ export async function startExtProc(
           resolve();
         });
       });
+      // No stream is left to add a trace: what is buffered goes out before NATS closes.
+      await traces?.flush(config.ext_proc.stop_flush_timeout_s * 1000);
+      traces?.stop();
       await closeHttp(admin);
       await link?.close();
       log.info('ext_proc service stopped');

@@ -27,6 +27,8 @@ export class NatsTracePublisher implements TraceSink {
   private readonly backoff = new Backoff({ settings: { initialMs: 100 } });
   private readonly stopping = new AbortController();
   private streamsReady = false;
+  /** Called whenever the queue may have drained (flush() waits on it). */
+  private readonly drainWaiters = new Set<() => void>();
 
   constructor(
     private readonly link: NatsLink,
@@ -99,10 +101,41 @@ export class NatsTracePublisher implements TraceSink {
           this.backoff.reset();
         }
         this.metrics.buffered(this.queue.length);
+        this.notifyDrain();
       }
     } finally {
       this.pumping = false;
+      this.notifyDrain();
     }
+  }
+
+  private notifyDrain(): void {
+    for (const wake of this.drainWaiters) wake();
+  }
+
+  /**
+   * Waits until every buffered trace is published, or `timeoutMs` passed (a graceful stop:
+   * the records are not lost to the stop itself). Returns how many are still buffered.
+   */
+  async flush(timeoutMs: number): Promise<number> {
+    if (this.queue.length > 0 && !this.pumping && !this.stopping.signal.aborted) void this.pump();
+    const deadline = performance.now() + timeoutMs;
+    while (this.queue.length > 0 || this.pumping) {
+      const left = deadline - performance.now();
+      if (left <= 0 || this.stopping.signal.aborted) break;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.drainWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        this.drainWaiters.add(done);
+      });
+    }
+    if (this.queue.length > 0)
+      this.log.warn({ buffered: this.queue.length }, 'stopping with traces not yet published');
+    return this.queue.length;
   }
 
   private async fail(err: unknown, message: string): Promise<void> {

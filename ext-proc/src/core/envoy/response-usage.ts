@@ -134,3 +134,27 @@ export class ResponseUsageCounter {
     }
   }
 }
+
+/** Largest count carried in a trace (its wire fields are 32-bit: nothing may wrap). */
+const MAX_COUNT = 0x7fffffff;
+
+/**
+ * Usage as far as it can be believed: output tokens at most the request's max_tokens and
+ * the pool's limit (a forged or broken usage block cannot teach the profiler impossible
+ * lengths), every count below the trace's 32-bit bound, cached tokens at most the prompt.
+ */
+export function clampUsage(
+  usage: UsageReport,
+  maxTokens: number | null,
+  poolLimit: number | null,
+): UsageReport {
+  const outputCap = Math.min(maxTokens ?? MAX_COUNT, poolLimit ?? MAX_COUNT, MAX_COUNT);
+  const prompt = usage.promptTokens === null ? null : Math.min(usage.promptTokens, MAX_COUNT);
+  const cachedCap = prompt ?? MAX_COUNT;
+  return {
+    ...usage,
+    outputTokens: Math.min(usage.outputTokens, outputCap),
+    promptTokens: prompt,
+    cachedTokens: usage.cachedTokens === null ? null : Math.min(usage.cachedTokens, cachedCap),
+  };
+}

@@ -26,7 +26,8 @@ import { decisionBody, decisionHeaders, lbMetadata, rawHeader } from './decision
 import { immediateError } from './immediate-response.js';
 import { apiForPath, parseLlmRequest } from './openai-request.js';
 import { type RequestHeaderView, readRequestHeaders } from './request-headers.js';
-import { ResponseUsageCounter } from './response-usage.js';
+import { ResponseUsageCounter, clampUsage } from './response-usage.js';
+import { type BodyBudget, UNBOUNDED_BODY_BUDGET, bufferFullError } from './stream-hygiene.js';
 
 export interface ExtProcSettings {
   readonly headerNames: {
@@ -43,6 +44,8 @@ export interface ExtProcSettings {
   readonly maxResponseScanBytes: number;
   /** Generated text kept per workflow request for history warming (0: none). */
   readonly maxCapturedOutputChars: number;
+  /** Output tokens a response of each pool can count at most (the request's max_tokens too). */
+  readonly maxOutputTokens: ReadonlyMap<string, number>;
 }
 
 /** A fresh id for a request that came without a usable one (unique among live requests). */
@@ -55,6 +58,8 @@ export interface StreamEvents {
   decided(decision: RouteDecision, seconds: number): void;
   rejected(error: PythiaError): void;
   completed(record: CompletedRequest): void;
+  /** A message Envoy would never send in this state; it was answered without changing state. */
+  outOfOrder(kind: string): void;
 }
 
 type Phase = 'request_headers' | 'request_body' | 'response' | 'done';
@@ -79,6 +84,10 @@ export class StreamProcessor {
   private usage: ResponseUsageCounter | null = null;
   private requestId = '';
   private exchangeOver = false;
+  private responseStarted = false;
+  private sawResponseBody = false;
+  /** Bytes of bodyChunks reserved from the shared budget. */
+  private reserved = 0;
 
   constructor(
     private readonly settings: ExtProcSettings,
@@ -86,6 +95,7 @@ export class StreamProcessor {
     private readonly events: StreamEvents,
     private readonly clock: Clock,
     private readonly newRequestId: RequestIdSource,
+    private readonly budget: BodyBudget = UNBOUNDED_BODY_BUDGET,
   ) {
     this.requestBodyMode = settings.defaultRequestBodyMode;
     this.lifecycle = new RequestLifecycle(router, clock);
@@ -144,12 +154,36 @@ export class StreamProcessor {
 
   /** The stream ended (Envoy's half-close and reset, or an error). Idempotent. */
   close(): void {
-    if (this.phase !== 'done') this.finish(true);
+    if (this.phase !== 'done') this.finish(!this.responseMayBeComplete());
     this.phase = 'done';
+    this.dropBody();
+  }
+
+  /**
+   * Whether a stream that ends without the response's end may still have carried a whole
+   * response: only when no body was seen and none was announced (body mode NONE, or an
+   * Envoy before 1.33 that does not say). A response cut short is not traced as OK.
+   */
+  private responseMayBeComplete(): boolean {
+    if (!this.responseStarted) return false;
+    if (this.sawResponseBody) return false;
+    return this.responseBodyMode === null || this.responseBodyMode === 'NONE';
+  }
+
+  private dropBody(): void {
     this.bodyChunks.length = 0;
+    this.budget.release(this.reserved);
+    this.reserved = 0;
   }
 
   private onRequestHeaders(msg: HttpHeaders): ProcessingResponse[] {
+    if (this.headers !== null) {
+      // One stream is one request: a second request_headers gets the plain answer Envoy
+      // expects for the message kind, and is neither routed nor allowed to restart the
+      // request (its reservation and its session's running count would leak).
+      this.events.outOfOrder('request_headers');
+      return [{ request_headers: { response: EMPTY_COMMON } }];
+    }
     this.lifecycle.start();
     const names = this.settings.headerNames;
     const view = readRequestHeaders(
@@ -216,13 +250,18 @@ export class StreamProcessor {
     const chunk = msg.body ?? Buffer.alloc(0);
     const endOfStream = msg.end_of_stream === true;
     if (this.phase !== 'request_body') {
+      if (this.headers === null) this.events.outOfOrder('request_body');
       // Pass-through request whose body Envoy still sends (no mode override honoured).
       return this.echoBody('request_body', chunk, endOfStream);
     }
     this.bodyBytes += chunk.length;
     if (this.bodyBytes > this.settings.maxBodyBytes)
       return this.reject(new BodyTooLargeError(this.settings.maxBodyBytes));
-    if (chunk.length > 0) this.bodyChunks.push(chunk);
+    if (chunk.length > 0) {
+      if (!this.budget.tryReserve(chunk.length)) return this.reject(bufferFullError());
+      this.reserved += chunk.length;
+      this.bodyChunks.push(chunk);
+    }
     if (!endOfStream) {
       // FULL_DUPLEX_STREAMED: keep buffering, answer nothing yet. BUFFERED_PARTIAL-like
       // delivery in BUFFERED mode: each message needs its answer.
@@ -247,7 +286,7 @@ export class StreamProcessor {
   private decide(bodyEndsStream: boolean): ProcessingResponse[] {
     const body =
       this.bodyChunks.length === 1 ? (this.bodyChunks[0] as Buffer) : Buffer.concat(this.bodyChunks);
-    this.bodyChunks.length = 0;
+    this.dropBody();
     const view = this.headers as RequestHeaderView;
     const started = this.clock.now();
     let decision: RouteDecision;
@@ -345,11 +384,16 @@ export class StreamProcessor {
     this.events.rejected(error);
     this.phase = 'done';
     this.exchangeOver = true;
-    this.bodyChunks.length = 0;
+    this.dropBody();
     return [immediateError(error)];
   }
 
   private onResponseHeaders(msg: HttpHeaders): ProcessingResponse[] {
+    if (this.responseStarted) {
+      // A response has one status: a second one changes nothing.
+      this.events.outOfOrder('response_headers');
+      return [{ response_headers: { response: EMPTY_COMMON } }];
+    }
     let httpStatus = 0;
     for (const h of msg.headers?.headers ?? []) {
       if (h.key === ':status') {
@@ -360,6 +404,7 @@ export class StreamProcessor {
       }
     }
     this.lifecycle.responseStarted(httpStatus);
+    this.responseStarted = true;
     const routed = this.lifecycle.input;
     if (routed) {
       const capture = routed.identity ? this.settings.maxCapturedOutputChars : 0;
@@ -375,6 +420,7 @@ export class StreamProcessor {
 
   private onResponseBody(msg: HttpBody): ProcessingResponse[] {
     const chunk = msg.body ?? Buffer.alloc(0);
+    this.sawResponseBody = true;
     if (chunk.length > 0) this.lifecycle.responseBytes();
     this.usage?.push(chunk);
     if (msg.end_of_stream) {
@@ -388,7 +434,13 @@ export class StreamProcessor {
   /** Completes the request once: the router and the events get its record. */
   private finish(cancelled = false): void {
     if (!this.lifecycle.open) return;
-    const usage = this.usage?.finish() ?? NO_USAGE;
+    const input = this.lifecycle.input as RouteInput;
+    const pool = this.lifecycle.decision?.pool ?? '';
+    const usage = clampUsage(
+      this.usage?.finish() ?? NO_USAGE,
+      input.llm.maxTokens,
+      this.settings.maxOutputTokens.get(pool) ?? null,
+    );
     const record: CompletedRequest | null = cancelled
       ? this.lifecycle.cancel(usage)
       : this.lifecycle.end(usage);

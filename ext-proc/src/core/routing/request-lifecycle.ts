@@ -77,9 +77,12 @@ export class RequestLifecycle {
     return this.close(this.statusFromHttp(), usage);
   }
 
-  /** The exchange stopped early: CANCELLED when no response had begun. */
+  /**
+   * The exchange stopped early: CANCELLED, also when a successful response had begun (its
+   * output was cut short, so its length must not be learnt); UPSTREAM_ERROR for an error one.
+   */
   cancel(usage: UsageReport): CompletedRequest | null {
-    return this.close(this.status === 0 ? 'CANCELLED' : this.statusFromHttp(), usage);
+    return this.close(this.status >= 400 ? 'UPSTREAM_ERROR' : 'CANCELLED', usage);
   }
 
   private statusFromHttp(): CompletionStatus {
