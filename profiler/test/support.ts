@@ -9,6 +9,7 @@ export const CORE_CONFIG: ProfilerCoreConfig = {
   sampleCapacity: 2000,
   maxWorkflows: 100,
   maxAgentsPerWorkflow: 32,
+  nameHalfLifeMs: 3_600_000,
   maxOpenSessions: 10_000,
   maxRequestsPerSession: 500,
   dedupeCapacity: 100_000,

@@ -195,6 +195,8 @@ const profilerSchema = z.strictObject({
     .strictObject({
       max_workflows: positiveInt.default(1000),
       max_agents_per_workflow: positiveInt.default(64),
+      /** Beyond the name limits, names compete: a name's evidence (sightings) halves after this long unseen. */
+      name_half_life_s: positiveInt.default(3600),
       max_open_sessions: positiveInt.default(100_000),
       max_requests_per_session: positiveInt.default(2000),
       max_sessions_kept: positiveInt.default(2000),

@@ -12,6 +12,7 @@ export function coreConfigFrom(p: ProfilerConfig, maxIdentifierLength: number): 
     sampleCapacity: p.limits.sample_capacity,
     maxWorkflows: p.limits.max_workflows,
     maxAgentsPerWorkflow: p.limits.max_agents_per_workflow,
+    nameHalfLifeMs: p.limits.name_half_life_s * 1000,
     maxOpenSessions: p.limits.max_open_sessions,
     maxRequestsPerSession: p.limits.max_requests_per_session,
     dedupeCapacity: p.limits.dedupe_capacity,

@@ -4,6 +4,7 @@
 // made idempotent by request id.
 
 import type { SessionSummary } from '../../../core/src/wire/codec.js';
+import { CompetingNames } from '../../../core/src/bounded/competing-names.js';
 import { TwoGenerationCache } from '../../../core/src/bounded/two-generation-cache.js';
 import { parseIdentity } from '../../../core/src/workflow/identifiers.js';
 import type { ModeDecision } from './promotion.js';
@@ -15,16 +16,15 @@ export interface ProfilerCoreConfig extends LearnerConfig {
   readonly sessionIdleMs: number;
   /** After an explicit end marker, wait this long for parallel siblings still reporting. */
   readonly endGraceMs: number;
+  /** Workflow names kept; beyond, names compete by evidence and recency (LearnerConfig.nameHalfLifeMs). */
   readonly maxWorkflows: number;
-  readonly maxAgentsPerWorkflow: number;
   readonly maxOpenSessions: number;
   readonly maxRequestsPerSession: number;
   readonly dedupeCapacity: number;
   readonly maxIdentifierLength: number;
 }
 
-export type RejectReason =
-  'invalid_identifier' | 'duplicate' | 'too_many_workflows' | 'too_many_agents' | 'session_too_long';
+export type RejectReason = 'invalid_identifier' | 'duplicate' | 'session_too_long';
 
 interface OpenSession<T> {
   readonly workflow: string;
@@ -49,8 +49,7 @@ export interface RebuiltModel {
 }
 
 export class ProfilerCore<T> {
-  private readonly learners = new Map<string, WorkflowLearner>();
-  private readonly agentsSeen = new Map<string, Set<string>>();
+  private readonly learners: CompetingNames<WorkflowLearner>;
   private readonly open = new Map<string, OpenSession<T>>();
   private readonly seenIds: TwoGenerationCache<string, true>;
   private readonly pendingEvictions: CompletedSessionResult<T>[] = [];
@@ -58,6 +57,7 @@ export class ProfilerCore<T> {
 
   constructor(private readonly config: ProfilerCoreConfig) {
     this.seenIds = new TwoGenerationCache(config.dedupeCapacity);
+    this.learners = new CompetingNames(config.maxWorkflows, config.nameHalfLifeMs);
   }
 
   get openSessions(): number {
@@ -73,14 +73,10 @@ export class ProfilerCore<T> {
     return { accepted: false, reason };
   }
 
-  private learner(workflow: string): WorkflowLearner | null {
-    let l = this.learners.get(workflow);
-    if (!l) {
-      if (this.learners.size >= this.config.maxWorkflows) return null;
-      l = new WorkflowLearner(workflow, this.config);
-      this.learners.set(workflow, l);
-    }
-    return l;
+  /** Records sightings of a workflow name; a new one takes the place of the weakest. */
+  private learner(workflow: string, nowMs: number, evidence = 1): WorkflowLearner {
+    return this.learners.observe(workflow, nowMs, () => new WorkflowLearner(workflow, this.config), evidence)
+      .value;
   }
 
   /**
@@ -101,20 +97,11 @@ export class ProfilerCore<T> {
       if (open?.tokens.has(trace.requestId)) open.tokens.set(trace.requestId, token);
       return this.reject('duplicate');
     }
-    if (!this.learner(trace.workflow)) return this.reject('too_many_workflows');
-    let agents = this.agentsSeen.get(trace.workflow);
-    if (!agents) {
-      agents = new Set();
-      this.agentsSeen.set(trace.workflow, agents);
-    }
-    if (!agents.has(trace.agent)) {
-      if (agents.size >= this.config.maxAgentsPerWorkflow) return this.reject('too_many_agents');
-      agents.add(trace.agent);
-    }
     if (open && open.traces.length >= this.config.maxRequestsPerSession)
       return this.reject('session_too_long');
 
     this.seenIds.set(trace.requestId, true);
+    this.learner(trace.workflow, nowMs).observeAgent(trace.agent, nowMs);
     let session = open;
     if (session) {
       this.open.delete(key); // re-insert: the Map's order is the LRU order
@@ -190,11 +177,9 @@ export class ProfilerCore<T> {
 
   /** Relearns a stored session summary (restart); no acknowledgement involved. */
   replay(summary: SessionSummary): void {
-    const learner = this.learner(summary.workflow);
-    if (!learner) return;
-    const agents = this.agentsSeen.get(summary.workflow) ?? new Set<string>();
-    this.agentsSeen.set(summary.workflow, agents);
-    for (const r of summary.requests) if (agents.size < this.config.maxAgentsPerWorkflow) agents.add(r.agent);
+    const atMs = summary.requests.reduce((m, r) => Math.max(m, r.endUnixMs), 0);
+    const learner = this.learner(summary.workflow, atMs, summary.requests.length);
+    for (const r of summary.requests) learner.observeAgent(r.agent, r.endUnixMs);
     learner.completeSession(
       summary.requests.map((r, i) => ({
         requestId: `${summary.session}#${i}`,
@@ -226,7 +211,7 @@ export class ProfilerCore<T> {
 
   /** Continues from a published model (version, mode) after a restart. */
   restore(model: WorkflowModel): void {
-    this.learner(model.workflow)?.restore(model);
+    this.learner(model.workflow, model.builtUnixMs).restore(model);
   }
 
   /** Tokens of every trace still waiting for its session to complete (for a graceful stop). */

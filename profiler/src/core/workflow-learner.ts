@@ -2,6 +2,7 @@
 // session shapes (the training set), per-agent samples, live score windows, and the model
 // in force. Sessions are scored against the model in force when they complete, i.e. on
 // data the model was not built from.
+import { CompetingNames } from '../../../core/src/bounded/competing-names.js';
 import { buildAutomaton, type SessionShape } from '../../../core/src/workflow/automaton.js';
 import { IndexedModel } from '../../../core/src/workflow/predictor.js';
 import { decideMode, type ModeDecision, type PromotionConfig, ScoreWindow } from './promotion.js';
@@ -22,6 +23,10 @@ export interface LearnerConfig {
   readonly outputQuantile: number;
   readonly maxSessionsKept: number;
   readonly sampleCapacity: number;
+  /** Agent names kept per workflow; beyond, names compete by evidence and recency. */
+  readonly maxAgentsPerWorkflow: number;
+  /** A name's evidence halves after this long without a sighting. */
+  readonly nameHalfLifeMs: number;
   readonly promotion: PromotionConfig;
 }
 
@@ -54,7 +59,8 @@ export interface CompletedSession {
 export class WorkflowLearner {
   private readonly shapes: SessionShape[] = [];
   private nextShape = 0;
-  private readonly agentSamples = new Map<string, AgentSamples>();
+  /** Per-agent samples; a junk name seen once gives way to a real one seen again. */
+  private readonly agentSamples: CompetingNames<AgentSamples>;
   private readonly accuracy: ScoreWindow;
   private readonly coverage: ScoreWindow;
   private readonly offModel: ScoreWindow;
@@ -70,6 +76,7 @@ export class WorkflowLearner {
     readonly workflow: string,
     private readonly config: LearnerConfig,
   ) {
+    this.agentSamples = new CompetingNames(config.maxAgentsPerWorkflow, config.nameHalfLifeMs);
     this.accuracy = new ScoreWindow(config.promotion.window);
     this.coverage = new ScoreWindow(config.promotion.window);
     // Sessions are fewer than transitions: a shorter window reacts to drift as fast.
@@ -92,13 +99,27 @@ export class WorkflowLearner {
     return this.dirty;
   }
 
+  /**
+   * Records sightings of an agent name at `nowMs` (one per trace); a new name takes the
+   * place of the weakest when the workflow has `maxAgentsPerWorkflow` names already.
+   */
+  observeAgent(agent: string, nowMs: number, evidence = 1): void {
+    const { evicted } = this.agentSamples.observe(agent, nowMs, () => this.newSamples(), evidence);
+    if (evicted) this.newAgents.delete(evicted[0]);
+  }
+
+  private newSamples(): AgentSamples {
+    return new AgentSamples(this.config.sampleCapacity, this.config.promotion.window);
+  }
+
+  private discard: AgentSamples | null = null;
+
+  /** An agent's samples; a name no longer (or not yet) kept learns into a throwaway. */
   private samples(agent: string): AgentSamples {
-    let s = this.agentSamples.get(agent);
-    if (!s) {
-      s = new AgentSamples(this.config.sampleCapacity, this.config.promotion.window);
-      this.agentSamples.set(agent, s);
-    }
-    return s;
+    const kept = this.agentSamples.get(agent);
+    if (kept) return kept;
+    this.discard ??= this.newSamples();
+    return this.discard;
   }
 
   /** Learns from and scores one finished session (its traces in any order). */
@@ -141,7 +162,7 @@ export class WorkflowLearner {
             s.coverage.add(false);
             this.coverage.add(false);
             offModel = true;
-            this.newAgents.add(t.agent);
+            if (this.agentSamples.has(t.agent)) this.newAgents.add(t.agent);
           }
         }
       }
@@ -176,8 +197,9 @@ export class WorkflowLearner {
     const { states, roles } = buildAutomaton(this.shapes, this.config.rareTransitionThreshold);
     const structure = deriveStructure(this.shapes, this.config.rareTransitionThreshold);
     const q = this.config.outputQuantile;
-    const agents: AgentStats[] = [...this.agentSamples.entries()]
-      .map(([agent, s]) => {
+    const agents: AgentStats[] = [...this.agentSamples.names()]
+      .map((agent) => {
+        const s = this.agentSamples.get(agent) as AgentSamples;
         const [p50, p90, p99, bound] = s.output.quantiles([0.5, 0.9, 0.99, q]);
         const [t50, t90] = s.toolTime.quantiles([0.5, 0.9]);
         const finite = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 0 : v);
