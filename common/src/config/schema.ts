@@ -95,6 +95,8 @@ const extProcSchema = z.strictObject({
   max_tracked_sessions: positiveInt.default(100_000),
   /** A tracked session with no request for this long is forgotten. */
   session_idle_s: positiveInt.default(900),
+  /** Byte bound (overhead included) of each per-session table: stage tracker, affinity. */
+  session_budget_bytes: positiveInt.default(64 * 1024 * 1024),
   /** Completed-request records waiting for NATS; beyond, new ones are dropped and counted. */
   trace_buffer: positiveInt.default(10_000),
 });
@@ -128,6 +130,8 @@ const schedulerSchema = z.strictObject({
     .strictObject({
       block_bytes: positiveInt.default(1024),
       max_blocks: positiveInt.default(200_000),
+      /** Byte bound of the index, overhead included. */
+      budget_bytes: positiveInt.default(64 * 1024 * 1024),
       /** Blocks not refreshed for this long are assumed evicted by the engine. */
       ttl_s: positiveInt.default(600),
     })
@@ -150,6 +154,10 @@ const schedulerSchema = z.strictObject({
       /** Bytes of learned agent prompts kept for warming (never logged). */
       prompt_budget_bytes: positiveInt.default(8 * 1024 * 1024),
       max_prompt_bytes: positiveInt.default(256 * 1024),
+      /** Agent roles (workflow, agent) whose prompt is kept at most. */
+      max_prompts: positiveInt.default(10_000),
+      /** A prompt its agent has not used for this long is forgotten. */
+      prompt_idle_s: positiveInt.default(3600),
       /** Bytes of session histories (last request and its output) kept for warming. */
       history_budget_bytes: positiveInt.default(64 * 1024 * 1024),
       /** Largest history kept for one session. */
@@ -237,6 +245,11 @@ const autoscalerSchema = z.strictObject({
   per_request_tokens_per_s: z.number().positive().default(60),
   /** Per-pool settings by pool name; pools not listed use the defaults. */
   pools: z.record(z.string(), autoscalerPoolSchema).default({}),
+  /** Byte bound (overhead included) of the sessions followed (their count: ext_proc.max_tracked_sessions). */
+  session_budget_bytes: positiveInt.default(128 * 1024 * 1024),
+  /** (workflow, agent) pools remembered for the forecast, and their byte bound. */
+  max_agent_pools: positiveInt.default(10_000),
+  agent_pool_budget_bytes: positiveInt.default(8 * 1024 * 1024),
 });
 
 export const configSchema = z.strictObject({

@@ -32,7 +32,11 @@ interface Slot<V> {
 class Generation<K, V> {
   readonly map = new Map<K, Slot<V>>();
   bytes = 0;
-  constructor(readonly startedMs: number) {}
+  /** Latest touch of any entry put here (an upper bound for those still here). */
+  lastTouchMs: number;
+  constructor(readonly startedMs: number) {
+    this.lastTouchMs = startedMs;
+  }
 }
 
 export interface EvictionCounts {
@@ -85,6 +89,7 @@ export class BoundedMap<K, V> {
     if (y !== undefined) {
       if (this.expired(y, now)) return this.drop(this.young, key, y);
       y.touchedMs = now;
+      this.young.lastTouchMs = now;
       return y.value;
     }
     const o = this.old.map.get(key);
@@ -181,12 +186,21 @@ export class BoundedMap<K, V> {
       this.rotate(this.options.now(), 'capacity');
     this.young.map.set(key, slot);
     this.young.bytes += slot.bytes;
+    this.young.lastTouchMs = slot.touchedMs;
   }
 
-  /** Time-driven turnover: everything in the old generation is idle once the young one is idleMs old. */
+  /**
+   * Time-driven turnover: everything in the old generation is idle once the young one is
+   * idleMs old, and a generation whose latest touch is idleMs ago is idle as a whole.
+   */
   private turnOver(): number {
     const now = this.options.now();
-    if (now - this.young.startedMs > this.options.idleMs) this.rotate(now, 'idle');
+    const idle = this.options.idleMs;
+    if (now - this.young.lastTouchMs > idle) {
+      this.rotate(now, 'idle');
+      this.rotate(now, 'idle');
+    } else if (now - this.young.startedMs > idle || now - this.old.lastTouchMs > idle)
+      this.rotate(now, 'idle');
     return now;
   }
 
