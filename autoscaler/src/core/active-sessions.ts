@@ -13,7 +13,7 @@ import type { Trace } from '../../../core/src/wire/trace.js';
 import type { SessionPosition } from './forecast.js';
 
 /** Measured fixed cost of one session besides its strings and requests: Map slots, slot, record, array, Map. */
-export const ACTIVE_SESSION_BYTES = 360;
+export const ACTIVE_SESSION_BYTES = 672;
 /** Measured cost of one kept request (its record and array slot) besides its agent name. */
 export const ACTIVE_REQUEST_BYTES = 48;
 /** Measured cost of one open request id entry besides the id string. */

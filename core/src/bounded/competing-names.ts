@@ -4,14 +4,21 @@
 // name always gets in by evicting the name with the lowest score (the least recently seen
 // among equals). So a flood of junk names seen once each only displaces other junk, a real
 // name seen again outranks all of it, and names that stop being seen (junk restored from
-// storage included) fade out instead of holding their places for good.
+// storage included) fade out instead of holding their places for good. Up to 64 names the
+// weakest is found exactly; beyond, among 32 names sampled at random (O(1) per admission,
+// as for Redis's LFU), which a well-evidenced name still survives.
 
 interface Entry<V> {
   /** Score at `lastMs`. */
   score: number;
   lastMs: number;
   readonly value: V;
+  /** Position in `order`. */
+  index: number;
 }
+
+const EXACT_UP_TO = 64;
+const SAMPLES = 32;
 
 export interface Admission<V> {
   readonly value: V;
@@ -21,6 +28,9 @@ export interface Admission<V> {
 
 export class CompetingNames<V> {
   private readonly entries = new Map<string, Entry<V>>();
+  /** The names, for sampling by position. */
+  private readonly order: string[] = [];
+  private seed = 0x9e3779b9;
 
   constructor(
     private readonly capacity: number,
@@ -64,29 +74,54 @@ export class CompetingNames<V> {
     }
     let evicted: [string, V] | null = null;
     if (this.entries.size >= this.capacity) {
-      let victim: string | null = null;
-      let lowest = Number.POSITIVE_INFINITY;
-      let victimLast = Number.POSITIVE_INFINITY;
-      for (const [n, e] of this.entries) {
-        const w = this.weight(e, nowMs);
-        if (w < lowest || (w === lowest && e.lastMs < victimLast)) {
-          victim = n;
-          lowest = w;
-          victimLast = e.lastMs;
-        }
-      }
-      if (victim !== null) {
-        const e = this.entries.get(victim) as Entry<V>;
-        this.entries.delete(victim);
-        evicted = [victim, e.value];
-      }
+      const victim = this.weakest(nowMs);
+      const e = this.entries.get(victim) as Entry<V>;
+      this.delete(victim);
+      evicted = [victim, e.value];
     }
-    const entry: Entry<V> = { score: evidence, lastMs: nowMs, value: create() };
+    const entry: Entry<V> = { score: evidence, lastMs: nowMs, value: create(), index: this.order.length };
     this.entries.set(name, entry);
+    this.order.push(name);
     return { value: entry.value, evicted };
   }
 
+  private weakest(nowMs: number): string {
+    const exact = this.order.length <= EXACT_UP_TO;
+    let victim = this.order[0] as string;
+    let lowest = Number.POSITIVE_INFINITY;
+    let victimLast = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < (exact ? this.order.length : SAMPLES); k++) {
+      const n = this.order[exact ? k : this.random(this.order.length)] as string;
+      const e = this.entries.get(n) as Entry<V>;
+      const w = this.weight(e, nowMs);
+      if (w < lowest || (w === lowest && e.lastMs < victimLast)) {
+        victim = n;
+        lowest = w;
+        victimLast = e.lastMs;
+      }
+    }
+    return victim;
+  }
+
+  /** xorshift32: deterministic, so runs and tests repeat. */
+  private random(below: number): number {
+    let x = this.seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.seed = x >>> 0;
+    return this.seed % below;
+  }
+
   delete(name: string): boolean {
-    return this.entries.delete(name);
+    const e = this.entries.get(name);
+    if (!e) return false;
+    this.entries.delete(name);
+    const last = this.order.pop() as string;
+    if (last !== name) {
+      this.order[e.index] = last;
+      (this.entries.get(last) as Entry<V>).index = e.index;
+    }
+    return true;
   }
 }

@@ -13,7 +13,7 @@ export interface AgentPrompt {
 }
 
 /** Measured fixed cost of one entry besides its strings: the Map slots, slot and prompt objects. */
-export const PROMPT_ENTRY_BYTES = 120;
+export const PROMPT_ENTRY_BYTES = 152;
 
 export class AgentPrompts {
   private readonly prompts: BoundedMap<string, AgentPrompt>;

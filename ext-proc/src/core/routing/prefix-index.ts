@@ -5,7 +5,7 @@
 import { BoundedMap } from '../../../../core/src/bounded/bounded-map.js';
 
 /** Measured fixed cost of one block besides its holders: Map slots, slot, the holders' Map. */
-export const PREFIX_BLOCK_BYTES = 160;
+export const PREFIX_BLOCK_BYTES = 296;
 /** Measured cost of one holder (endpoint addresses are the cluster state's strings, shared). */
 export const PREFIX_HOLDER_BYTES = 24;
 

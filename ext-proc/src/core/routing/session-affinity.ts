@@ -16,7 +16,7 @@ interface Entry {
  * Measured fixed cost of one entry besides its key and reserved agent name (the endpoint
  * address is the cluster state's string, shared): Map slots, slot and entry objects.
  */
-export const AFFINITY_ENTRY_BYTES = 112;
+export const AFFINITY_ENTRY_BYTES = 208;
 
 export class SessionAffinity {
   private readonly entries: BoundedMap<string, Entry>;

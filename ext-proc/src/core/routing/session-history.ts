@@ -19,7 +19,7 @@ export interface HistoryEntry {
 }
 
 /** Measured fixed cost of one entry besides its strings and messages: Map slots, slot, entry, array. */
-export const HISTORY_ENTRY_BYTES = 136;
+export const HISTORY_ENTRY_BYTES = 344;
 /** Measured cost of one kept message besides its strings: the object and its array slot. */
 export const HISTORY_MESSAGE_BYTES = 24;
 

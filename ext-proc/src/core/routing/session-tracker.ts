@@ -17,7 +17,7 @@ interface Tracked {
 }
 
 /** Measured fixed cost of one session besides its key: Map slots, slot, record and its LiveStages. */
-export const TRACKER_ENTRY_BYTES = 264;
+export const TRACKER_ENTRY_BYTES = 480;
 /** Cost of one remembered request or stage besides its agent name: an array slot (and growth). */
 export const TRACKER_SLOT_BYTES = 8;
 /** Stages a LiveStages remembers at most (its default), plus the current one. */
