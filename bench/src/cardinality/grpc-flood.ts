@@ -13,9 +13,10 @@ interface ServerMemory extends MemoryFigures {
   readonly trackedBytes: number;
 }
 
-async function startServer(): Promise<{ child: ChildProcess; port: number }> {
+async function startServer(maxTracked: number | null): Promise<{ child: ChildProcess; port: number }> {
   const script = fileURLToPath(new URL('./server-process.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script], {
+  const extra = maxTracked === null ? [] : [String(maxTracked)];
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...extra], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -81,9 +82,10 @@ export async function floodGrpc(
   size: FloodSize,
   concurrency: number,
   connections: number,
+  maxTracked: number | null,
   print: (line: string) => void,
 ): Promise<{ failed: number }> {
-  const server = await startServer();
+  const server = await startServer(maxTracked);
   const target = `127.0.0.1:${server.port}`;
   let clients = Array.from({ length: connections }, () => new EnvoyExtProcClient(target, TEST_FILTER));
   await Promise.all(clients.map((c) => c.waitForReady()));

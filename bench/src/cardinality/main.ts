@@ -4,7 +4,8 @@
 // `--grpc-sessions` of them, default all), through ext-proc's message handling in process
 // (the gateway part: the same code without transport, every table's figures), then through
 // the profiler and autoscaler cores (a child process each), printing RSS and heap (after a
-// full GC) every `--every` sessions. Flat once the bounds fill is the pass.
+// full GC) every `--every` sessions. `--grpc-tracked N` bounds the service's per-session
+// tables (ext_proc.max_tracked_sessions) so that a smaller gRPC flood fills them. Flat once the bounds fill is the pass.
 // `--only grpc|gateway|profiler|autoscaler` runs one part; `--measure` prints the per-entry
 // costs behind the byte bounds' constants instead.
 import { spawn } from 'node:child_process';
@@ -20,6 +21,8 @@ interface Args extends FloodSize {
   connections: number;
   measure: boolean;
   grpcSessions: number | null;
+  /** ext_proc.max_tracked_sessions of the gRPC service (default: the configuration's). */
+  grpcTracked: number | null;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -33,6 +36,7 @@ function parseArgs(argv: string[]): Args {
     connections: 8,
     measure: false,
     grpcSessions: null,
+    grpcTracked: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -42,6 +46,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--workflows') args.workflows = value();
     else if (a === '--every') args.every = value();
     else if (a === '--grpc-sessions') args.grpcSessions = value();
+    else if (a === '--grpc-tracked') args.grpcTracked = value();
     else if (a === '--concurrency') args.concurrency = value();
     else if (a === '--connections') args.connections = value();
     else if (a === '--only') args.only = argv[++i] ?? null;
@@ -81,6 +86,7 @@ else {
       { ...args, sessions, every },
       args.concurrency,
       args.connections,
+      args.grpcTracked,
       print,
     );
     print(`ext-proc: ${failed} of ${sessions} exchanges failed`);
