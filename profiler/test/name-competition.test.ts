@@ -1,11 +1,13 @@
-// Issue #13 item 9: the profiler's name limits are not first come, first served; junk names
-// (live or restored from storage) never lock a real agent or workflow out.
+// Issue #13 items 1 and 9: the profiler's name limits are not first come, first served; junk
+// names (live or restored from storage) never lock a real agent or workflow out; the kept
+// sessions stay within their byte bound.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { codingWorkload } from '../../test-support/src/workloads/agent-workloads.js';
 import { synthesizeTraces } from '../../test-support/src/workloads/synthesize-traces.js';
 import { ProfilerCore } from '../src/core/profiler-core.js';
 import type { Trace } from '../../core/src/wire/trace.js';
+import { WorkflowLearner } from '../src/core/workflow-learner.js';
 import { CORE_CONFIG } from './support.js';
 
 const [base] = synthesizeTraces(codingWorkload({ sessions: 1, ratePerS: 1, seed: 1 }));
@@ -89,4 +91,19 @@ test('a long-established workflow is not displaced by a flood of junk names', ()
   for (let i = 0; i < 100; i++) core.ingest(trace('coding', 'planner', `s${i}`, t++), 0, t);
   for (let i = 0; i < 10_000; i++) core.ingest(trace(`junk${i}`, 'a', 's', t++), 0, t);
   assert.ok(agentsOf(core, 'coding', t).includes('planner'));
+});
+
+test('kept sessions stay within their byte bound, the newest kept', () => {
+  const learner = new WorkflowLearner('coding', { ...CORE_CONFIG, sessionsKeptBytes: 20_000 });
+  let t = 0;
+  for (let s = 0; s < 1000; s++) {
+    const traces = Array.from({ length: 10 }, (_, k) =>
+      trace('coding', k % 2 === 0 ? `agent-with-a-long-name-${k}` : `a${k}`, `s${s}`, (t += 1000)),
+    );
+    learner.completeSession(traces);
+    assert.ok(learner.keptSessions.bytes <= 20_000, String(learner.keptSessions.bytes));
+  }
+  const kept = learner.keptSessions.count;
+  assert.ok(kept > 10 && kept < 1000, String(kept));
+  assert.equal(learner.rebuild(t).model.roles.length > 0, true);
 });

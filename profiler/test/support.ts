@@ -6,6 +6,7 @@ export const CORE_CONFIG: ProfilerCoreConfig = {
   rareTransitionThreshold: 0.05,
   outputQuantile: 0.99,
   maxSessionsKept: 2000,
+  sessionsKeptBytes: 4 * 1024 * 1024,
   sampleCapacity: 2000,
   maxWorkflows: 100,
   maxAgentsPerWorkflow: 32,

@@ -208,6 +208,8 @@ const profilerSchema = z.strictObject({
       max_open_sessions: positiveInt.default(100_000),
       max_requests_per_session: positiveInt.default(2000),
       max_sessions_kept: positiveInt.default(2000),
+      /** Byte bound of those kept sessions per workflow, overhead included. */
+      sessions_kept_budget_bytes: positiveInt.default(2 * 1024 * 1024),
       sample_capacity: positiveInt.default(2000),
       dedupe_capacity: positiveInt.default(500_000),
     })

@@ -9,6 +9,7 @@ export function coreConfigFrom(p: ProfilerConfig, maxIdentifierLength: number): 
     rareTransitionThreshold: p.rare_transition_threshold,
     outputQuantile: p.output_quantile,
     maxSessionsKept: p.limits.max_sessions_kept,
+    sessionsKeptBytes: p.limits.sessions_kept_budget_bytes,
     sampleCapacity: p.limits.sample_capacity,
     maxWorkflows: p.limits.max_workflows,
     maxAgentsPerWorkflow: p.limits.max_agents_per_workflow,
