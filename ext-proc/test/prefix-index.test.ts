@@ -27,11 +27,13 @@ test('prompt text follows message order and roles', () => {
 });
 
 test('the index ages entries out and stays within its bound', () => {
-  const index = new PrefixIndex(100, 1000);
+  let now = 0;
+  const index = new PrefixIndex({ maxBlocks: 100, maxBytes: 1 << 20, ttlMs: 1000 }, () => now);
   const h = chainedBlockHashes('z'.repeat(10 * 1024), 1024);
   index.record(h, 'e1', 0);
   assert.equal(index.matchLengths(h, ['e1', 'e2'], 500).get('e1'), 10);
   assert.equal(index.matchLengths(h, ['e1'], 2000).get('e1'), undefined, 'evicted by age');
+  now = 3000;
   for (let i = 0; i < 50; i++) index.record(chainedBlockHashes(`${i}`.padEnd(4096, '.'), 1024), 'e1', 3000);
   assert.ok(index.size <= 100);
 });

@@ -24,16 +24,19 @@ const decision = (endpoint: string): SchedulingDecision => ({
 });
 const session = { workflow: 'coding', session: 's1', agent: 'planner' };
 
+const BOUNDS = { maxEntries: 1000, maxBytes: 1 << 20, idleMs: 3_600_000 };
+const atZero = () => 0;
+
 function setup() {
-  const prompts = new AgentPrompts(1 << 20, 1 << 16);
+  const prompts = new AgentPrompts(BOUNDS, 1 << 16, atZero);
   prompts.observe('coding', 'explorer', 'llama', {
     messages: [
       { role: 'system', content: 'You explore. '.repeat(40) },
       { role: 'user', content: 'x' },
     ],
   });
-  const index = new PrefixIndex(10_000, 600_000);
-  const affinity = new SessionAffinity(100);
+  const index = new PrefixIndex({ maxBlocks: 10_000, maxBytes: 1 << 24, ttlMs: 600_000 }, atZero);
+  const affinity = new SessionAffinity({ ...BOUNDS, maxEntries: 100 }, atZero);
   const waiting = new Map<string, number>();
   const planner = new WarmPlanner(
     settings,
@@ -127,7 +130,7 @@ test('skips unlikely, unknown, already cached, busy and over-budget warms', () =
 
 test('with the session history on the same model, the warm carries it after the system prompt', () => {
   const { planner } = setup();
-  const history = new SessionHistory(1 << 20, 1 << 16);
+  const history = new SessionHistory(BOUNDS, 1 << 16, atZero);
   history.record(
     'coding',
     's9',
@@ -172,7 +175,7 @@ test('with the session history on the same model, the warm carries it after the 
 });
 
 test('session history stays within its byte budgets', () => {
-  const history = new SessionHistory(1000, 400);
+  const history = new SessionHistory({ ...BOUNDS, maxBytes: 4000 }, 400, atZero);
   history.record('w', 'big', 'm', { messages: [{ role: 'user', content: 'x'.repeat(300) }] }, '');
   assert.equal(history.get('w', 'big'), undefined, 'over the per-session bound');
   for (let i = 0; i < 20; i++)
@@ -183,7 +186,7 @@ test('session history stays within its byte budgets', () => {
       { messages: [{ role: 'user', content: 'x'.repeat(50) }] },
       'y'.repeat(50),
     );
-  assert.ok(history.sizeBytes <= 1000);
+  assert.ok(history.sizeBytes <= 4000);
   assert.ok(history.get('w', 's19'));
   assert.equal(history.get('w', 's0'), undefined);
 });

@@ -77,13 +77,11 @@ test('hostile input: invalid identifiers, unbounded sessions and agents stay bou
     if (i % 100_000 === 0) core.completeDue(i);
   }
   assert.ok(core.openSessions <= 1000, String(core.openSessions));
-  // Distinct agents beyond the bound are rejected.
+  // Distinct agents and workflows beyond the bounds compete with the known ones (the name
+  // tests below); existing, well-evidenced ones keep learning.
   for (let i = 0; i < 50; i++) core.ingest({ ...t, requestId: `a${i}`, agent: `agent${i}` }, 0, 2_000_000);
-  assert.ok((core.rejected.get('too_many_agents') ?? 0) >= 40);
-  // Distinct workflows beyond the bound are rejected; existing ones keep learning.
   for (let i = 0; i < 20; i++) core.ingest({ ...t, requestId: `w${i}`, workflow: `wf${i}` }, 0, 2_000_000);
   assert.equal(core.workflows, 5);
-  assert.equal(core.rejected.get('too_many_workflows'), 16);
   core.completeDue(Number.MAX_SAFE_INTEGER);
   const models = core.rebuildDirty(0);
   assert.ok(models.some((m) => m.model.workflow === 'coding'));

@@ -76,9 +76,14 @@ export class AutoscalerLoop {
     private readonly config: Pick<PythiaConfig, 'autoscaler' | 'profiler' | 'ext_proc'>,
     options: AutoscalerLoopOptions = {},
   ) {
-    this.sessions = new ActiveSessions(config.ext_proc.max_tracked_sessions);
-    this.settings = forecastSettings(config.autoscaler);
     this.idleMs = config.profiler.session_idle_s * 1000;
+    this.sessions = new ActiveSessions(config.ext_proc.max_tracked_sessions, {
+      maxBytes: config.autoscaler.session_budget_bytes,
+      idleMs: this.idleMs,
+      maxAgentPools: config.autoscaler.max_agent_pools,
+      agentPoolBytes: config.autoscaler.agent_pool_budget_bytes,
+    });
+    this.settings = forecastSettings(config.autoscaler);
     this.intervalMs = config.autoscaler.interval_s * 1000;
     this.mode = options.mode ?? 'forecast';
   }

@@ -99,6 +99,8 @@ const extProcSchema = z.strictObject({
   max_tracked_sessions: positiveInt.default(100_000),
   /** A tracked session with no request for this long is forgotten. */
   session_idle_s: positiveInt.default(900),
+  /** Byte bound (overhead included) of each per-session table: stage tracker, affinity. */
+  session_budget_bytes: positiveInt.default(64 * 1024 * 1024),
   /** Completed-request records waiting for NATS; beyond, new ones are dropped and counted. */
   trace_buffer: positiveInt.default(10_000),
   /** Request-body bytes buffered across all streams; past it a request is answered 503. */
@@ -145,6 +147,8 @@ const schedulerSchema = z.strictObject({
     .strictObject({
       block_bytes: positiveInt.default(1024),
       max_blocks: positiveInt.default(200_000),
+      /** Byte bound of the index, overhead included. */
+      budget_bytes: positiveInt.default(64 * 1024 * 1024),
       /** Blocks not refreshed for this long are assumed evicted by the engine. */
       ttl_s: positiveInt.default(600),
     })
@@ -167,6 +171,10 @@ const schedulerSchema = z.strictObject({
       /** Bytes of learned agent prompts kept for warming (never logged). */
       prompt_budget_bytes: positiveInt.default(8 * 1024 * 1024),
       max_prompt_bytes: positiveInt.default(256 * 1024),
+      /** Agent roles (workflow, agent) whose prompt is kept at most. */
+      max_prompts: positiveInt.default(10_000),
+      /** A prompt its agent has not used for this long is forgotten. */
+      prompt_idle_s: positiveInt.default(3600),
       /** Bytes of session histories (last request and its output) kept for warming. */
       history_budget_bytes: positiveInt.default(64 * 1024 * 1024),
       /** Largest history kept for one session. */
@@ -212,9 +220,13 @@ const profilerSchema = z.strictObject({
     .strictObject({
       max_workflows: positiveInt.default(1000),
       max_agents_per_workflow: positiveInt.default(64),
+      /** Beyond the name limits, names compete: a name's evidence (sightings) halves after this long unseen. */
+      name_half_life_s: positiveInt.default(3600),
       max_open_sessions: positiveInt.default(100_000),
       max_requests_per_session: positiveInt.default(2000),
       max_sessions_kept: positiveInt.default(2000),
+      /** Byte bound of those kept sessions per workflow, overhead included. */
+      sessions_kept_budget_bytes: positiveInt.default(2 * 1024 * 1024),
       sample_capacity: positiveInt.default(2000),
       dedupe_capacity: positiveInt.default(500_000),
     })
@@ -252,6 +264,11 @@ const autoscalerSchema = z.strictObject({
   per_request_tokens_per_s: z.number().positive().default(60),
   /** Per-pool settings by pool name; pools not listed use the defaults. */
   pools: z.record(z.string(), autoscalerPoolSchema).default({}),
+  /** Byte bound (overhead included) of the sessions followed (their count: ext_proc.max_tracked_sessions). */
+  session_budget_bytes: positiveInt.default(128 * 1024 * 1024),
+  /** (workflow, agent) pools remembered for the forecast, and their byte bound. */
+  max_agent_pools: positiveInt.default(10_000),
+  agent_pool_budget_bytes: positiveInt.default(8 * 1024 * 1024),
 });
 
 export const configSchema = z.strictObject({

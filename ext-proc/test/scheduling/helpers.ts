@@ -43,8 +43,8 @@ export function sequence(
   return {
     random: () => values[i++ % values.length] ?? 0,
     nowMs: () => 1000,
-    prefixIndex: new PrefixIndex(10_000, 60_000),
-    sessions: new SessionAffinity(1000),
+    prefixIndex: new PrefixIndex({ maxBlocks: 10_000, maxBytes: 1 << 24, ttlMs: 60_000 }, () => 1000),
+    sessions: new SessionAffinity({ maxEntries: 1000, maxBytes: 1 << 24, idleMs: 60_000 }, () => 1000),
     settings: { overflowThreshold: 2, defaultOutputTokens: 500 },
   };
 }

@@ -11,6 +11,7 @@
 // handed back for acknowledgement. A session whose store failed stays there and is retried.
 
 import type { SessionSummary } from '../../../core/src/wire/codec.js';
+import { CompetingNames } from '../../../core/src/bounded/competing-names.js';
 import { TwoGenerationCache } from '../../../core/src/bounded/two-generation-cache.js';
 import { parseIdentity } from '../../../core/src/workflow/identifiers.js';
 import type { ModeDecision } from './promotion.js';
@@ -22,16 +23,15 @@ export interface ProfilerCoreConfig extends LearnerConfig {
   readonly sessionIdleMs: number;
   /** After an explicit end marker, wait this long for parallel siblings still reporting. */
   readonly endGraceMs: number;
+  /** Workflow names kept; beyond, names compete by evidence and recency (LearnerConfig.nameHalfLifeMs). */
   readonly maxWorkflows: number;
-  readonly maxAgentsPerWorkflow: number;
   readonly maxOpenSessions: number;
   readonly maxRequestsPerSession: number;
   readonly dedupeCapacity: number;
   readonly maxIdentifierLength: number;
 }
 
-export type RejectReason =
-  'invalid_identifier' | 'duplicate' | 'too_many_workflows' | 'too_many_agents' | 'session_too_long';
+export type RejectReason = 'invalid_identifier' | 'duplicate' | 'session_too_long';
 
 interface OpenSession<T> {
   readonly workflow: string;
@@ -94,8 +94,7 @@ export interface RebuiltModel {
 }
 
 export class ProfilerCore<T> {
-  private readonly learners = new Map<string, WorkflowLearner>();
-  private readonly agentsSeen = new Map<string, Set<string>>();
+  private readonly learners: CompetingNames<WorkflowLearner>;
   private readonly open = new Map<string, OpenSession<T>>();
   private readonly seenIds: TwoGenerationCache<string, true>;
   private readonly pendingEvictions: CompletedSessionResult<T>[] = [];
@@ -114,6 +113,7 @@ export class ProfilerCore<T> {
     this.seenIds = new TwoGenerationCache(config.dedupeCapacity);
     this.storedSpans = new TwoGenerationCache(config.dedupeCapacity);
     this.learnOnStore = options.learnOnStore === true;
+    this.learners = new CompetingNames(config.maxWorkflows, config.nameHalfLifeMs);
   }
 
   /** Sessions collecting traces, and completed ones waiting for their store. */
@@ -135,14 +135,10 @@ export class ProfilerCore<T> {
     return { accepted: false, reason };
   }
 
-  private learner(workflow: string): WorkflowLearner | null {
-    let l = this.learners.get(workflow);
-    if (!l) {
-      if (this.learners.size >= this.config.maxWorkflows) return null;
-      l = new WorkflowLearner(workflow, this.config);
-      this.learners.set(workflow, l);
-    }
-    return l;
+  /** Records sightings of a workflow name; a new one takes the place of the weakest. */
+  private learner(workflow: string, nowMs: number, evidence = 1): WorkflowLearner {
+    return this.learners.observe(workflow, nowMs, () => new WorkflowLearner(workflow, this.config), evidence)
+      .value;
   }
 
   /**
@@ -176,20 +172,11 @@ export class ProfilerCore<T> {
       }
       return this.reject('duplicate');
     }
-    if (!this.learner(trace.workflow)) return this.reject('too_many_workflows');
-    let agents = this.agentsSeen.get(trace.workflow);
-    if (!agents) {
-      agents = new Set();
-      this.agentsSeen.set(trace.workflow, agents);
-    }
-    if (!agents.has(trace.agent)) {
-      if (agents.size >= this.config.maxAgentsPerWorkflow) return this.reject('too_many_agents');
-      agents.add(trace.agent);
-    }
     if (open && open.traces.length >= this.config.maxRequestsPerSession)
       return this.reject('session_too_long');
 
     this.seenIds.set(trace.requestId, true);
+    this.learner(trace.workflow, nowMs).observeAgent(trace.agent, nowMs);
     let session = open;
     if (session) {
       this.open.delete(key); // re-insert: the Map's order is the LRU order
@@ -351,11 +338,9 @@ export class ProfilerCore<T> {
     }
     if (this.isStored(key, first)) return;
     this.markStored(key, { startUnixMs: first, endUnixMs: last });
-    const learner = this.learner(summary.workflow);
-    if (!learner) return;
-    const agents = this.agentsSeen.get(summary.workflow) ?? new Set<string>();
-    this.agentsSeen.set(summary.workflow, agents);
-    for (const r of summary.requests) if (agents.size < this.config.maxAgentsPerWorkflow) agents.add(r.agent);
+    const atMs = Math.max(last, 0);
+    const learner = this.learner(summary.workflow, atMs, summary.requests.length);
+    for (const r of summary.requests) learner.observeAgent(r.agent, r.endUnixMs);
     learner.completeSession(
       summary.requests.map((r, i) => ({
         requestId: `${summary.session}#${i}`,
@@ -387,7 +372,7 @@ export class ProfilerCore<T> {
 
   /** Continues from a published model (version, mode) after a restart. */
   restore(model: WorkflowModel): void {
-    this.learner(model.workflow)?.restore(model);
+    this.learner(model.workflow, model.builtUnixMs).restore(model);
   }
 
   /** Tokens of every trace still waiting for its session's store (for a graceful stop). */

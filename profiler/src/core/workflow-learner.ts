@@ -2,6 +2,8 @@
 // session shapes (the training set), per-agent samples, live score windows, and the model
 // in force. Sessions are scored against the model in force when they complete, i.e. on
 // data the model was not built from.
+import { CompetingNames } from '../../../core/src/bounded/competing-names.js';
+import { stringBytes } from '../../../core/src/bounded/memory-cost.js';
 import { buildAutomaton, type SessionShape } from '../../../core/src/workflow/automaton.js';
 import { IndexedModel } from '../../../core/src/workflow/predictor.js';
 import { decideMode, type ModeDecision, type PromotionConfig, ScoreWindow } from './promotion.js';
@@ -21,7 +23,13 @@ export interface LearnerConfig {
   /** Quantile used as the output-length prediction (0.99 by default). */
   readonly outputQuantile: number;
   readonly maxSessionsKept: number;
+  /** Byte bound of the kept sessions (overhead included), per workflow. */
+  readonly sessionsKeptBytes: number;
   readonly sampleCapacity: number;
+  /** Agent names kept per workflow; beyond, names compete by evidence and recency. */
+  readonly maxAgentsPerWorkflow: number;
+  /** A name's evidence halves after this long without a sighting. */
+  readonly nameHalfLifeMs: number;
   readonly promotion: PromotionConfig;
 }
 
@@ -46,15 +54,30 @@ class AgentSamples {
   }
 }
 
+/** Measured fixed cost of one kept session shape besides its stages: the shape and its two arrays. */
+export const SHAPE_BYTES = 96;
+/** Cost of one stage of a kept shape besides its role string: two array slots (role, width). */
+export const SHAPE_STAGE_BYTES = 16;
+
+function shapeBytes(shape: SessionShape): number {
+  let bytes = SHAPE_BYTES;
+  for (const role of shape.roles) bytes += SHAPE_STAGE_BYTES + stringBytes(role);
+  return bytes;
+}
+
 export interface CompletedSession {
   readonly shape: SessionShape;
   readonly scoredTransitions: number;
 }
 
 export class WorkflowLearner {
-  private readonly shapes: SessionShape[] = [];
-  private nextShape = 0;
-  private readonly agentSamples = new Map<string, AgentSamples>();
+  /** Most recent completed sessions, oldest first, within maxSessionsKept and sessionsKeptBytes. */
+  private shapes: SessionShape[] = [];
+  /** Shapes before this index were dropped (cut off in batches). */
+  private head = 0;
+  private shapesBytes = 0;
+  /** Per-agent samples; a junk name seen once gives way to a real one seen again. */
+  private readonly agentSamples: CompetingNames<AgentSamples>;
   private readonly accuracy: ScoreWindow;
   private readonly coverage: ScoreWindow;
   private readonly offModel: ScoreWindow;
@@ -70,10 +93,16 @@ export class WorkflowLearner {
     readonly workflow: string,
     private readonly config: LearnerConfig,
   ) {
+    this.agentSamples = new CompetingNames(config.maxAgentsPerWorkflow, config.nameHalfLifeMs);
     this.accuracy = new ScoreWindow(config.promotion.window);
     this.coverage = new ScoreWindow(config.promotion.window);
     // Sessions are fewer than transitions: a shorter window reacts to drift as fast.
     this.offModel = new ScoreWindow(Math.max(10, Math.round(config.promotion.window / 5)));
+  }
+
+  /** Kept sessions and their estimated bytes. */
+  get keptSessions(): { count: number; bytes: number } {
+    return { count: this.shapes.length - this.head, bytes: this.shapesBytes };
   }
 
   get agentCount(): number {
@@ -92,13 +121,27 @@ export class WorkflowLearner {
     return this.dirty;
   }
 
+  /**
+   * Records sightings of an agent name at `nowMs` (one per trace); a new name takes the
+   * place of the weakest when the workflow has `maxAgentsPerWorkflow` names already.
+   */
+  observeAgent(agent: string, nowMs: number, evidence = 1): void {
+    const { evicted } = this.agentSamples.observe(agent, nowMs, () => this.newSamples(), evidence);
+    if (evicted) this.newAgents.delete(evicted[0]);
+  }
+
+  private newSamples(): AgentSamples {
+    return new AgentSamples(this.config.sampleCapacity, this.config.promotion.window);
+  }
+
+  private discard: AgentSamples | null = null;
+
+  /** An agent's samples; a name no longer (or not yet) kept learns into a throwaway. */
   private samples(agent: string): AgentSamples {
-    let s = this.agentSamples.get(agent);
-    if (!s) {
-      s = new AgentSamples(this.config.sampleCapacity, this.config.promotion.window);
-      this.agentSamples.set(agent, s);
-    }
-    return s;
+    const kept = this.agentSamples.get(agent);
+    if (kept) return kept;
+    this.discard ??= this.newSamples();
+    return this.discard;
   }
 
   /** Learns from and scores one finished session (its traces in any order). */
@@ -141,7 +184,7 @@ export class WorkflowLearner {
             s.coverage.add(false);
             this.coverage.add(false);
             offModel = true;
-            this.newAgents.add(t.agent);
+            if (this.agentSamples.has(t.agent)) this.newAgents.add(t.agent);
           }
         }
       }
@@ -161,23 +204,43 @@ export class WorkflowLearner {
       for (const agent of stage.role.split('+')) this.samples(agent).toolTime.add(gap);
     }
     if (model) this.offModel.add(offModel);
-    if (this.shapes.length < this.config.maxSessionsKept) this.shapes.push(shape);
-    else {
-      this.shapes[this.nextShape] = shape;
-      this.nextShape = (this.nextShape + 1) % this.config.maxSessionsKept;
-    }
+    this.keep(shape);
     this.sessionsSeen++;
     this.dirty = true;
     return { shape, scoredTransitions: scored };
   }
 
+  private keep(shape: SessionShape): void {
+    const bytes = shapeBytes(shape);
+    if (bytes > this.config.sessionsKeptBytes) return;
+    this.shapes.push(shape);
+    this.shapesBytes += bytes;
+    while (
+      this.shapes.length - this.head > this.config.maxSessionsKept ||
+      this.shapesBytes > this.config.sessionsKeptBytes
+    )
+      this.shapesBytes -= shapeBytes(this.shapes[this.head++] as SessionShape);
+    // The dropped prefix is cut off once it is half the array: O(1) amortized per session.
+    if (this.head > 0 && this.head * 2 >= this.shapes.length) {
+      this.shapes = this.shapes.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The kept sessions, oldest first. */
+  private kept(): SessionShape[] {
+    return this.head === 0 ? this.shapes : this.shapes.slice(this.head);
+  }
+
   /** Rebuilds the model from the kept sessions and decides its mode. */
   rebuild(nowUnixMs: number): { model: WorkflowModel; decision: ModeDecision; modeChanged: boolean } {
-    const { states, roles } = buildAutomaton(this.shapes, this.config.rareTransitionThreshold);
-    const structure = deriveStructure(this.shapes, this.config.rareTransitionThreshold);
+    const shapes = this.kept();
+    const { states, roles } = buildAutomaton(shapes, this.config.rareTransitionThreshold);
+    const structure = deriveStructure(shapes, this.config.rareTransitionThreshold);
     const q = this.config.outputQuantile;
-    const agents: AgentStats[] = [...this.agentSamples.entries()]
-      .map(([agent, s]) => {
+    const agents: AgentStats[] = [...this.agentSamples.names()]
+      .map((agent) => {
+        const s = this.agentSamples.get(agent) as AgentSamples;
         const [p50, p90, p99, bound] = s.output.quantiles([0.5, 0.9, 0.99, q]);
         const [t50, t90] = s.toolTime.quantiles([0.5, 0.9]);
         const finite = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 0 : v);

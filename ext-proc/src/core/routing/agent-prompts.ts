@@ -1,21 +1,35 @@
 // What each agent role's requests start with (its system prompt), learned from observed
 // requests so the cache manager can warm it before the agent's next call; and which model
-// the role uses. Held in memory within a byte budget (least recently seen go first), never
-// logged; it leaves the process only in warm requests to our own endpoints.
+// the role uses. Held in memory within entry, byte (overhead included) and idle bounds
+// (least recently seen go first), never logged; it leaves the process only in warm
+// requests to our own endpoints.
+import { BoundedMap } from '../../../../core/src/bounded/bounded-map.js';
+import type { Bounds } from '../../../../core/src/bounded/bounds.js';
+import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
 
 export interface AgentPrompt {
   readonly model: string;
   readonly system: string;
 }
 
+/** Measured fixed cost of one entry besides its strings: the Map slots, slot and prompt objects. */
+export const PROMPT_ENTRY_BYTES = 152;
+
 export class AgentPrompts {
-  private readonly prompts = new Map<string, AgentPrompt>();
-  private bytes = 0;
+  private readonly prompts: BoundedMap<string, AgentPrompt>;
 
   constructor(
-    private readonly budgetBytes: number,
+    bounds: Bounds,
     private readonly maxPromptBytes: number,
-  ) {}
+    now: () => number,
+  ) {
+    this.prompts = new BoundedMap({
+      ...bounds,
+      now,
+      sizeOf: (key, p) =>
+        PROMPT_ENTRY_BYTES + stringBytes(key) + stringBytes(p.model) + stringBytes(p.system),
+    });
+  }
 
   private static key(workflow: string, agent: string): string {
     return `${workflow}\u0000${agent}`;
@@ -30,28 +44,19 @@ export class AgentPrompts {
     if (first.content.length * 2 > this.maxPromptBytes) return;
     const key = AgentPrompts.key(workflow, agent);
     const old = this.prompts.get(key);
-    if (old && old.system === first.content && old.model === model) {
-      this.prompts.delete(key);
-      this.prompts.set(key, old);
-      return;
-    }
-    if (old) this.bytes -= old.system.length * 2;
-    this.prompts.delete(key);
+    if (old && old.system === first.content && old.model === model) return;
     this.prompts.set(key, { model, system: first.content });
-    this.bytes += first.content.length * 2;
-    while (this.bytes > this.budgetBytes) {
-      const [oldestKey, oldest] = this.prompts.entries().next().value ?? [];
-      if (oldestKey === undefined || !oldest) break;
-      this.prompts.delete(oldestKey);
-      this.bytes -= oldest.system.length * 2;
-    }
   }
 
   get(workflow: string, agent: string): AgentPrompt | undefined {
-    return this.prompts.get(AgentPrompts.key(workflow, agent));
+    return this.prompts.peek(AgentPrompts.key(workflow, agent));
+  }
+
+  get size(): number {
+    return this.prompts.size;
   }
 
   get sizeBytes(): number {
-    return this.bytes;
+    return this.prompts.bytes;
   }
 }

@@ -41,15 +41,31 @@ export interface GatewayCore {
 export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOptions): GatewayCore {
   const s = config.scheduler;
   const cluster = new ClusterState(config.pools);
-  const prefixIndex = new PrefixIndex(s.prefix.max_blocks, s.prefix.ttl_s * 1000);
-  const affinity = new SessionAffinity(config.ext_proc.max_tracked_sessions);
-  const sessions = new SessionTracker(
-    config.ext_proc.max_tracked_sessions,
-    config.ext_proc.session_idle_s * 1000,
+  const now = () => options.clock.now();
+  const prefixIndex = new PrefixIndex(
+    { maxBlocks: s.prefix.max_blocks, maxBytes: s.prefix.budget_bytes, ttlMs: s.prefix.ttl_s * 1000 },
+    now,
   );
+  const e = config.ext_proc;
+  const perSession = {
+    maxEntries: e.max_tracked_sessions,
+    maxBytes: e.session_budget_bytes,
+    idleMs: e.session_idle_s * 1000,
+  };
+  const affinity = new SessionAffinity(perSession, now);
+  const sessions = new SessionTracker(perSession, now);
   const models = new ModelRegistry();
-  const prompts = new AgentPrompts(s.warming.prompt_budget_bytes, s.warming.max_prompt_bytes);
-  const history = new SessionHistory(s.warming.history_budget_bytes, s.warming.max_history_bytes);
+  const w = s.warming;
+  const prompts = new AgentPrompts(
+    { maxEntries: w.max_prompts, maxBytes: w.prompt_budget_bytes, idleMs: w.prompt_idle_s * 1000 },
+    w.max_prompt_bytes,
+    now,
+  );
+  const history = new SessionHistory(
+    { ...perSession, maxBytes: w.history_budget_bytes },
+    w.max_history_bytes,
+    now,
+  );
   const plugins = options.plugins ?? BUILT_IN_PLUGINS;
   // A fresh instance per use: a picker's state (round robin) is never shared.
   const profile = (name: string) => plugins.build(name, s.profiles);

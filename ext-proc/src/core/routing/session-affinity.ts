@@ -1,7 +1,9 @@
 // Where each live session's last step ran, and where the cache manager reserved its next
-// step (a warmed endpoint). Bounded LRU; reservations expire.
-
-import { TwoGenerationCache } from '../../../../core/src/bounded/two-generation-cache.js';
+// step (a warmed endpoint). Within entry, byte (overhead included) and idle bounds,
+// least recently used first; reservations expire.
+import { BoundedMap } from '../../../../core/src/bounded/bounded-map.js';
+import type { Bounds } from '../../../../core/src/bounded/bounds.js';
+import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
 
 interface Entry {
   endpoint: string;
@@ -10,15 +12,34 @@ interface Entry {
   reservedUntilMs: number;
 }
 
-export class SessionAffinity {
-  private readonly entries: TwoGenerationCache<string, Entry>;
+/**
+ * Measured fixed cost of one entry besides its key and reserved agent name (the endpoint
+ * address is the cluster state's string, shared): Map slots, slot and entry objects.
+ */
+export const AFFINITY_ENTRY_BYTES = 208;
 
-  constructor(maxSessions: number) {
-    this.entries = new TwoGenerationCache(maxSessions);
+export class SessionAffinity {
+  private readonly entries: BoundedMap<string, Entry>;
+
+  constructor(bounds: Bounds, now: () => number) {
+    this.entries = new BoundedMap({
+      ...bounds,
+      now,
+      sizeOf: (key, e) =>
+        AFFINITY_ENTRY_BYTES + stringBytes(key) + (e.reservedFor === null ? 0 : stringBytes(e.reservedFor)),
+    });
   }
 
   private static key(workflow: string, session: string): string {
     return `${workflow}\u0000${session}`;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get sizeBytes(): number {
+    return this.entries.bytes;
   }
 
   /** The endpoint this session should prefer for `agent`: a live reservation first, else its last one. */

@@ -1,8 +1,11 @@
 // Each live session's latest exchange (the request's messages after its system prompt,
 // and the generated output), so the cache manager can warm the next agent with its system
-// prompt plus the history it will carry. Within a byte budget (least recently updated
-// sessions go first) and a per-session bound; never logged; it leaves the process only in
-// warm requests to our own endpoints.
+// prompt plus the history it will carry. Within entry, byte (overhead included) and idle
+// bounds (least recently updated sessions go first) and a per-session bound; never logged;
+// it leaves the process only in warm requests to our own endpoints.
+import { BoundedMap } from '../../../../core/src/bounded/bounded-map.js';
+import type { Bounds } from '../../../../core/src/bounded/bounds.js';
+import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
 
 export interface ChatMessage {
   readonly role: string;
@@ -15,14 +18,29 @@ export interface HistoryEntry {
   readonly messages: readonly ChatMessage[];
 }
 
+/** Measured fixed cost of one entry besides its strings and messages: Map slots, slot, entry, array. */
+export const HISTORY_ENTRY_BYTES = 344;
+/** Measured cost of one kept message besides its strings: the object and its array slot. */
+export const HISTORY_MESSAGE_BYTES = 24;
+
+/** An entry's estimated bytes, overhead included. */
+export function historyBytes(key: string, entry: HistoryEntry): number {
+  let bytes = HISTORY_ENTRY_BYTES + stringBytes(key) + stringBytes(entry.model);
+  for (const m of entry.messages)
+    bytes += HISTORY_MESSAGE_BYTES + stringBytes(m.role) + stringBytes(m.content);
+  return bytes;
+}
+
 export class SessionHistory {
-  private readonly entries = new Map<string, { entry: HistoryEntry; bytes: number }>();
-  private bytes = 0;
+  private readonly entries: BoundedMap<string, HistoryEntry>;
 
   constructor(
-    private readonly budgetBytes: number,
+    bounds: Bounds,
     private readonly maxSessionBytes: number,
-  ) {}
+    now: () => number,
+  ) {
+    this.entries = new BoundedMap({ ...bounds, now, sizeOf: historyBytes });
+  }
 
   private static key(workflow: string, session: string): string {
     return `${workflow}\u0000${session}`;
@@ -49,34 +67,24 @@ export class SessionHistory {
       chars += msg.content.length;
     }
     kept.push({ role: 'assistant', content: output });
-    const bytes = chars * 2;
-    this.forget(key);
-    if (bytes > this.maxSessionBytes) return;
-    this.entries.set(key, { entry: { model, messages: kept }, bytes });
-    this.bytes += bytes;
-    while (this.bytes > this.budgetBytes) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.forget(oldest);
-    }
+    this.entries.delete(key);
+    if (chars * 2 > this.maxSessionBytes) return;
+    this.entries.set(key, { model, messages: kept });
   }
 
   get(workflow: string, session: string): HistoryEntry | undefined {
-    return this.entries.get(SessionHistory.key(workflow, session))?.entry;
+    return this.entries.peek(SessionHistory.key(workflow, session));
   }
 
   drop(workflow: string, session: string): void {
-    this.forget(SessionHistory.key(workflow, session));
+    this.entries.delete(SessionHistory.key(workflow, session));
   }
 
-  private forget(key: string): void {
-    const old = this.entries.get(key);
-    if (!old) return;
-    this.entries.delete(key);
-    this.bytes -= old.bytes;
+  get size(): number {
+    return this.entries.size;
   }
 
   get sizeBytes(): number {
-    return this.bytes;
+    return this.entries.bytes;
   }
 }

@@ -1,23 +1,42 @@
 // The live sessions this replica has seen: each one's stage history, for predictions.
-// Bounded (approximate LRU in two generations, O(1) per request); a session idle for
-// longer than `idleMs` with nothing running starts afresh when it comes back.
-import { TwoGenerationCache } from '../../../../core/src/bounded/two-generation-cache.js';
+// Within entry, byte (overhead included) and idle bounds (approximate LRU in two
+// generations, O(1) per request); a session idle for longer than `idleMs` starts afresh
+// when it comes back.
+import { BoundedMap } from '../../../../core/src/bounded/bounded-map.js';
+import type { Bounds } from '../../../../core/src/bounded/bounds.js';
+import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
 import { LiveStages } from '../../../../core/src/workflow/stages.js';
 import type { WorkflowIdentity } from '../../../../core/src/workflow/identifiers.js';
 
 interface Tracked {
   stages: LiveStages;
-  lastSeenMs: number;
+  /** Requests started in the session (the stages keep at most a bounded number of them). */
+  starts: number;
+  /** Bytes of the longest agent name seen in the session. */
+  agentBytes: number;
 }
 
-export class SessionTracker {
-  private readonly sessions: TwoGenerationCache<string, Tracked>;
+/** Measured fixed cost of one session besides its key: Map slots, slot, record and its LiveStages. */
+export const TRACKER_ENTRY_BYTES = 480;
+/** Cost of one remembered request or stage besides its agent name: an array slot (and growth). */
+export const TRACKER_SLOT_BYTES = 8;
+/** Stages a LiveStages remembers at most (its default), plus the current one. */
+const MAX_REMEMBERED = 65;
 
-  constructor(
-    maxSessions: number,
-    private readonly idleMs: number,
-  ) {
-    this.sessions = new TwoGenerationCache(maxSessions);
+export class SessionTracker {
+  private readonly sessions: BoundedMap<string, Tracked>;
+
+  constructor(bounds: Bounds, now: () => number) {
+    this.sessions = new BoundedMap({
+      ...bounds,
+      now,
+      // An upper estimate: every start kept (up to the stages' bound plus the current stage's width),
+      // each holding its own agent-name string.
+      sizeOf: (key, t) =>
+        TRACKER_ENTRY_BYTES +
+        stringBytes(key) +
+        Math.min(t.starts, MAX_REMEMBERED + t.stages.currentWidth) * (TRACKER_SLOT_BYTES + t.agentBytes),
+    });
   }
 
   private static key(id: WorkflowIdentity): string {
@@ -28,26 +47,24 @@ export class SessionTracker {
     return this.sessions.size;
   }
 
+  get sizeBytes(): number {
+    return this.sessions.bytes;
+  }
+
   /** Records a request starting; returns the session's stages including it. */
   start(id: WorkflowIdentity, nowMs: number): LiveStages {
     const key = SessionTracker.key(id);
     let tracked = this.sessions.get(key);
-    if (!tracked) {
-      tracked = { stages: new LiveStages(), lastSeenMs: nowMs };
-      this.sessions.set(key, tracked);
-    } else if (nowMs - tracked.lastSeenMs > this.idleMs && tracked.stages.running === 0) {
-      tracked.stages = new LiveStages();
-    }
-    tracked.lastSeenMs = nowMs;
+    if (!tracked) tracked = { stages: new LiveStages(), starts: 0, agentBytes: 0 };
     tracked.stages.start(id.agent, nowMs);
+    tracked.starts++;
+    tracked.agentBytes = Math.max(tracked.agentBytes, stringBytes(id.agent));
+    this.sessions.set(key, tracked);
     return tracked.stages;
   }
 
-  end(id: WorkflowIdentity, nowMs: number): void {
-    const tracked = this.sessions.peek(SessionTracker.key(id));
-    if (!tracked) return;
-    tracked.stages.end();
-    tracked.lastSeenMs = nowMs;
+  end(id: WorkflowIdentity, _nowMs: number): void {
+    this.sessions.get(SessionTracker.key(id))?.stages.end();
   }
 
   /** Requests of the session still running on this replica. */

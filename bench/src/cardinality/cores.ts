@@ -1,0 +1,84 @@
+// The profiler and autoscaler cores under the cardinality flood, in this process.
+import { parseConfig } from '../../../common/src/config/load.js';
+import { AutoscalerLoop } from '../../../autoscaler/src/core/autoscaler-loop.js';
+import { coreConfigFrom } from '../../../profiler/src/core/core-config.js';
+import { ProfilerCore } from '../../../profiler/src/core/profiler-core.js';
+import type { Trace } from '../../../core/src/wire/trace.js';
+import { formatRow, identityOf, memoryNow } from './memory.js';
+
+export interface FloodSize {
+  sessions: number;
+  agents: number;
+  workflows: number;
+  every: number;
+}
+
+const CONFIG = parseConfig({ pools: [{ name: 'pool-a', models: ['bench-model'] }] });
+const T0 = 1_800_000_000_000;
+
+function trace(i: number, size: FloodSize): Trace {
+  const id = identityOf(i, size.agents, size.workflows);
+  // One request a millisecond of simulated time.
+  const start = T0 + i;
+  return {
+    requestId: `req-${i}`,
+    ...id,
+    model: 'bench-model',
+    pool: 'pool-a',
+    endpoint: '127.0.0.1:8000',
+    promptTokens: 1000,
+    cachedTokens: null,
+    outputTokens: 42,
+    outputTokensReported: true,
+    queueMs: 0,
+    firstTokenMs: 10,
+    totalMs: 100,
+    startUnixMs: start,
+    endUnixMs: start + 100,
+    status: 'OK',
+    httpStatus: 200,
+    promptBytes: 4000,
+    sessionEnd: false,
+    predictedAgent: '',
+    predictedOutputTokens: 0,
+    mode: '',
+  };
+}
+
+export function floodProfiler(size: FloodSize, print: (line: string) => void): void {
+  const core = new ProfilerCore<number>(coreConfigFrom(CONFIG.profiler, CONFIG.identifiers.max_length));
+  for (let i = 0; i < size.sessions; i++) {
+    const t = trace(i, size);
+    core.ingest(t, i, t.endUnixMs);
+    if ((i + 1) % 100_000 === 0) core.completeDue(t.endUnixMs);
+    if ((i + 1) % size.every === 0) {
+      core.rebuildDirty(t.endUnixMs);
+      print(
+        formatRow('profiler', i + 1, memoryNow(), `open ${core.openSessions} workflows ${core.workflows}`),
+      );
+    }
+  }
+}
+
+export function floodAutoscaler(size: FloodSize, print: (line: string) => void): void {
+  const loop = new AutoscalerLoop(CONFIG);
+  for (let i = 0; i < size.sessions; i++) {
+    const t = trace(i, size);
+    loop.started(
+      {
+        requestId: t.requestId,
+        workflow: t.workflow,
+        session: t.session,
+        agent: t.agent,
+        pool: t.pool,
+        startUnixMs: t.startUnixMs,
+      },
+      t.startUnixMs,
+    );
+    loop.ingest(t, t.endUnixMs);
+    if ((i + 1) % size.every === 0) {
+      const tick = loop.tick(t.endUnixMs, [], new Map());
+      print(formatRow('autoscaler', i + 1, memoryNow(), `active ${tick.activeSessions}`));
+    }
+  }
+}
