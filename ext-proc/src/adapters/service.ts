@@ -135,7 +135,8 @@ export async function startExtProc(
     'grpc.max_send_message_length': maxMessage,
   });
   addExtProcService(server, {
-    newProcessor: () => new StreamProcessor(settings, router, metrics, clock, systemRequestIds),
+    newProcessor: () =>
+      new StreamProcessor(settings, router, metrics, clock, systemRequestIds, core.identity),
     metrics,
     log,
   });
