@@ -78,18 +78,11 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     affinity,
     (address) => cluster.endpoint(address),
   );
+  const parts = { cluster, scheduler, sessions, affinity, prefixIndex, models, prompts, history, planner };
   const router = new WorkflowRouter({
-    cluster,
-    scheduler,
+    ...parts,
     proactiveProfile: profile(s.profile),
     reactiveProfile: profile(s.reactive_profile),
-    sessions,
-    affinity,
-    prefixIndex,
-    models,
-    prompts,
-    history,
-    planner,
     traces: options.traces ?? null,
     warmSender: options.warmSender ?? null,
     events: options.events ?? null,
@@ -104,17 +97,5 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     identitySettings(config.identity, config.headers, config.identifiers.max_length),
     options.clock,
   );
-  return {
-    cluster,
-    scheduler,
-    router,
-    sessions,
-    affinity,
-    prefixIndex,
-    models,
-    prompts,
-    history,
-    planner,
-    identity,
-  };
+  return { ...parts, router, identity };
 }
