@@ -28,7 +28,10 @@ export interface Normaliser {
 
 /** Compiles the masks (built-in first, then `extra`); throws on an invalid pattern. */
 export function createNormaliser(extra: readonly string[] = []): Normaliser {
-  const masks = [...BUILT_IN_MASKS, ...extra].map((p) => new RegExp(p, 'g'));
+  // The built-in masks in one pass (leftmost match, alternatives in order); configured ones
+  // each on their own, so their groups and backreferences keep their numbers.
+  const builtIn = new RegExp(BUILT_IN_MASKS.map((p) => `(?:${p})`).join('|'), 'g');
+  const masks = [builtIn, ...extra.map((p) => new RegExp(p, 'g'))];
   return (text) => {
     let out = text;
     for (const mask of masks) out = out.replace(mask, '\u2200');

@@ -12,7 +12,7 @@
 // ordinary traffic. All state is bounded by count, bytes and idle time; prompt text is only
 // hashed, never kept.
 import type { Clock } from '../clock.js';
-import { conversationPrefixHashes, instructionText } from '../prompt/prefix-hash.js';
+import { conversationPrefixHashes, hashText, instructionText } from '../prompt/prefix-hash.js';
 import { type IdentifierRejection, type WorkflowIdentity, parseIdentity } from '../workflow/identifiers.js';
 import { Admission } from './admission.js';
 import { BoundedLru } from './bounded-lru.js';
@@ -89,6 +89,8 @@ export class IdentityResolver {
   private readonly chains: ConversationChains;
   private readonly workflows: Admission;
   private readonly roles: Admission;
+  /** Role ids by the hash of the raw instructions: agents resend the same text on every call. */
+  private readonly roleIds: BoundedLru<string>;
   private sessionSeq = 0;
 
   constructor(
@@ -102,12 +104,13 @@ export class IdentityResolver {
     if (settings.tenantHeader) names.add(settings.tenantHeader);
     this.headerNames = names;
     this.normalise = createNormaliser(settings.maskPatterns);
-    // Byte budget: sessions 1/4, conversation ends 1/2, each admission table 1/8.
+    // Byte budget: sessions 4/16, conversation ends 7/16, each admission table 2/16, the
+    // role-id cache 1/16.
     const b = settings.maxBytes;
     const idleMs = settings.sessionIdleMs;
     this.sessions = new BoundedLru({ maxEntries: settings.maxSessions, maxBytes: b / 4, idleMs }, clock);
     this.chains = new ConversationChains(
-      { maxEntries: settings.maxSessions * 4, maxBytes: b / 2, idleMs },
+      { maxEntries: settings.maxSessions * 4, maxBytes: (b * 7) / 16, idleMs },
       clock,
     );
     const admission = (minCount: number, maxEstablished: number) =>
@@ -124,6 +127,7 @@ export class IdentityResolver {
       );
     this.workflows = admission(settings.minSessions, settings.maxWorkflows);
     this.roles = admission(settings.minRequests, settings.maxRoles);
+    this.roleIds = new BoundedLru({ maxEntries: settings.maxRoles, maxBytes: b / 16, idleMs }, clock);
   }
 
   resolve(request: IdentityRequest): ResolvedIdentity {
@@ -147,7 +151,7 @@ export class IdentityResolver {
     const instructions = instructionText(request.json);
     // Without instructions there is no role to learn: ordinary traffic.
     if (instructions.length === 0) return NONE;
-    const roleId = INFERRED_ROLE_PREFIX + fingerprintId(this.normalise(instructions));
+    const roleId = this.roleId(instructions);
 
     let session: string;
     let source: IdentitySource;
@@ -174,6 +178,16 @@ export class IdentityResolver {
     return { identity: { workflow: state.workflow, session, agent }, source, rejections: [] };
   }
 
+  private roleId(instructions: string): string {
+    // Keyed by the raw text's hash and length (a collision needs both to agree).
+    const key = `${hashText(instructions).toString(36)}:${instructions.length}`;
+    const cached = this.roleIds.get(key);
+    if (cached !== undefined) return cached;
+    const id = INFERRED_ROLE_PREFIX + fingerprintId(this.normalise(instructions));
+    this.roleIds.set(key, id, id.length * 2);
+    return id;
+  }
+
   private newChainSession(hashes: readonly number[]): string {
     this.sessionSeq++;
     return `c-${fingerprintId(`${hashes[0] as number}:${this.sessionSeq}`)}`;
@@ -193,7 +207,9 @@ export class IdentityResolver {
 
   /** Estimated bytes held by all tables, overhead included. */
   get bytes(): number {
-    return this.sessions.bytes + this.chains.bytes + this.workflows.bytes + this.roles.bytes;
+    return (
+      this.sessions.bytes + this.chains.bytes + this.workflows.bytes + this.roles.bytes + this.roleIds.bytes
+    );
   }
 
   get stats(): { sessions: number; conversations: number; workflows: number; roles: number } {
