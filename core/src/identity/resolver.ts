@@ -81,6 +81,28 @@ interface SessionState {
 
 const NONE: ResolvedIdentity = { identity: null, source: 'none', rejections: [] };
 
+/**
+ * The identity the three Pythia headers give: `headers` when all are valid, `none` with
+ * rejections when some are sent but not all valid, `none` without rejections when none is sent.
+ */
+export function pythiaHeaderIdentity(
+  headers: ReadonlyMap<string, string>,
+  names: IdentitySettings['pythiaHeaders'],
+  maxIdentifierLength: number,
+): ResolvedIdentity {
+  const parsed = parseIdentity(
+    {
+      workflow: headers.get(names.workflow),
+      session: headers.get(names.session),
+      agent: headers.get(names.agent),
+    },
+    maxIdentifierLength,
+  );
+  return parsed.kind === 'workflow'
+    ? { identity: parsed.identity, source: 'headers', rejections: [] }
+    : { identity: null, source: 'none', rejections: parsed.rejections };
+}
+
 export class IdentityResolver {
   /** Every header the resolver reads: ask the edge for these. */
   readonly headerNames: ReadonlySet<string>;
@@ -133,18 +155,8 @@ export class IdentityResolver {
   resolve(request: IdentityRequest): ResolvedIdentity {
     const s = this.settings;
     if (s.useHeaders) {
-      const h = request.headers;
-      const parsed = parseIdentity(
-        {
-          workflow: h.get(s.pythiaHeaders.workflow),
-          session: h.get(s.pythiaHeaders.session),
-          agent: h.get(s.pythiaHeaders.agent),
-        },
-        s.maxIdentifierLength,
-      );
-      if (parsed.kind === 'workflow') return { identity: parsed.identity, source: 'headers', rejections: [] };
-      if (parsed.rejections.length > 0)
-        return { identity: null, source: 'none', rejections: parsed.rejections };
+      const fromHeaders = pythiaHeaderIdentity(request.headers, s.pythiaHeaders, s.maxIdentifierLength);
+      if (fromHeaders.identity || fromHeaders.rejections.length > 0) return fromHeaders;
     }
     const native = s.native ? nativeSession(request.headers, s.native) : null;
     if (!native && !s.chaining) return NONE;

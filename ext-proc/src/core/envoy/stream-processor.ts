@@ -17,12 +17,12 @@ import type {
   ProcessingResponse,
 } from '../../../../common/src/envoy/ext-proc-messages.js';
 import { requestKind } from '../../../../common/src/envoy/ext-proc-messages.js';
-import type {
-  IdentityResolver,
-  IdentitySource,
-  ResolvedIdentity,
+import {
+  type IdentityResolver,
+  type IdentitySource,
+  pythiaHeaderIdentity,
 } from '../../../../core/src/identity/resolver.js';
-import { type IdentifierRejection, parseIdentity } from '../../../../core/src/workflow/identifiers.js';
+import type { IdentifierRejection } from '../../../../core/src/workflow/identifiers.js';
 import type { CompletedRequest } from '../routing/completed-request.js';
 import { NO_USAGE, RequestLifecycle } from '../routing/request-lifecycle.js';
 import type { RequestRouter, RouteDecision } from '../routing/route-decision.js';
@@ -274,7 +274,7 @@ export class StreamProcessor {
       const names = this.settings.headerNames;
       const resolved = this.identity
         ? this.identity.resolve({ headers: view.wanted, path: view.path, json: llm.json })
-        : this.headerIdentity(view);
+        : pythiaHeaderIdentity(view.wanted, names, this.settings.maxIdentifierLength);
       for (const r of resolved.rejections) this.events.invalidIdentifier(r);
       const input: RouteInput = {
         llm,
@@ -327,22 +327,6 @@ export class StreamProcessor {
       );
     }
     return out;
-  }
-
-  /** The identity from the three Pythia headers alone (no resolver configured). */
-  private headerIdentity(view: RequestHeaderView): ResolvedIdentity {
-    const names = this.settings.headerNames;
-    const parsed = parseIdentity(
-      {
-        workflow: view.wanted.get(names.workflow),
-        session: view.wanted.get(names.session),
-        agent: view.wanted.get(names.agent),
-      },
-      this.settings.maxIdentifierLength,
-    );
-    return parsed.kind === 'workflow'
-      ? { identity: parsed.identity, source: 'headers', rejections: [] }
-      : { identity: null, source: 'none', rejections: parsed.rejections };
   }
 
   private streamedBody(
