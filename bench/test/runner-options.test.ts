@@ -39,8 +39,17 @@ test('no flags: the default run', () => {
       sweep: true,
       hostKvTokens: 0,
       sessionKvTtlS: 0,
+      identity: 'headers',
     },
   );
+});
+
+test('--identity picks what the simulated clients send', () => {
+  assert.equal(options('--identity', 'native').identity, 'native');
+  assert.equal(options('--identity', 'none').identity, 'none');
+  assert.deepEqual(problems('--identity', 'guess'), [
+    '--identity: unknown mode "guess" (expected headers, native, none)',
+  ]);
 });
 
 test('flags are typed, and a flag given twice takes its last value', () => {

@@ -51,7 +51,7 @@ async function show(args: string[]): Promise<void> {
       return;
     }
     for (const m of models) {
-      console.log(modelReport(m));
+      console.log(modelReport(m, 8, cfg.identity.aliases));
       console.log();
     }
     console.log(models.length === 0 ? 'no models yet' : `${models.length} workflow model(s)`);
@@ -73,7 +73,7 @@ function build(args: string[]): void {
     console.log(`${c.workflow}: ${c.mode} after ${c.atSession} sessions (${c.reason})`);
   console.log();
   for (const m of result.models) {
-    console.log(modelReport(m));
+    console.log(modelReport(m, 8, cfg.identity.aliases));
     console.log();
   }
 }

@@ -204,6 +204,7 @@ describe('profiler over NATS', { skip }, () => {
     const body = (await res.json()) as { workflows: Array<Record<string, any>> };
     const coding = body.workflows.find((w) => w['workflow'] === 'coding');
     assert.equal(coding?.['mode'], 'proactive');
+    assert.equal(coding?.['identity_source'], 'headers');
     assert.ok(coding?.['agents']['engineer']['output_tokens']['p99'] > 0);
     // A new session's planner request carries the predictions.
     const next = codingWorkload({ sessions: 1, ratePerS: 1, seed: 99 })[0] as SessionPlan;

@@ -38,7 +38,7 @@ const setup = {
   simPools: simPoolsFor(options),
   replicas: options.replicas,
   seed: options.seed,
-  extras: engineExtras(options),
+  extras: { ...engineExtras(options), identity: options.identity },
 };
 const bar = process.stderr.isTTY ? progressBar(process.stderr) : null;
 const log = (line: string) => process.stderr.write(`${line}\n`);

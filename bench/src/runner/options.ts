@@ -2,6 +2,7 @@
 // bad value at once. A flag given twice takes its last value, so flags after an npm script's
 // own (`npm run bench:autoscale -- --sessions 60`) override them.
 import { parseArgs } from 'node:util';
+import { IDENTITY_MODES, type IdentityMode } from '../sim/client-identity.js';
 import { type PolicySpec, PolicySpecError, formatPolicySpec, parsePolicySpec } from './policy-spec.js';
 
 export interface RunnerOptions {
@@ -33,6 +34,8 @@ export interface RunnerOptions {
   readonly hostKvTokens: number;
   /** Every request but the last reading its context asks to keep its KV this long (0: none). */
   readonly sessionKvTtlS: number;
+  /** What the simulated clients send to identify their workflows (see IdentityMode). */
+  readonly identity: IdentityMode;
 }
 
 export const DEFAULT_POLICIES = 'round-robin,least-request,prefix-aware,session-affinity,pythia';
@@ -51,6 +54,7 @@ const DEFAULTS = {
   'large-roles': '',
   'host-kv-tokens': '0',
   'session-kv-ttl-s': '0',
+  identity: 'headers',
 } as const;
 
 /** Generated workloads (besides FILE.jsonl traces). */
@@ -82,6 +86,9 @@ DIR/report.json, DIR/report.md and SVG charts.
   --host-kv-tokens N     a host-memory KV tier of N tokens per replica, every policy (default 0: none)
   --session-kv-ttl-s S   every request asks its replica to keep its KV S seconds, unless no later
                          step reads it (a fixed TTL, as a client could set; default 0: none)
+  --identity MODE        what clients send to identify their workflows: headers (the three
+                         Pythia headers), native (only a Claude-Code-style session header) or
+                         none (only the OpenAI body); see docs/identity.md (default ${DEFAULTS.identity})
   --no-sweep             skip the peak-concurrency sweep
   --out DIR              output directory (default ${DEFAULTS.out})
   --help                 this text
@@ -120,6 +127,12 @@ function workloadsFrom(text: string, problems: string[]): string[] {
         `--workload: unknown workload "${w}" (expected ${WORKLOADS.join(', ')} or a FILE.jsonl trace)`,
       );
   return workloads;
+}
+
+function identityFrom(text: string, problems: string[]): IdentityMode {
+  if ((IDENTITY_MODES as readonly string[]).includes(text)) return text as IdentityMode;
+  problems.push(`--identity: unknown mode "${text}" (expected ${IDENTITY_MODES.join(', ')})`);
+  return 'headers';
 }
 
 function policiesFrom(text: string, problems: string[]): PolicySpec[] {
@@ -199,6 +212,7 @@ export function parseRunnerOptions(argv: readonly string[]): ParsedCommandLine {
     hostKvTokens: number('host-kv-tokens', text('host-kv-tokens'), 'nonNegativeInt'),
     sessionKvTtlS: number('session-kv-ttl-s', text('session-kv-ttl-s'), 'nonNegative'),
     out: text('out'),
+    identity: identityFrom(text('identity'), problems),
   };
   if (options.out === '') problems.push('--out: expected a directory');
   if (problems.length > 0) throw new UsageError(problems);

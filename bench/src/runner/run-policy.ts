@@ -28,7 +28,7 @@ export interface PolicyRun {
 export interface ClusterSetup {
   readonly simPools: readonly SimPool[];
   /** Engine extras for every policy alike (host KV tier, a fixed retention TTL). */
-  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention'>;
+  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity'>;
   /** The 8B pool's replicas (the most it may have when autoscaled). */
   readonly replicas: number;
   readonly seed: number;

@@ -18,6 +18,7 @@ import type { EngineOptions } from './engine.js';
 import { EPOCH_MS, type RetentionPolicy, SessionDriver } from './session-driver.js';
 import { simulatedConfig } from './sim-config.js';
 import { WarmTraffic } from './warm-traffic.js';
+import type { IdentityMode } from './client-identity.js';
 
 export type { SimPool } from './replica-fleet.js';
 export type { ClusterRunResult } from './run-results.js';
@@ -48,6 +49,8 @@ export interface ClusterRunOptions {
   readonly engine?: EngineOptions;
   /** The KV-retention hint each request carries; absent: none. */
   readonly retention?: RetentionPolicy;
+  /** What the clients send to identify their workflows (default: the Pythia headers). */
+  readonly identity?: IdentityMode;
 }
 
 export function runCluster(options: ClusterRunOptions): ClusterRunResult {
@@ -81,7 +84,10 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
   });
   const scrape = scrapeView(fleet, core.cluster, config.scheduler.unhealthy_after_failures, () => queue.now);
 
-  new SessionDriver(queue, core.router, fleet, tally, options.retention ?? null).schedule(options.plans);
+  new SessionDriver(queue, core.router, fleet, tally, options.retention ?? null, {
+    resolver: core.identity,
+    mode: options.identity ?? 'headers',
+  }).schedule(options.plans);
   // Periodic work, from time 0 until every session has completed.
   const every = (intervalMs: number, fn: () => void) => {
     const loop = () => {

@@ -42,6 +42,7 @@ export class SimProfiling {
       nextAgentAccuracy: mean((m) => m.nextAgentAccuracy),
       outputBoundCoverage: mean((m) => m.outputBoundCoverage),
       promotedAtS: this.promotedAtS,
+      learnedRegexes: Object.fromEntries(scored.map((m) => [m.workflow, m.regex])),
     };
   }
 }

@@ -32,6 +32,8 @@ export interface ClusterRunResult {
   readonly nextAgentAccuracy: number | null;
   readonly outputBoundCoverage: number | null;
   readonly promotedAtS: number | null;
+  /** Each learned workflow's regex, by workflow name (with learning). */
+  readonly learnedRegexes?: Readonly<Record<string, string>>;
   /** Replicas on (starting, ready or draining) per pool over time, when autoscaling. */
   readonly replicaTimeline: ReadonlyArray<ReplicaCount>;
 }
@@ -47,6 +49,8 @@ export interface LearningFigures {
   readonly nextAgentAccuracy: number | null;
   readonly outputBoundCoverage: number | null;
   readonly promotedAtS: number | null;
+  /** Each learned workflow's regex, by workflow name (with learning). */
+  readonly learnedRegexes?: Readonly<Record<string, string>>;
 }
 
 export class RunTally {

@@ -19,6 +19,7 @@ import type { RetentionHint } from './engine.js';
 import type { EventQueue } from './event-queue.js';
 import type { Replica, ReplicaFleet } from './replica-fleet.js';
 import type { RunTally } from './run-results.js';
+import { type ClientIdentity, clientHeaders, instructions, messagesOf } from './client-identity.js';
 import { type Run, blockHashes, runText } from './token-streams.js';
 
 /** Unix time of virtual time 0, for the records' wall-clock stamps. */
@@ -69,6 +70,8 @@ export class SessionDriver {
     private readonly fleet: ReplicaFleet,
     private readonly tally: RunTally,
     private readonly retention: RetentionPolicy | null = null,
+    /** How the requests identify themselves; absent: the identity is passed as the headers would give it. */
+    private readonly identity: ClientIdentity | null = null,
   ) {}
 
   /** Starts every plan at its arrival time. */
@@ -131,10 +134,17 @@ export class SessionDriver {
     const json = {
       model: step.model ?? plan.model ?? 'llama',
       messages: [
-        { role: 'system', content: runText(prefix) },
-        { role: 'user', content: promptRuns.slice(1).map(runText).join('') },
+        { role: 'system', content: instructions(runText(prefix), plan) },
+        ...messagesOf(promptRuns.slice(1)),
       ],
     };
+    const resolved = this.identity
+      ? this.identity.resolver.resolve({
+          headers: clientHeaders(this.identity.mode, plan, step),
+          path: '/v1/chat/completions',
+          json,
+        })
+      : null;
     const input: RouteInput = {
       llm: {
         api: 'chat',
@@ -144,7 +154,9 @@ export class SessionDriver {
         bodyBytes: promptTokens * 4,
         json,
       },
-      identity: { workflow: plan.workflow, session: plan.session, agent: step.agent },
+      identity: resolved
+        ? resolved.identity
+        : { workflow: plan.workflow, session: plan.session, agent: step.agent },
       requestId: `r${this.requestSeq++}`,
       sessionEnd: last,
     };

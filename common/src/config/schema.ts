@@ -2,6 +2,7 @@
 // Every key has a default except the pools, so a minimal file is the one in docs/configuration.md.
 import { z } from 'zod';
 import { isIpPort, parseHostPort } from '../host-port.js';
+import { identitySchema } from './identity-schema.js';
 import { profileName, profilesSchema } from './profiles.js';
 
 /** A listener address; port 0 picks a free port (tests, embedded runs). */
@@ -280,6 +281,7 @@ export const configSchema = z.strictObject({
   nats: natsSchema.optional(),
   headers: headersSchema.prefault({}),
   identifiers: identifiersSchema.prefault({}),
+  identity: identitySchema.prefault({}),
   ext_proc: extProcSchema.prefault({}),
   profiler: profilerSchema.prefault({}),
   scheduler: schedulerSchema.prefault({}),

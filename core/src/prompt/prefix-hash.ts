@@ -29,6 +29,18 @@ export function chainedBlockHashes(text: string, blockChars: number, maxBlocks =
   return out;
 }
 
+/** The text parts of a message's content (a string, or an array of parts with `text`). */
+function pushContent(content: unknown, parts: string[]): void {
+  if (typeof content === 'string') parts.push(content);
+  else if (Array.isArray(content)) {
+    for (const c of content) {
+      if (typeof c === 'object' && c !== null && typeof (c as { text?: unknown }).text === 'string') {
+        parts.push((c as { text: string }).text);
+      }
+    }
+  }
+}
+
 /**
  * The prompt as the engine sees it, in order: for chat, each message's role and text
  * content; for completions, the prompt. Enough to tell shared prefixes apart, cheap to build.
@@ -41,14 +53,7 @@ export function promptText(json: Record<string, unknown>): string {
       if (typeof m !== 'object' || m === null) continue;
       const msg = m as { role?: unknown; content?: unknown };
       parts.push(typeof msg.role === 'string' ? msg.role : '');
-      if (typeof msg.content === 'string') parts.push(msg.content);
-      else if (Array.isArray(msg.content)) {
-        for (const c of msg.content) {
-          if (typeof c === 'object' && c !== null && typeof (c as { text?: unknown }).text === 'string') {
-            parts.push((c as { text: string }).text);
-          }
-        }
-      }
+      pushContent(msg.content, parts);
     }
     return parts.join('\u0000');
   }
@@ -57,4 +62,51 @@ export function promptText(json: Record<string, unknown>): string {
   if (Array.isArray(prompt))
     return prompt.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('\u0000');
   return '';
+}
+
+/** A 53-bit hash of a whole string (the block hash above, unchained). */
+export function hashText(text: string, seed = 0): number {
+  return hashBlock(text, 0, text.length, seed);
+}
+
+const INSTRUCTION_ROLES: ReadonlySet<string> = new Set(['system', 'developer']);
+
+function chatMessages(json: Record<string, unknown>): { role: string; content: unknown }[] {
+  const messages = json['messages'];
+  if (!Array.isArray(messages)) return [];
+  const out: { role: string; content: unknown }[] = [];
+  for (const m of messages) {
+    if (typeof m !== 'object' || m === null) continue;
+    const msg = m as { role?: unknown; content?: unknown };
+    out.push({ role: typeof msg.role === 'string' ? msg.role : '', content: msg.content });
+  }
+  return out;
+}
+
+/** The instructions of a chat request: its system and developer messages' text, joined. */
+export function instructionText(json: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const m of chatMessages(json)) if (INSTRUCTION_ROLES.has(m.role)) pushContent(m.content, parts);
+  return parts.join('\n');
+}
+
+/**
+ * Chained hashes of a chat request's conversation, one per message after leaving out the
+ * system and developer messages: element k stands for the first k+1 conversation messages.
+ * A request that extends an earlier one's conversation (whatever its instructions) has the
+ * earlier request's last hash among its own. At most `maxMessages`.
+ */
+export function conversationPrefixHashes(json: Record<string, unknown>, maxMessages = 4096): number[] {
+  const out: number[] = [];
+  let previous = 0;
+  for (const m of chatMessages(json)) {
+    if (INSTRUCTION_ROLES.has(m.role)) continue;
+    if (out.length >= maxMessages) break;
+    const parts: string[] = [m.role];
+    pushContent(m.content, parts);
+    const text = parts.join('\u0000');
+    previous = hashBlock(text, 0, text.length, previous);
+    out.push(previous);
+  }
+  return out;
 }

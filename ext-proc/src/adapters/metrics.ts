@@ -57,6 +57,12 @@ export class ExtProcMetrics implements StreamEvents {
     labelNames: ['identifier', 'problem'],
     registers: [this.registry],
   });
+  readonly identityTotal = new Counter({
+    name: 'pythia_ext_proc_identity_total',
+    help: 'Routed LLM requests by where their workflow identity came from',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
   readonly completedTotal = new Counter({
     name: 'pythia_ext_proc_requests_completed_total',
     help: 'Routed requests that ended, by pool and status',
@@ -193,6 +199,9 @@ export class ExtProcMetrics implements StreamEvents {
   }
   invalidIdentifier(rejection: IdentifierRejection): void {
     this.invalidIdentifiersTotal.inc({ identifier: rejection.name, problem: rejection.problem });
+  }
+  identityResolved(source: string): void {
+    this.identityTotal.inc({ source });
   }
   passThrough(reason: string): void {
     this.passThroughTotal.inc({ reason });

@@ -150,7 +150,8 @@ export async function startExtProc(
   });
   const bodyBudget = new SharedBodyBudget(config.ext_proc.max_buffered_bytes_total);
   const streams = addExtProcService(server, {
-    newProcessor: () => new StreamProcessor(settings, router, metrics, clock, systemRequestIds, bodyBudget),
+    newProcessor: () =>
+      new StreamProcessor(settings, router, metrics, clock, systemRequestIds, bodyBudget, core.identity),
     metrics,
     log,
     clock,

@@ -99,7 +99,10 @@ export async function startProfiler(
     registry: metrics.registry,
     notReadyReason: () => (stopping ? 'shutting down' : restored ? null : 'restoring state from NATS'),
     routes: {
-      '/v1/models': () => ({ status: 200, body: { workflows: core.models().map(modelJson) } }),
+      '/v1/models': () => ({
+        status: 200,
+        body: { workflows: core.models().map((m) => modelJson(m, config.identity.aliases)) },
+      }),
     },
     log,
   });

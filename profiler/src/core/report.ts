@@ -1,12 +1,20 @@
 // Human-readable report of learned models, for the CLI and logs.
+import { isInferredWorkflow } from '../../../core/src/identity/resolver.js';
 import { END_ROLE, type WorkflowModel } from '../../../core/src/workflow/workflow-model.js';
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
-export function modelReport(model: WorkflowModel, topTransitions = 8): string {
+type Aliases = Readonly<Record<string, string>>;
+
+/** `inferred` for workflows the identity resolver named (see docs/identity.md), else `headers`. */
+export function identitySource(workflow: string, aliases: Aliases = {}): 'inferred' | 'headers' {
+  return isInferredWorkflow(workflow, aliases) ? 'inferred' : 'headers';
+}
+
+export function modelReport(model: WorkflowModel, topTransitions = 8, aliases: Aliases = {}): string {
   const lines: string[] = [];
   lines.push(
-    `workflow ${model.workflow}  (version ${model.version}, ${model.mode}, ${model.sessions} sessions)`,
+    `workflow ${model.workflow}  (version ${model.version}, ${model.mode}, ${model.sessions} sessions, identity ${identitySource(model.workflow, aliases)})`,
   );
   lines.push(`  regex:                 ${model.regex || '(no completed sessions yet)'}`);
   lines.push(
@@ -38,9 +46,10 @@ export function modelReport(model: WorkflowModel, topTransitions = 8): string {
 }
 
 /** The JSON shape of GET /v1/models. */
-export function modelJson(model: WorkflowModel): Record<string, unknown> {
+export function modelJson(model: WorkflowModel, aliases: Aliases = {}): Record<string, unknown> {
   return {
     workflow: model.workflow,
+    identity_source: identitySource(model.workflow, aliases),
     version: model.version,
     mode: model.mode,
     regex: model.regex,

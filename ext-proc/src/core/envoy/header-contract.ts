@@ -10,6 +10,8 @@ export const PREDICTED_OUTPUT_TOKENS_HEADER = 'x-pythia-predicted-output-tokens'
 export const NEXT_AGENTS_HEADER = 'x-pythia-next-agents';
 export const PRIORITY_HEADER = 'x-pythia-priority';
 export const MODE_HEADER = 'x-pythia-mode';
+/** Where the request's workflow identity came from: headers, native, inferred or none. */
+export const IDENTITY_HEADER = 'x-pythia-identity';
 
 export const HEADERS_WE_SET: readonly string[] = [
   CLUSTER_HEADER,
@@ -18,6 +20,7 @@ export const HEADERS_WE_SET: readonly string[] = [
   NEXT_AGENTS_HEADER,
   PRIORITY_HEADER,
   MODE_HEADER,
+  IDENTITY_HEADER,
 ];
 
 const HEADERS_WE_SET_SET: ReadonlySet<string> = new Set(HEADERS_WE_SET);

@@ -17,12 +17,18 @@ import type {
   ProcessingResponse,
 } from '../../../../common/src/envoy/ext-proc-messages.js';
 import { requestKind } from '../../../../common/src/envoy/ext-proc-messages.js';
-import { type IdentifierRejection, parseIdentity } from '../../../../core/src/workflow/identifiers.js';
+import {
+  type IdentityResolver,
+  type IdentitySource,
+  pythiaHeaderIdentity,
+} from '../../../../core/src/identity/resolver.js';
+import type { IdentifierRejection } from '../../../../core/src/workflow/identifiers.js';
 import type { CompletedRequest } from '../routing/completed-request.js';
 import { NO_USAGE, RequestLifecycle } from '../routing/request-lifecycle.js';
 import type { RequestRouter, RouteDecision } from '../routing/route-decision.js';
 import type { RouteInput } from '../routing/route-input.js';
 import { decisionBody, decisionHeaders, lbMetadata, rawHeader } from './decision-mutation.js';
+import { IDENTITY_HEADER } from './header-contract.js';
 import { immediateError } from './immediate-response.js';
 import { apiForPath, parseLlmRequest } from './openai-request.js';
 import { type RequestHeaderView, readRequestHeaders } from './request-headers.js';
@@ -54,6 +60,8 @@ export type RequestIdSource = () => string;
 export interface StreamEvents {
   spoofedHeader(name: string): void;
   invalidIdentifier(rejection: IdentifierRejection): void;
+  /** Where a routed request's identity came from (with an identity resolver). */
+  identityResolved?(source: IdentitySource): void;
   passThrough(reason: 'not_llm_route' | 'unsupported_body_mode'): void;
   decided(decision: RouteDecision, seconds: number): void;
   rejected(error: PythiaError): void;
@@ -96,6 +104,8 @@ export class StreamProcessor {
     private readonly clock: Clock,
     private readonly newRequestId: RequestIdSource,
     private readonly budget: BodyBudget = UNBOUNDED_BODY_BUDGET,
+    /** Null: only the Pythia headers identify workflow traffic. */
+    private readonly identity: IdentityResolver | null = null,
   ) {
     this.requestBodyMode = settings.defaultRequestBodyMode;
     this.lifecycle = new RequestLifecycle(router, clock);
@@ -188,7 +198,13 @@ export class StreamProcessor {
     const names = this.settings.headerNames;
     const view = readRequestHeaders(
       msg.headers?.headers ?? [],
-      new Set([names.workflow, names.session, names.agent, names.sessionEnd]),
+      new Set([
+        names.workflow,
+        names.session,
+        names.agent,
+        names.sessionEnd,
+        ...(this.identity?.headerNames ?? []),
+      ]),
     );
     this.headers = view;
     this.requestId = safeRequestId(view.requestId, this.newRequestId);
@@ -295,24 +311,24 @@ export class StreamProcessor {
     try {
       const llm = parseLlmRequest(body, apiForPath(view.path));
       const names = this.settings.headerNames;
-      const identity = parseIdentity(
-        {
-          workflow: view.wanted.get(names.workflow),
-          session: view.wanted.get(names.session),
-          agent: view.wanted.get(names.agent),
-        },
-        this.settings.maxIdentifierLength,
-      );
-      if (identity.kind === 'plain') for (const r of identity.rejections) this.events.invalidIdentifier(r);
+      const resolved = this.identity
+        ? this.identity.resolve({ headers: view.wanted, path: view.path, json: llm.json })
+        : pythiaHeaderIdentity(view.wanted, names, this.settings.maxIdentifierLength);
+      for (const r of resolved.rejections) this.events.invalidIdentifier(r);
       const input: RouteInput = {
         llm,
-        identity: identity.kind === 'workflow' ? identity.identity : null,
+        identity: resolved.identity,
+        identitySource: resolved.source,
         requestId: this.requestId,
         sessionEnd: view.wanted.get(names.sessionEnd)?.toLowerCase() === 'true',
       };
       decision = this.lifecycle.route(input);
       newBody = decisionBody(decision, body, llm.json);
       setHeaders = decisionHeaders(decision);
+      if (this.identity) {
+        setHeaders.push(rawHeader(IDENTITY_HEADER, resolved.source));
+        this.events.identityResolved?.(resolved.source);
+      }
     } catch (err) {
       return this.reject(
         err instanceof PythiaError ? err : new InvalidRequestError('request could not be processed'),

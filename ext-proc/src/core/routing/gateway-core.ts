@@ -4,6 +4,8 @@
 import type { PythiaConfig } from '../../../../common/src/config/schema.js';
 import type { Clock } from '../../../../core/src/clock.js';
 import { AgentPrompts } from './agent-prompts.js';
+import { identitySettings } from '../../../../common/src/config/identity-schema.js';
+import { IdentityResolver } from '../../../../core/src/identity/resolver.js';
 import { ClusterState } from '../../../../core/src/cluster/cluster-state.js';
 import { ModelRegistry } from '../../../../core/src/workflow/model-registry.js';
 import { PrefixIndex } from './prefix-index.js';
@@ -36,6 +38,8 @@ export interface GatewayCore {
   readonly prompts: AgentPrompts;
   readonly history: SessionHistory;
   readonly planner: WarmPlanner;
+  /** Resolves each request's workflow identity (Pythia headers, native session headers, inference). */
+  readonly identity: IdentityResolver;
 }
 
 export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOptions): GatewayCore {
@@ -90,18 +94,11 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     affinity,
     (address) => cluster.endpoint(address),
   );
+  const parts = { cluster, scheduler, sessions, affinity, prefixIndex, models, prompts, history, planner };
   const router = new WorkflowRouter({
-    cluster,
-    scheduler,
+    ...parts,
     proactiveProfile: profile(s.profile),
     reactiveProfile: profile(s.reactive_profile),
-    sessions,
-    affinity,
-    prefixIndex,
-    models,
-    prompts,
-    history,
-    planner,
     traces: options.traces ?? null,
     warmSender: options.warmSender ?? null,
     events: options.events ?? null,
@@ -112,5 +109,9 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     prefixBlockChars: s.prefix.block_bytes,
     outputQuantile: config.profiler.output_quantile,
   });
-  return { cluster, scheduler, router, sessions, affinity, prefixIndex, models, prompts, history, planner };
+  const identity = new IdentityResolver(
+    identitySettings(config.identity, config.headers, config.identifiers.max_length),
+    options.clock,
+  );
+  return { ...parts, router, identity };
 }

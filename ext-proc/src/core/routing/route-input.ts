@@ -1,5 +1,6 @@
 // What the router reads of one request: the parts of the OpenAI body it needs, the workflow
 // identifiers and the request id. The edge that parsed the request keeps the raw bytes.
+import type { IdentitySource } from '../../../../core/src/identity/resolver.js';
 import type { WorkflowIdentity } from '../../../../core/src/workflow/identifiers.js';
 
 export type LlmApi = 'chat' | 'completions';
@@ -19,6 +20,8 @@ export interface LlmRequest {
 export interface RouteInput {
   readonly llm: LlmRequest;
   readonly identity: WorkflowIdentity | null;
+  /** Where the identity came from (absent: the Pythia headers, or none). */
+  readonly identitySource?: IdentitySource;
   readonly requestId: string;
   /** The client marked this as the session's last request. */
   readonly sessionEnd: boolean;
