@@ -138,6 +138,8 @@ const schedulerSchema = z.strictObject({
       remaining_weight: z.number().min(0).default(1),
       /** Weight of the bonus for a request that alone gates its session's next stage. */
       unblock_weight: z.number().min(0).default(0.5),
+      /** No request's vLLM priority lags FCFS by more than this (aging); 0 turns aging off. */
+      aging_bound_s: z.number().min(0).default(30),
     })
     .prefault({}),
   warming: z
