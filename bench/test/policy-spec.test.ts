@@ -82,3 +82,15 @@ test('a bad spec is rejected with what is wrong in it', () => {
     );
   }
 });
+
+test('-with-<lever> switches on a lever that is off by default, after any -no-', () => {
+  for (const label of ['pythia-with-warming', 'pythia-no-priority-with-warming+autoscaler'])
+    assert.equal(formatPolicySpec(parsePolicySpec(label)), label);
+  const on = parsePolicySpec('pythia-no-priority-with-warming');
+  assert.equal(leverOn(on, 'warming'), true);
+  assert.equal(leverOn(on, 'priority'), false);
+  assert.equal(leverOn(parsePolicySpec('pythia-no-warming'), 'warming'), false);
+  assert.throws(() => parsePolicySpec('pythia-with-warming-no-priority'), /after every "-no-<lever>"/);
+  assert.throws(() => parsePolicySpec('pythia-no-warming-with-warming'), /switched both off and on/);
+  assert.throws(() => parsePolicySpec('least-request-with-warming'), /only be switched off for pythia/);
+});
