@@ -45,11 +45,12 @@ test('a spec names the routing profile, the levers off and the scaling mode with
   assert.equal(routingLabel(parsePolicySpec('pythia-no-priority+autoscaler')), 'pythia-no-priority');
 });
 
-test('levers are on for pythia unless switched off, and always off for the baselines', () => {
+test('levers are as configured by default for pythia unless switched, and always off for the baselines', () => {
   const ablation = parsePolicySpec('pythia-no-priority');
   assert.equal(leverOn(ablation, 'priority'), false);
   assert.equal(leverOn(ablation, 'placement'), true);
-  assert.equal(leverOn(ablation, 'warming'), true);
+  assert.equal(leverOn(ablation, 'warming'), false, 'off by default (scheduler.levers.warming)');
+  assert.equal(leverOn(parsePolicySpec('pythia-with-warming'), 'warming'), true);
   for (const lever of ['placement', 'priority', 'warming'] as const)
     assert.equal(leverOn(parsePolicySpec('session-affinity'), lever), false);
 });

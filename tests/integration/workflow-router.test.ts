@@ -37,7 +37,8 @@ function core(levers: Record<string, boolean> = {}, mode: 'proactive' | 'shadow'
         priority_field: true,
       },
     ],
-    scheduler: { levers, scrape_interval_ms: 0 },
+    // Warming is off by default; these tests are about what each lever does.
+    scheduler: { levers: { warming: true, ...levers }, scrape_interval_ms: 0 },
   });
   const c = createGatewayCore(config, {
     clock: { now: () => now, wallNow: () => WALL_MS + now },

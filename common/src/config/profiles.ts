@@ -57,7 +57,8 @@ const maxScore = { type: 'max-score-picker' };
  */
 export const BUILT_IN_PROFILES: Readonly<Record<string, ProfileConfig>> = {
   pythia: {
-    filters: [healthy, { type: 'kv-feasibility-filter' }],
+    // The KV-feasibility filter changed no decision in the bench: the cost counts the wait for KV.
+    filters: [healthy],
     // One cost in milliseconds (this request's completion plus the delay it adds there), in
     // which prefix and session affinity are the prefill they save, under a load bound.
     scorers: [{ type: 'cost-model-scorer', weight: 1 }],

@@ -112,7 +112,8 @@ const schedulerSchema = z.strictObject({
     .strictObject({
       placement: z.boolean().default(true),
       priority: z.boolean().default(true),
-      warming: z.boolean().default(true),
+      // Off: it did not shorten JCT in the bench (docs/bench.md, levers).
+      warming: z.boolean().default(false),
     })
     .prefault({}),
   /** Model-server /metrics scrape period; 0 turns scraping off. */

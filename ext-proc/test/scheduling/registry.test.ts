@@ -25,7 +25,7 @@ test('the built-in profiles: plugins, weights and order', () => {
   );
   assert.deepEqual(built, {
     pythia: {
-      filters: ['healthy-filter', 'kv-feasibility-filter'],
+      filters: ['healthy-filter'],
       scorers: [['cost-model-scorer', 1]],
       picker: 'max-score-picker',
       needs: { prefixHashes: true },
