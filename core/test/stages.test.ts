@@ -45,3 +45,25 @@ test('live segmentation agrees with the offline rule', () => {
   assert.equal(live.start('engineer', 400), true);
   assert.deepEqual(live.roles(), ['planner', 'explorer', 'engineer']);
 });
+
+test('a fast sequential step is never merged into the stage before it, online or offline', () => {
+  // A 2-token classifier on a cached prefix answers in 3 ms; the searches start right after.
+  const offline = segmentStages([
+    { agent: 'classifier', startMs: 100, endMs: 103 },
+    { agent: 'kb_search', startMs: 103, endMs: 140 },
+    { agent: 'kb_search', startMs: 103, endMs: 150 },
+  ]);
+  assert.deepEqual(
+    offline.map((s) => [s.role, s.width]),
+    [
+      ['classifier', 1],
+      ['kb_search', 2],
+    ],
+  );
+  const live = new LiveStages();
+  live.start('classifier', 100);
+  live.end();
+  assert.equal(live.start('kb_search', 103), true, 'the classifier had answered: a new stage');
+  assert.equal(live.start('kb_search', 103), false);
+  assert.deepEqual(live.roles(), ['classifier', 'kb_search']);
+});

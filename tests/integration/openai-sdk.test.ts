@@ -258,7 +258,12 @@ describe('a multi-agent session through the SDK', { skip }, () => {
 
   test('the replica receives each agent call annotated with the learned model', async () => {
     for (let i = 0; i < 3; i++) await session(`learn-${i}`);
-    await waitFor('a triage model at ext-proc', () => rig.stack.extProc.models.get('triage')?.model.sessions);
+    // The profiler may publish a model built from the first sessions before the last one is
+    // in; wait for the one that holds all three, or the assertions below race its rebuild.
+    await waitFor(
+      'a triage model of all three sessions at ext-proc',
+      () => (rig.stack.extProc.models.get('triage')?.model.sessions ?? 0) >= 3,
+    );
     rig.upstream.length = 0;
     await session('observed');
     const byAgent = (agent: string) => rig.upstream.filter((h) => h['x-pythia-agent'] === agent);

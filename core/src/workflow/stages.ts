@@ -1,7 +1,12 @@
-// A session's requests grouped into stages: requests that overlap in time (a planner's
-// fan-out to parallel explorers) form one stage; a request that starts after every request
-// of the current stage has ended starts the next. The same rule runs offline on trace
-// timestamps (profiler) and online on live requests (ext-proc), so both see the same stages.
+// A session's requests grouped into stages by causality, never by speed: a request that starts
+// after every request of the current stage has ended may depend on their output, so it opens
+// the next stage; a request that starts while one of the stage still runs is a sibling of the
+// fan-out (a planner's parallel explorers). Siblings launched in one burst are also recognised
+// by their starts falling within LAUNCH_WINDOW_MS of each other, which covers a sibling that
+// ended before the next one's headers were seen. No window is measured from the stage's start:
+// a fast agent (a 2-token classifier on a cached prefix) answering within any such window would
+// merge a sequential step into a parallel one. The same rule runs offline on trace timestamps
+// (profiler) and online on live requests (ext-proc), so both see the same stages.
 
 export interface Stage {
   /** The stage's role: its agent, or the sorted distinct agents joined by `+` when mixed. */
@@ -19,8 +24,13 @@ export interface TimedRequest {
   readonly endMs: number;
 }
 
-/** Requests starting within this window of a stage's start join it even if it already ended. */
-export const PARALLEL_WINDOW_MS = 50;
+/**
+ * Sibling launch window: a request starting less than this after the stage's latest start
+ * joins it even if every earlier sibling already ended. It is below the fastest possible
+ * round trip (a response cannot arrive and be acted on within it), so a sequential step is
+ * never mistaken for a sibling at any upstream latency from 1 ms up.
+ */
+export const LAUNCH_WINDOW_MS = 1;
 
 function roleOf(agents: readonly string[]): string {
   const distinct = [...new Set(agents)].sort();
@@ -28,14 +38,16 @@ function roleOf(agents: readonly string[]): string {
 }
 
 /** Offline segmentation of one session's requests (any order). */
-export function segmentStages(requests: readonly TimedRequest[], windowMs = PARALLEL_WINDOW_MS): Stage[] {
+export function segmentStages(requests: readonly TimedRequest[], windowMs = LAUNCH_WINDOW_MS): Stage[] {
   const sorted = [...requests].sort((a, b) => a.startMs - b.startMs || a.agent.localeCompare(b.agent));
   const stages: Stage[] = [];
   let agents: string[] = [];
   let start = 0;
+  let lastStart = 0;
   let end = Number.NEGATIVE_INFINITY;
   for (const r of sorted) {
-    const joins = agents.length > 0 && (r.startMs < end || r.startMs - start <= windowMs);
+    const joins = agents.length > 0 && (r.startMs < end || r.startMs - lastStart < windowMs);
+    lastStart = r.startMs;
     if (!joins) {
       if (agents.length > 0)
         stages.push({ role: roleOf(agents), width: agents.length, startMs: start, endMs: end });
@@ -59,22 +71,22 @@ export function segmentStages(requests: readonly TimedRequest[], windowMs = PARA
 export class LiveStages {
   private agents: string[] = [];
   private inFlight = 0;
-  private stageStart = 0;
+  private lastStart = Number.NEGATIVE_INFINITY;
   /** Completed stages' roles, most recent last (bounded). */
   private readonly history: string[] = [];
 
   constructor(private readonly maxHistory = 64) {}
 
   /** Adds a starting request; returns true if it opened a new stage. */
-  start(agent: string, nowMs: number, windowMs = PARALLEL_WINDOW_MS): boolean {
-    const joins = this.agents.length > 0 && (this.inFlight > 0 || nowMs - this.stageStart <= windowMs);
+  start(agent: string, nowMs: number, windowMs = LAUNCH_WINDOW_MS): boolean {
+    const joins = this.agents.length > 0 && (this.inFlight > 0 || nowMs - this.lastStart < windowMs);
+    this.lastStart = nowMs;
     if (!joins) {
       if (this.agents.length > 0) {
         this.history.push(roleOf(this.agents));
         if (this.history.length > this.maxHistory) this.history.shift();
       }
       this.agents = [];
-      this.stageStart = nowMs;
     }
     this.agents.push(agent);
     this.inFlight++;
