@@ -64,3 +64,13 @@ test('a faster endpoint is cheaper at equal load', () => {
   );
   assert.ok((scores[0] ?? 1) < (scores[1] ?? 0));
 });
+
+test('a fan-out sibling is not pulled by the prefix a sibling was just placed with', () => {
+  const ctx = sequence(0);
+  ctx.prefixIndex.record(hashes, 'sibling', 1000);
+  const sibling = { ...big, siblingsInFlight: 1 };
+  const scores = scorer.score(sibling, [endpoint('sibling', running(3)), endpoint('other', running(2))], ctx);
+  assert.equal(scores[1], 1, `scores ${scores.join(',')}`);
+  const alone = scorer.score(big, [endpoint('sibling', running(3)), endpoint('other', running(2))], ctx);
+  assert.equal(alone[0], 1, `a sequential step still goes where its prefix is: ${alone.join(',')}`);
+});
