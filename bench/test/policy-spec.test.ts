@@ -45,11 +45,12 @@ test('a spec names the routing profile, the levers off and the scaling mode with
   assert.equal(routingLabel(parsePolicySpec('pythia-no-priority+autoscaler')), 'pythia-no-priority');
 });
 
-test('levers are on for pythia unless switched off, and always off for the baselines', () => {
+test('levers are as configured by default for pythia unless switched, and always off for the baselines', () => {
   const ablation = parsePolicySpec('pythia-no-priority');
   assert.equal(leverOn(ablation, 'priority'), false);
   assert.equal(leverOn(ablation, 'placement'), true);
-  assert.equal(leverOn(ablation, 'warming'), true);
+  assert.equal(leverOn(ablation, 'warming'), false, 'off by default (scheduler.levers.warming)');
+  assert.equal(leverOn(parsePolicySpec('pythia-with-warming'), 'warming'), true);
   for (const lever of ['placement', 'priority', 'warming'] as const)
     assert.equal(leverOn(parsePolicySpec('session-affinity'), lever), false);
 });
@@ -81,4 +82,16 @@ test('a bad spec is rejected with what is wrong in it', () => {
       spec,
     );
   }
+});
+
+test('-with-<lever> switches on a lever that is off by default, after any -no-', () => {
+  for (const label of ['pythia-with-warming', 'pythia-no-priority-with-warming+autoscaler'])
+    assert.equal(formatPolicySpec(parsePolicySpec(label)), label);
+  const on = parsePolicySpec('pythia-no-priority-with-warming');
+  assert.equal(leverOn(on, 'warming'), true);
+  assert.equal(leverOn(on, 'priority'), false);
+  assert.equal(leverOn(parsePolicySpec('pythia-no-warming'), 'warming'), false);
+  assert.throws(() => parsePolicySpec('pythia-with-warming-no-priority'), /after every "-no-<lever>"/);
+  assert.throws(() => parsePolicySpec('pythia-no-warming-with-warming'), /switched both off and on/);
+  assert.throws(() => parsePolicySpec('least-request-with-warming'), /only be switched off for pythia/);
 });

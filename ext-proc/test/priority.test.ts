@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Prediction } from '../../core/src/workflow/predictor.js';
-import { requestPriority } from '../src/core/routing/priority.js';
+import { enginePriority, requestPriority } from '../src/core/routing/priority.js';
 
 const prediction = (expectedRemainingStages: number): Prediction => ({
   mode: 'proactive',
@@ -13,7 +13,7 @@ const prediction = (expectedRemainingStages: number): Prediction => ({
   expectedNextFanout: 0,
   outputBound: 100,
 });
-const weights = { remainingWeight: 1, unblockWeight: 0.5 };
+const weights = { remainingWeight: 1, unblockWeight: 0.5, agingBoundMs: 0 };
 
 test('nearer the end and gating the next stage run first (lower value, as vLLM)', () => {
   const last = requestPriority(prediction(0), true, weights);
@@ -22,4 +22,25 @@ test('nearer the end and gating the next stage run first (lower value, as vLLM)'
   assert.equal(last, 0);
   assert.ok(gating < early, `${gating} < ${early}`);
   assert.ok(early <= 100 && early > 60);
+});
+
+test('aged engine priority: urgency orders requests within the bound, arrival order beyond it', () => {
+  const t0 = Date.UTC(2026, 5, 1);
+  const bound = 30_000;
+  const urgentLater = enginePriority(0, t0 + 20_000, bound);
+  const lazyFirst = enginePriority(100, t0, bound);
+  assert.ok(urgentLater < lazyFirst, 'arriving 20 s later, within the 30 s bound, the urgent one goes first');
+  const urgentTooLate = enginePriority(0, t0 + 30_400, bound);
+  assert.ok(urgentTooLate > lazyFirst, 'past the bound (plus its 1% rounding) it no longer overtakes');
+  for (let i = 0; i < 200; i++) {
+    const a = (i * 7919) % 100;
+    const b = (i * 104_729) % 101;
+    const late = enginePriority(b, t0 + 1_000 + bound * 1.01 + i * 13, bound);
+    assert.ok(
+      late > enginePriority(a, t0 + 1_000, bound),
+      `urgency ${b} never overtakes ${a} past the bound`,
+    );
+  }
+  assert.equal(enginePriority(42, t0, 0), 42, 'no aging: the urgency alone');
+  assert.ok(Number.isSafeInteger(lazyFirst));
 });

@@ -38,14 +38,15 @@ function setup() {
   const index = new PrefixIndex({ maxBlocks: 10_000, maxBytes: 1 << 24, ttlMs: 600_000 }, atZero);
   const affinity = new SessionAffinity({ ...BOUNDS, maxEntries: 100 }, atZero);
   const waiting = new Map<string, number>();
+  const running = new Map<string, number>();
   const planner = new WarmPlanner(
     settings,
     prompts,
     index,
     affinity,
-    (a) => ({ waiting: waiting.get(a) ?? 0 }) as never,
+    (a) => ({ waiting: waiting.get(a) ?? 0, running: running.get(a) ?? 0, inFlight: 0 }) as never,
   );
-  return { planner, index, affinity, waiting };
+  return { planner, index, affinity, waiting, running };
 }
 
 test('warms the predicted next agent where it will run, and reserves that endpoint', () => {
@@ -189,4 +190,30 @@ test('session history stays within its byte budgets', () => {
   assert.ok(history.sizeBytes <= 4000);
   assert.ok(history.get('w', 's19'));
   assert.equal(history.get('w', 's0'), undefined);
+});
+
+test('a warm is sent only when the prefill it is expected to save exceeds its cost at the target', () => {
+  const { planner, running } = setup();
+  running.set('e1', 3);
+  // 0.7 / 0.3 = 2.3 requests: a wasted warm's prefill would stall 3 running there.
+  assert.deepEqual(
+    planner.plan(session, { agent: 'explorer', probability: 0.7 }, null, () => decision('e1'), 0),
+    { kind: 'skip', reason: 'not_worth' },
+  );
+  running.set('e1', 2);
+  const out = planner.plan(session, { agent: 'explorer', probability: 0.7 }, null, () => decision('e1'), 1);
+  assert.equal(out.kind, 'warm', 'two running: worth it');
+  running.set('e2', 50);
+  const sure = planner.plan(
+    { ...session, session: 's2' },
+    { agent: 'explorer', probability: 1 },
+    null,
+    () => decision('e2'),
+    2,
+  );
+  assert.equal(
+    sure.kind,
+    'warm',
+    'a certain next agent is worth warming however busy (the busy check aside)',
+  );
 });

@@ -1,6 +1,6 @@
 // The scheduler's levers end to end, over a real nats-server, the Envoy-faithful client
 // and two simulated model servers on loopback: once the workflow is proactive, requests
-// are placed by KV feasibility and headroom (one server reports a full KV cache), carry a
+// are placed by the cost model (one server reports a full KV cache), carry a
 // priority (header and vLLM body field), and a warm request sent when a stage completes
 // turns the next agent's first request into a prefix-cache hit. Time is the test's: tool time
 // and the prefix index's TTL move ext-proc's clock; the profiler's clock stands still (sessions
@@ -23,6 +23,10 @@ import { playInRounds } from '../../test-support/src/rounds.js';
 import { waitFor } from '../../test-support/src/wait-for.js';
 import type { ExtProcService } from '../../ext-proc/src/adapters/service.js';
 import { FakeModelServer } from '../../test-support/src/fake-model-server.js';
+import { enginePriority } from '../../ext-proc/src/core/routing/priority.js';
+
+/** The default aging bound of the vLLM priority field (`scheduler.priority.aging_bound_s`). */
+const AGING_MS = 30_000;
 
 const skip = natsServerAvailable() ? false : 'nats-server is not installed (apt-get install nats-server)';
 /** Between stages: any gap works (stages follow causality, not speed); a short one keeps that honest. */
@@ -124,6 +128,8 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
         scrape_interval_ms: 100,
         scrape_timeout_ms: 60_000,
         prefix: { ttl_s: PREFIX_TTL_S, block_bytes: 256 },
+        // Off by default (it did not pay in the bench); this test is about what it does.
+        levers: { warming: true },
       },
       profiler: {
         admin: '127.0.0.1:0',
@@ -182,7 +188,7 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
     assert.equal(start.startUnixMs, gatewayClock.wallNow(), 'stamped when it was routed');
     assert.notEqual(start.requestId, '');
     await watcher.close();
-    assert.equal(planner.upstream, roomy.address, 'feasibility keeps it off the full server');
+    assert.equal(planner.upstream, roomy.address, 'the wait for KV keeps it off the full server');
     assert.equal(
       getHeader(planner.request.kind === 'continue' ? planner.request.headers : [], 'x-pythia-mode'),
       'proactive',
@@ -192,14 +198,22 @@ describe('lookahead scheduling and cache warming', { skip }, () => {
     );
     assert.ok(priority >= 0 && priority <= 100, `priority ${priority}`);
     const plannerBody = roomy.received.find((r) => r.headers['x-pythia-agent'] === 'planner')?.body;
-    assert.equal(plannerBody?.['priority'], priority, 'priority written into the vLLM body field');
+    assert.equal(
+      plannerBody?.['priority'],
+      enginePriority(priority, start.startUnixMs, AGING_MS),
+      'priority written into the vLLM body field, aged',
+    );
 
     // The planner's stage is done: the explorer prefix is warmed where the explorers will run.
     const warm = await waitFor('the warm request', () =>
       roomy.received.find((r) => r.headers['x-pythia-warm'] === '1'),
     );
     assert.equal(warm.body['max_tokens'], 1);
-    assert.equal(warm.body['priority'], 100, 'a warm is the least urgent request on a priority pool');
+    assert.equal(
+      warm.body['priority'],
+      enginePriority(100, gatewayClock.wallNow(), AGING_MS),
+      'a warm is the least urgent request of its time on a priority pool',
+    );
     assert.equal((warm.body['messages'] as Array<{ content: string }>)[0]?.content, SYSTEM['explorer']);
     assert.equal(full.received.length, 0);
 

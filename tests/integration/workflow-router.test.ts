@@ -14,6 +14,11 @@ import { parseLlmRequest } from '../../ext-proc/src/core/envoy/openai-request.js
 import type { CompletedRequest } from '../../ext-proc/src/core/routing/completed-request.js';
 import type { RouteInput } from '../../ext-proc/src/core/routing/route-input.js';
 import { type WarmPlan, warmBody } from '../../ext-proc/src/core/routing/warm-planner.js';
+import { enginePriority } from '../../ext-proc/src/core/routing/priority.js';
+
+const WALL_MS = Date.UTC(2026, 5, 1);
+/** The default aging bound (`scheduler.priority.aging_bound_s`). */
+const AGING_MS = 30_000;
 
 const learned = buildOffline(
   synthesizeTraces(codingWorkload({ sessions: 80, ratePerS: 1, seed: 3 })),
@@ -32,15 +37,16 @@ function core(levers: Record<string, boolean> = {}, mode: 'proactive' | 'shadow'
         priority_field: true,
       },
     ],
-    scheduler: { levers, scrape_interval_ms: 0 },
+    // Warming is off by default; these tests are about what each lever does.
+    scheduler: { levers: { warming: true, ...levers }, scrape_interval_ms: 0 },
   });
   const c = createGatewayCore(config, {
-    clock: { now: () => now, wallNow: () => now },
+    clock: { now: () => now, wallNow: () => WALL_MS + now },
     random: () => 0.5,
     warmSender: { send: (plan) => warms.push(plan) },
   });
   c.models.set({ ...learned, mode, version: 1 });
-  return { c, warms, advance: (ms: number) => (now += ms) };
+  return { c, warms, advance: (ms: number) => (now += ms), wall: () => WALL_MS + now };
 }
 
 function input(agent: string, session = 's1'): RouteInput {
@@ -67,7 +73,7 @@ const ok = (output = 'done'): CompletedRequest =>
     usage: { outputTokens: 1, reported: true, promptTokens: 1, cachedTokens: 0, outputText: output },
   }) as CompletedRequest;
 test('proactive: pythia placement, priority for the header and the engine, and a warm after the stage', () => {
-  const { c, warms, advance } = core();
+  const { c, warms, advance, wall } = core();
   c.router.complete(c.router.route(input('explorer', 'other')), input('explorer', 'other'), ok()); // learn the explorer prompt
   advance(700_000); // ...and let the prefix index forget where it ran (ttl 600 s)
   const planner = c.router.route(input('planner'));
@@ -76,14 +82,18 @@ test('proactive: pythia placement, priority for the header and the engine, and a
   assert.deepEqual(planner.prediction?.nextAgents, [{ role: 'explorer', probability: 1 }]);
   assert.ok((planner.prediction?.outputBound ?? 0) > 0);
   assert.ok(planner.priority !== null && planner.priority >= 0 && planner.priority <= 100);
-  assert.equal(planner.enginePriority, planner.priority, 'the priority pool gets the same priority');
+  assert.equal(
+    planner.enginePriority,
+    enginePriority(planner.priority, wall(), AGING_MS),
+    'the priority pool gets the same priority, aged',
+  );
   advance(500);
   c.router.complete(planner, input('planner'), ok());
   assert.equal(warms.length, 1);
   assert.equal(warms[0]?.agent, 'explorer');
-  // The pool schedules by priority: the warm goes behind every real request.
-  assert.equal(warms[0]?.priority, 100);
-  assert.equal(JSON.parse(warmBody(warms[0]!))['priority'], 100);
+  // The pool schedules by priority: the warm goes behind every real request of its time.
+  assert.equal(warms[0]?.priority, enginePriority(100, wall(), AGING_MS));
+  assert.equal(JSON.parse(warmBody(warms[0]!))['priority'], warms[0]?.priority);
   // The warm carries the explorer's system prompt, then the session so far (the planner's
   // request after its system prompt, and its output).
   assert.deepEqual(
@@ -105,7 +115,11 @@ test('each lever switches off alone', () => {
   const noPriority = core({ priority: false });
   const r = noPriority.c.router.route(input('planner'));
   assert.equal(r.priority, null);
-  assert.equal(r.enginePriority, 50, 'neutral priority for a priority_field pool');
+  assert.equal(
+    r.enginePriority,
+    enginePriority(50, noPriority.wall(), AGING_MS),
+    'neutral priority for a priority_field pool',
+  );
   const noWarming = core({ warming: false });
   const p = noWarming.c.router.route(input('planner'));
   noWarming.c.router.complete(p, input('planner'), ok());
@@ -113,12 +127,12 @@ test('each lever switches off alone', () => {
 });
 
 test('shadow workflows are annotated but routed reactively, without priority or warming', () => {
-  const { c, warms } = core({}, 'shadow');
+  const { c, warms, wall } = core({}, 'shadow');
   const r = c.router.route(input('planner'));
   assert.equal(r.profile, 'least-request');
   assert.equal(r.prediction?.mode, 'shadow');
   assert.equal(r.priority, null);
-  assert.equal(r.enginePriority, 50, 'not proactive: the neutral priority');
+  assert.equal(r.enginePriority, enginePriority(50, wall(), AGING_MS), 'not proactive: the neutral priority');
   c.router.complete(r, input('planner'), ok());
   assert.equal(warms.length, 0);
 });

@@ -4,6 +4,7 @@
 // queue alone, scale-down window S seconds, the HPA default when left out). A spec formats back
 // to the exact string it was parsed from: it is the report's key for the policy.
 import { BUILT_IN_PROFILES } from '../../../common/src/config/profiles.js';
+import { configSchema } from '../../../common/src/config/schema.js';
 
 /** A built-in scheduler profile name (peer baselines and `pythia`). */
 export type ProfileName = string;
@@ -21,8 +22,13 @@ export interface PolicySpec {
   readonly routing: ProfileName;
   /** Pythia's levers switched off, in the order written. */
   readonly leversOff: readonly Lever[];
+  /** Levers off by default (`scheduler.levers`) switched on (`-with-<lever>`, after any `-no-`). */
+  readonly leversOn?: readonly Lever[];
   readonly scaling: Scaling;
 }
+
+/** `scheduler.levers` as configured by default: what `pythia` alone runs with. */
+const LEVER_DEFAULTS: Readonly<Record<Lever, boolean>> = configSchema.shape.scheduler.parse({}).levers;
 
 export class PolicySpecError extends Error {
   constructor(spec: string, problem: string) {
@@ -34,6 +40,7 @@ export class PolicySpecError extends Error {
 const FORECAST = 'autoscaler';
 const REACTIVE = 'reactive-autoscaler';
 const LEVER_OFF = '-no-';
+const LEVER_ON = '-with-';
 
 const isProfile = (s: string): s is ProfileName => Object.hasOwn(ROUTING_PROFILES, s);
 const isLever = (s: string): s is Lever => (LEVERS as readonly string[]).includes(s);
@@ -59,23 +66,34 @@ function parseScaling(spec: string, text: string | undefined): Scaling {
   );
 }
 
-function parseRouting(spec: string, text: string): Pick<PolicySpec, 'routing' | 'leversOff'> {
-  const [routing = '', ...levers] = text.split(LEVER_OFF);
+function parseLevers(spec: string, written: readonly string[], how: string): Lever[] {
+  const levers: Lever[] = [];
+  for (const lever of written) {
+    if (!isLever(lever))
+      throw new PolicySpecError(spec, `unknown lever "${lever}" (expected one of ${LEVERS.join(', ')})`);
+    if (levers.includes(lever)) throw new PolicySpecError(spec, `lever "${lever}" switched ${how} twice`);
+    levers.push(lever);
+  }
+  return levers;
+}
+
+function parseRouting(spec: string, text: string): Pick<PolicySpec, 'routing' | 'leversOff' | 'leversOn'> {
+  const [offText = '', ...onWritten] = text.split(LEVER_ON);
+  const [routing = '', ...levers] = offText.split(LEVER_OFF);
+  if (onWritten.some((t) => t.includes(LEVER_OFF)))
+    throw new PolicySpecError(spec, `write "${LEVER_ON}<lever>" after every "${LEVER_OFF}<lever>"`);
   if (!isProfile(routing))
     throw new PolicySpecError(
       spec,
       `unknown routing profile "${routing}" (expected one of ${Object.keys(ROUTING_PROFILES).join(', ')})`,
     );
-  if (levers.length > 0 && routing !== 'pythia')
+  if ((levers.length > 0 || onWritten.length > 0) && routing !== 'pythia')
     throw new PolicySpecError(spec, `levers can only be switched off for pythia (${routing} has none)`);
-  const leversOff: Lever[] = [];
-  for (const lever of levers) {
-    if (!isLever(lever))
-      throw new PolicySpecError(spec, `unknown lever "${lever}" (expected one of ${LEVERS.join(', ')})`);
-    if (leversOff.includes(lever)) throw new PolicySpecError(spec, `lever "${lever}" switched off twice`);
-    leversOff.push(lever);
-  }
-  return { routing, leversOff };
+  const leversOff = parseLevers(spec, levers, 'off');
+  const leversOn = parseLevers(spec, onWritten, 'on');
+  const both = leversOn.find((l) => leversOff.includes(l));
+  if (both) throw new PolicySpecError(spec, `lever "${both}" switched both off and on`);
+  return { routing, leversOff, ...(leversOn.length > 0 ? { leversOn } : {}) };
 }
 
 /** Parses one policy of `--policies`; throws PolicySpecError saying what is wrong. */
@@ -88,7 +106,7 @@ export function parsePolicySpec(spec: string): PolicySpec {
 
 /** The routing part of the label: profile and levers off (`pythia-no-warming`). */
 export function routingLabel(spec: PolicySpec): string {
-  return [spec.routing, ...spec.leversOff].join(LEVER_OFF);
+  return [[spec.routing, ...spec.leversOff].join(LEVER_OFF), ...(spec.leversOn ?? [])].join(LEVER_ON);
 }
 
 /** The label the spec was parsed from (the report's key). */
@@ -103,7 +121,8 @@ export function formatPolicySpec(spec: PolicySpec): string {
   return routingLabel(spec) + scaling;
 }
 
-/** Whether a lever is on under this spec (every lever is off for the baselines). */
+/** Whether a lever is on under this spec: its default unless switched (all off for the baselines). */
 export function leverOn(spec: PolicySpec, lever: Lever): boolean {
-  return spec.routing === 'pythia' && !spec.leversOff.includes(lever);
+  if (spec.routing !== 'pythia' || spec.leversOff.includes(lever)) return false;
+  return LEVER_DEFAULTS[lever] || (spec.leversOn?.includes(lever) ?? false);
 }

@@ -171,7 +171,8 @@ export class SessionDriver {
       return false;
     }
     const replica = this.fleet.get(decision.endpoint) as Replica;
-    const priority = decision.priority ?? NEUTRAL_PRIORITY;
+    // What ext-proc writes into the body (aged), as a priority-scheduling vLLM reads it.
+    const priority = decision.enginePriority ?? decision.priority ?? NEUTRAL_PRIORITY;
     const blockSize = replica.engine.profile.blockSize;
     this.tally.requests++;
     this.tally.requestPromptTokens += promptTokens;

@@ -57,14 +57,11 @@ const maxScore = { type: 'max-score-picker' };
  */
 export const BUILT_IN_PROFILES: Readonly<Record<string, ProfileConfig>> = {
   pythia: {
-    filters: [healthy, { type: 'kv-feasibility-filter' }],
-    scorers: [
-      { type: 'headroom-scorer', weight: 2 },
-      { type: 'prefix-affinity-scorer', weight: 3 },
-      { type: 'history-affinity-scorer', weight: 2 },
-      { type: 'queue-scorer', weight: 1 },
-      { type: 'decode-load-scorer', weight: 1 },
-    ],
+    // The KV-feasibility filter changed no decision in the bench: the cost counts the wait for KV.
+    filters: [healthy],
+    // One cost in milliseconds (this request's completion plus the delay it adds there), in
+    // which prefix and session affinity are the prefill they save, under a load bound.
+    scorers: [{ type: 'cost-model-scorer', weight: 1 }],
     picker: maxScore,
   },
   'least-request': {

@@ -132,7 +132,8 @@ const schedulerSchema = z.strictObject({
     .strictObject({
       placement: z.boolean().default(true),
       priority: z.boolean().default(true),
-      warming: z.boolean().default(true),
+      // Off: it did not shorten JCT in the bench (docs/bench.md, levers).
+      warming: z.boolean().default(false),
     })
     .prefault({}),
   /** Model-server /metrics scrape period; 0 turns scraping off. */
@@ -160,6 +161,8 @@ const schedulerSchema = z.strictObject({
       remaining_weight: z.number().min(0).default(1),
       /** Weight of the bonus for a request that alone gates its session's next stage. */
       unblock_weight: z.number().min(0).default(0.5),
+      /** No request's vLLM priority lags FCFS by more than this (aging); 0 turns aging off. */
+      aging_bound_s: z.number().min(0).default(30),
     })
     .prefault({}),
   warming: z

@@ -16,7 +16,7 @@ function shape(p: Profile) {
   };
 }
 
-test('the built-in profiles are the five hard-coded ones of before, same plugins, weights and order', () => {
+test('the built-in profiles: plugins, weights and order', () => {
   const built = Object.fromEntries(
     Object.keys(BUILT_IN_PROFILES).map((name) => [
       name,
@@ -25,14 +25,8 @@ test('the built-in profiles are the five hard-coded ones of before, same plugins
   );
   assert.deepEqual(built, {
     pythia: {
-      filters: ['healthy-filter', 'kv-feasibility-filter'],
-      scorers: [
-        ['headroom-scorer', 2],
-        ['prefix-affinity-scorer', 3],
-        ['history-affinity-scorer', 2],
-        ['queue-scorer', 1],
-        ['decode-load-scorer', 1],
-      ],
+      filters: ['healthy-filter'],
+      scorers: [['cost-model-scorer', 1]],
       picker: 'max-score-picker',
       needs: { prefixHashes: true },
     },

@@ -104,7 +104,11 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     events: options.events ?? null,
     clock: options.clock,
     levers: s.levers,
-    priority: { remainingWeight: s.priority.remaining_weight, unblockWeight: s.priority.unblock_weight },
+    priority: {
+      remainingWeight: s.priority.remaining_weight,
+      unblockWeight: s.priority.unblock_weight,
+      agingBoundMs: s.priority.aging_bound_s * 1000,
+    },
     scheduling: settings,
     prefixBlockChars: s.prefix.block_bytes,
     outputQuantile: config.profiler.output_quantile,

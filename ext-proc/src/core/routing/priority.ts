@@ -7,6 +7,8 @@ import type { Prediction } from '../../../../core/src/workflow/predictor.js';
 export interface PrioritySettings {
   readonly remainingWeight: number;
   readonly unblockWeight: number;
+  /** Aging: no request runs behind one that arrived more than this after it; 0 turns aging off. */
+  readonly agingBoundMs: number;
 }
 
 /** Priority for requests without a proactive prediction, when a pool wants the field set. */
@@ -30,4 +32,19 @@ export function requestPriority(
     s.remainingWeight / (1 + Math.max(0, prediction.expectedRemainingStages)) +
     (gatesNextStage ? s.unblockWeight : 0);
   return Math.round(100 * (1 - Math.min(1, score / max)));
+}
+
+/** Aged priorities count time from here (a fixed instant: every ext-proc replica agrees). */
+const AGING_EPOCH_UNIX_MS = Date.UTC(2026, 0, 1);
+
+/**
+ * The vLLM `priority` for a request of `urgency` (0 most urgent .. 100) arriving at
+ * `nowUnixMs`, aged: the arrival time in hundredths of the bound plus the urgency. A request
+ * that arrives later than the bound after another can never overtake it, so none lags FCFS
+ * by more than the bound (and one hundredth of it, the rounding); within the bound the more
+ * urgent goes first. Without aging, the urgency alone.
+ */
+export function enginePriority(urgency: number, nowUnixMs: number, agingBoundMs: number): number {
+  if (agingBoundMs <= 0) return urgency;
+  return Math.floor((nowUnixMs - AGING_EPOCH_UNIX_MS) / (agingBoundMs / 100)) + urgency;
 }

@@ -14,7 +14,13 @@ import type { ModelRegistry } from '../../../../core/src/workflow/model-registry
 import { chainedBlockHashes, promptText } from '../../../../core/src/prompt/prefix-hash.js';
 import type { CompletedRequest } from './completed-request.js';
 import type { PrefixIndex } from './prefix-index.js';
-import { NEUTRAL_PRIORITY, type PrioritySettings, requestPriority, WARM_PRIORITY } from './priority.js';
+import {
+  enginePriority,
+  NEUTRAL_PRIORITY,
+  type PrioritySettings,
+  requestPriority,
+  WARM_PRIORITY,
+} from './priority.js';
 import type { RequestRouter, RouteDecision } from './route-decision.js';
 import type { RouteInput } from './route-input.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
@@ -203,7 +209,9 @@ export class WorkflowRouter implements RequestRouter {
       profile: placement.profile,
       priority,
       // vLLM treats a missing priority as 0 (most urgent): give other traffic a neutral one.
-      enginePriority: priorityField ? (priority ?? NEUTRAL_PRIORITY) : null,
+      enginePriority: priorityField
+        ? enginePriority(priority ?? NEUTRAL_PRIORITY, p.clock.wallNow(), p.priority.agingBoundMs)
+        : null,
       prediction,
     };
     this.memos.set(decision, { load, prediction, proactive });
@@ -265,7 +273,8 @@ export class WorkflowRouter implements RequestRouter {
       // On a priority-scheduling pool a warm must say it is the least urgent: vLLM reads a
       // missing priority as 0, which would put speculation ahead of every real request.
       const priorityField = p.cluster.pool(outcome.plan.pool)?.priorityField ?? false;
-      p.warmSender?.send(priorityField ? { ...outcome.plan, priority: WARM_PRIORITY } : outcome.plan);
+      const priority = enginePriority(WARM_PRIORITY, p.clock.wallNow(), p.priority.agingBoundMs);
+      p.warmSender?.send(priorityField ? { ...outcome.plan, priority } : outcome.plan);
     }
   }
 }

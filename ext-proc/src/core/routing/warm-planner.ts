@@ -51,6 +51,7 @@ export type WarmSkip =
   | 'no_prompt'
   | 'already_cached'
   | 'busy'
+  | 'not_worth'
   | 'endpoint_budget'
   | 'rate_budget'
   | 'no_endpoint';
@@ -134,6 +135,13 @@ export class WarmPlanner {
     if (hashes.length > 0 && held >= hashes.length) return { kind: 'skip', reason: 'already_cached' };
     const ep = this.endpoint(decision.endpoint);
     if (ep && ep.waiting >= this.settings.busyWaiting) return { kind: 'skip', reason: 'busy' };
+    // Sent only when the expected prefill saved exceeds its cost at the target's load: used,
+    // it takes the prefill of the blocks not held there off the next request's path (with
+    // the prediction's probability); wasted, that prefill stalled each request running there.
+    const fresh = hashes.length - held;
+    const batch = ep ? Math.max(ep.running, ep.inFlight) : 0;
+    if (next.probability * fresh <= (1 - next.probability) * batch * fresh)
+      return { kind: 'skip', reason: 'not_worth' };
     if ((this.inFlight.get(decision.endpoint) ?? 0) >= this.settings.maxPerEndpoint)
       return { kind: 'skip', reason: 'endpoint_budget' };
     if (!this.takeRateToken(nowMs)) return { kind: 'skip', reason: 'rate_budget' };

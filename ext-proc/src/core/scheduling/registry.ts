@@ -12,6 +12,7 @@ import {
 import { joinPath, zodProblems } from '../../../../common/src/config/problems.js';
 import { ConfigError, type ConfigProblem } from '../../../../core/src/errors.js';
 import { parameterSchema, type PluginDefinition } from './plugin.js';
+import { costModelScorer } from './plugins/cost-model-scorer.js';
 import { decodeLoadScorer } from './plugins/decode-load-scorer.js';
 import { headroomScorer } from './plugins/headroom-scorer.js';
 import { healthyFilter } from './plugins/healthy-filter.js';
@@ -102,6 +103,7 @@ export const BUILT_IN_PLUGINS = new PluginRegistry([
   decodeLoadScorer,
   kvUsageScorer,
   leastRequestScorer,
+  costModelScorer,
   maxScorePicker,
   roundRobinPicker,
 ]);

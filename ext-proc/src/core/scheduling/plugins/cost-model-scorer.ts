@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { type EndpointState, totalLoad } from '../../../../../core/src/cluster/cluster-state.js';
+import type { ScorerPlugin } from '../plugin.js';
+import type { SchedulingRequest, SchedulingSettings } from '../types.js';
+
+// Defaults are the reference step-time model of an H100 serving Llama-3.1-8B (the
+// simulator's documented constants: vLLM V1, chunked prefill), divided by the endpoint's speed.
+const ms = z.number().min(0);
+const parameters = z.strictObject({
+  /** Linear layers' floor of a step (flat up to ~260 tokens in the step). */
+  step_floor_ms: ms.default(6.8),
+  /** Scheduler and sampler overhead per step, and per running request. */
+  step_overhead_ms: ms.default(1.0),
+  per_request_ms: ms.default(0.004),
+  /** KV reads per context token of each decoding request, per step. */
+  kv_read_ms_per_token: ms.default(5.6e-5),
+  /** Linear layers per token in a step (prefill chunks, and decode beyond the floor). */
+  token_ms: ms.default(0.026),
+  /** Prefill attention: this x new x (cached + new / 2). */
+  attention_ms: ms.default(1.1e-6),
+  /** No endpoint takes more than load_bound x the mean in-flight + load_slack (unless all would). */
+  load_bound: z.number().min(1).default(1.25),
+  load_slack: z.number().min(0).default(1),
+});
+export type CostModel = z.output<typeof parameters>;
+
+/** Time of one step with `batch` decoding requests reading `context` KV tokens. */
+function stepMs(m: CostModel, batch: number, context: number): number {
+  return (
+    Math.max(m.step_floor_ms, m.token_ms * batch) +
+    m.step_overhead_ms +
+    m.per_request_ms * batch +
+    m.kv_read_ms_per_token * context
+  );
+}
+
+/**
+ * Predicted milliseconds this request costs on `ep`: its own completion time (waiting for
+ * a slot or KV, prefill of the tokens the endpoint does not hold, decode at the step time
+ * with it in the batch) plus the delay it adds to every request already running there
+ * (its prefill chunk stalls their steps, its decode lengthens each step they share).
+ */
+export function placementCostMs(
+  m: CostModel,
+  request: SchedulingRequest,
+  ep: EndpointState,
+  cachedShare: number,
+  settings: SchedulingSettings,
+): number {
+  const load = totalLoad(ep);
+  const queued = ep.waiting;
+  const batch = Math.max(ep.running, load.inFlight - queued, 0);
+  const context = Math.max(ep.kvUsage * ep.kvCapacityTokens, load.reservedTokens / 2);
+  // Output still to decode per running request: about half of each one's expected output.
+  const remaining = load.inFlight > 0 ? load.decodeTokens / (2 * load.inFlight) : 0;
+  const output = request.outputExpected ?? request.maxTokens ?? settings.defaultOutputTokens;
+  const bound = request.outputBound ?? output;
+  const cached = request.promptTokens * cachedShare;
+  const fresh = request.promptTokens - cached;
+  const prefill = m.token_ms * fresh + m.attention_ms * fresh * (cached + fresh / 2);
+  const before = stepMs(m, batch, context);
+  const after = stepMs(m, batch + 1, context + request.promptTokens + output / 2);
+  // Requests ahead of it: those waiting, plus the ones whose KV must free before it fits.
+  const used = Math.max(load.reservedTokens, ep.kvUsage * ep.kvCapacityTokens);
+  const shortfall = Math.max(0, used + fresh + bound - ep.kvCapacityTokens);
+  const perRequest = used / Math.max(1, load.inFlight);
+  const ahead = queued + (shortfall > 0 ? Math.ceil(shortfall / Math.max(1, perRequest)) : 0);
+  const completionGap = batch > 0 ? (before * remaining) / batch : 0;
+  const own = ahead * completionGap + prefill + output * after;
+  const added = batch * prefill + batch * Math.min(output, remaining) * (after - before);
+  return (own + added) / ep.speed;
+}
+
+/**
+ * Pythia's placement by predicted cost: scores min cost / cost, so the cheapest endpoint
+ * scores 1. A cached prefix (prefix index: our placements, warms and session history) only
+ * lowers the prefill term, so it never outweighs a busier endpoint's longer steps. Endpoints
+ * past the load bound score 0 while any other is within it: affinity cannot pile sessions up.
+ */
+export const costModelScorer: ScorerPlugin<CostModel> = {
+  type: 'cost-model-scorer',
+  kind: 'scorer',
+  parameters,
+  needs: { prefixHashes: true },
+  create: (m) => ({
+    name: 'cost-model-scorer',
+    score: (request, candidates, ctx) => {
+      const hashes = request.prefixHashes;
+      const matches =
+        hashes.length === 0 || request.siblingsInFlight > 0
+          ? new Map<string, number>()
+          : ctx.prefixIndex.matchLengths(
+              hashes,
+              candidates.map((c) => c.endpoint.address),
+              ctx.nowMs(),
+            );
+      let total = 1;
+      for (const c of candidates) total += totalLoad(c.endpoint).inFlight;
+      const limit = (m.load_bound * total) / Math.max(1, candidates.length) + m.load_slack;
+      const within = candidates.map((c) => totalLoad(c.endpoint).inFlight + 1 <= limit);
+      const anyWithin = within.includes(true);
+      // A fan-out's siblings share the prefix one of them was just placed with, which is not
+      // computed yet: counting it would pile the stage onto one endpoint (it waits for its slowest).
+      const counted = hashes.length > 0 && request.siblingsInFlight === 0;
+      const costs = candidates.map((c, i) => {
+        if (anyWithin && !within[i]) return Number.POSITIVE_INFINITY;
+        const share = counted ? (matches.get(c.endpoint.address) ?? 0) / hashes.length : 0;
+        return placementCostMs(m, request, c.endpoint, share, ctx.settings);
+      });
+      const best = Math.min(...costs);
+      return costs.map((cost) => (cost === Number.POSITIVE_INFINITY ? 0 : cost <= 0 ? 1 : best / cost));
+    },
+  }),
+};

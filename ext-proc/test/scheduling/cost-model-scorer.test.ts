@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { zeroLoad } from '../../../core/src/cluster/cluster-state.js';
+import { chainedBlockHashes } from '../../../core/src/prompt/prefix-hash.js';
+import { costModelScorer } from '../../src/core/scheduling/plugins/cost-model-scorer.js';
+import { endpoint, request, sequence } from './helpers.js';
+
+const scorer = costModelScorer.create(costModelScorer.parameters!.parse({}));
+const running = (n: number, contextPerRequest = 8000) => ({
+  inFlight: n,
+  running: n,
+  local: { ...zeroLoad(), inFlight: n, reservedTokens: n * contextPerRequest, decodeTokens: n * 300 },
+});
+const prompt = 'S'.repeat(8192) + 'q'.repeat(1024);
+const hashes = chainedBlockHashes(prompt, 1024);
+const big = { ...request, promptTokens: 8000, outputExpected: 300, outputBound: 900, prefixHashes: hashes };
+
+test('the cached prefix wins between equally loaded endpoints: it saves prefill', () => {
+  const ctx = sequence(0);
+  ctx.prefixIndex.record(hashes, 'warm', 1000);
+  const scores = scorer.score(big, [endpoint('cold', running(2)), endpoint('warm', running(2))], ctx);
+  assert.equal(scores[1], 1);
+  assert.ok((scores[0] ?? 1) < 1, `cold ${scores[0]}`);
+});
+
+test('affinity never outweighs a much busier endpoint: longer steps cost more than the prefill saved', () => {
+  const ctx = sequence(0);
+  ctx.prefixIndex.record(hashes, 'warm', 1000);
+  // Both within the load bound ((8 + 12 + 1) / 2 x 1.25 + 1 = 14.1): the cost alone decides.
+  const busy = { ...running(12, 20_000), waiting: 4 };
+  const scores = scorer.score(big, [endpoint('cold', running(8)), endpoint('warm', busy)], ctx);
+  assert.equal(scores[0], 1, `scores ${scores.join(',')}`);
+  assert.ok((scores[1] ?? 0) > 0 && (scores[1] ?? 1) < 1, `scores ${scores.join(',')}`);
+});
+
+test('past the load bound an endpoint scores 0, however much of the prompt it holds', () => {
+  const ctx = sequence(0);
+  ctx.prefixIndex.record(hashes, 'warm', 1000);
+  // Mean in-flight with the new one (4 + 1) / 3; the bound is 1.25 x that + 1 = 3.08.
+  const scores = scorer.score(
+    big,
+    [endpoint('warm', running(3)), endpoint('a', running(1)), endpoint('b', running(0))],
+    ctx,
+  );
+  assert.equal(scores[0], 0);
+  assert.ok((scores[2] ?? 0) > 0);
+  const allOver = scorer.score(big, [endpoint('warm', running(9))], ctx);
+  assert.deepEqual(allOver, [1], 'when every endpoint is past the bound, the cost still orders them');
+});
+
+test('a full KV cache makes the request wait for completions there', () => {
+  const ctx = sequence(0);
+  const full = { ...running(4, 24_000), kvUsage: 0.99 };
+  const scores = scorer.score(big, [endpoint('full', full), endpoint('free', running(4, 4000))], ctx);
+  assert.equal(scores[1], 1);
+  assert.ok((scores[0] ?? 1) < 0.9, `full ${scores[0]}`);
+});
+
+test('a faster endpoint is cheaper at equal load', () => {
+  const scores = scorer.score(
+    big,
+    [endpoint('slow', { ...running(2), speed: 0.5 }), endpoint('fast', running(2))],
+    sequence(0),
+  );
+  assert.ok((scores[0] ?? 1) < (scores[1] ?? 0));
+});
+
+test('a fan-out sibling is not pulled by the prefix a sibling was just placed with', () => {
+  const ctx = sequence(0);
+  ctx.prefixIndex.record(hashes, 'sibling', 1000);
+  const sibling = { ...big, siblingsInFlight: 1 };
+  const scores = scorer.score(sibling, [endpoint('sibling', running(3)), endpoint('other', running(2))], ctx);
+  assert.equal(scores[1], 1, `scores ${scores.join(',')}`);
+  const alone = scorer.score(big, [endpoint('sibling', running(3)), endpoint('other', running(2))], ctx);
+  assert.equal(alone[0], 1, `a sequential step still goes where its prefix is: ${alone.join(',')}`);
+});
