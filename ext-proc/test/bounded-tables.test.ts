@@ -17,6 +17,8 @@ const BOUNDS = {
   scheduler: {
     scrape_interval_ms: 0,
     reactive_profile: 'prefix-aware',
+    // Off by default since the lever measurements; on here so its tables fill and are bounded.
+    levers: { warming: true },
     prefix: { max_blocks: 300, budget_bytes: 32 * 1024, block_bytes: 64 },
     warming: { max_prompts: 100, prompt_budget_bytes: 16 * 1024, history_budget_bytes: 48 * 1024 },
   },
