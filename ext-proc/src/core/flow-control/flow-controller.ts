@@ -9,7 +9,7 @@
 // time, timers and the router come in through the dependencies.
 import type { ClusterState, EndpointState } from '../../../../core/src/cluster/cluster-state.js';
 import type { Clock } from '../../../../core/src/clock.js';
-import { PythiaError } from '../../../../core/src/errors.js';
+import { OverloadedError, PythiaError } from '../../../../core/src/errors.js';
 import { BoundedMap } from '../../../../core/src/bounded/bounded-map.js';
 import type { Bounds } from '../../../../core/src/bounded/bounds.js';
 import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
@@ -18,16 +18,6 @@ import { FairShare } from './fairness.js';
 import { ages, orderKey } from './ordering.js';
 import { SaturationDetector } from './saturation.js';
 import type { FlowSettings } from './settings.js';
-
-/** A 429 from flow control: the queue is full, or the request waited past its TTL. */
-export class OverloadedError extends PythiaError {
-  constructor(
-    message: string,
-    readonly retryAfterS: number,
-  ) {
-    super('overloaded', 429, 'requests', 'rate_limit_exceeded', message);
-  }
-}
 
 export interface RankedEndpoint {
   readonly endpoint: EndpointState;
