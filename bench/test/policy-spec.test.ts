@@ -97,7 +97,7 @@ test('-with-<lever> switches on a lever that is off by default, after any -no-',
   assert.throws(() => parsePolicySpec('least-request-with-warming'), /only be switched off for pythia/);
 });
 
-test('@<order> turns flow control on; the peers\' queue presets stand for routing and queue together', () => {
+test("@<order> turns flow control on; the peers' queue presets stand for routing and queue together", () => {
   const spec = parsePolicySpec('pythia-no-warming@oldest-session-first');
   assert.equal(spec.flow, 'oldest-session-first');
   assert.equal(formatPolicySpec(spec), 'pythia-no-warming@oldest-session-first');

@@ -103,17 +103,30 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
       defer: (fn) => queue.schedule(queue.now, fn),
     },
   });
-  const scrapeAll = scrapeView(fleet, core.cluster, config.scheduler.unhealthy_after_failures, () => queue.now);
+  const scrapeAll = scrapeView(
+    fleet,
+    core.cluster,
+    config.scheduler.unhealthy_after_failures,
+    () => queue.now,
+  );
   // As the service's scraper does: fresh figures may release held requests.
   const scrape = () => {
     scrapeAll();
     core.flow?.scraped();
   };
 
-  new SessionDriver(queue, core.router, fleet, tally, options.retention ?? null, {
-    resolver: core.identity,
-    mode: options.identity ?? 'headers',
-  }, core.flow).schedule(options.plans);
+  new SessionDriver(
+    queue,
+    core.router,
+    fleet,
+    tally,
+    options.retention ?? null,
+    {
+      resolver: core.identity,
+      mode: options.identity ?? 'headers',
+    },
+    core.flow,
+  ).schedule(options.plans);
   // Periodic work, from time 0 until every session has completed.
   const every = (intervalMs: number, fn: () => void) => {
     const loop = () => {

@@ -173,7 +173,8 @@ export class SessionDriver {
     let admission: FlowAdmission;
     try {
       admission = lifecycle.admit(input, null, (outcome) => {
-        if (outcome.kind === 'routed') this.run(r, input, promptRuns, outcome.decision, lifecycle, started, done);
+        if (outcome.kind === 'routed')
+          this.run(r, input, promptRuns, outcome.decision, lifecycle, started, done);
         else {
           this.tally.shed++;
           done(null);

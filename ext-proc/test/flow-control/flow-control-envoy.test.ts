@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { getHeader } from '../../../test-support/src/header-mutation.js';
 import { waitFor } from '../../../test-support/src/wait-for.js';
-import { type Harness, chatBody, chatHeaders, metricsText, startHarness, testConfig } from '../support/harness.js';
+import {
+  type Harness,
+  chatBody,
+  chatHeaders,
+  metricsText,
+  startHarness,
+  testConfig,
+} from '../support/harness.js';
 
 const ENDPOINTS = ['127.0.0.11:8000', '127.0.0.12:8000'];
 
@@ -30,7 +37,9 @@ function saturate(h: Harness, waiting: number): void {
 
 async function held(h: Harness, n: number): Promise<void> {
   await waitFor(`${n} held request(s)`, async () =>
-    (await metricsText(h.service)).includes(`pythia_ext_proc_flow_queued_requests{pool="llama-8b",workflow="none"} ${n}`),
+    (await metricsText(h.service)).includes(
+      `pythia_ext_proc_flow_queued_requests{pool="llama-8b",workflow="none"} ${n}`,
+    ),
   );
 }
 
@@ -41,7 +50,7 @@ describe('flow control through Envoy (BUFFERED)', () => {
   });
   after(async () => h.stop());
 
-  it('holds a request while every endpoint is saturated, restarts Envoy\'s timer, releases it when a request ends', async () => {
+  it("holds a request while every endpoint is saturated, restarts Envoy's timer, releases it when a request ends", async () => {
     // A routes at once and stays in flight.
     const a = h.client.open();
     const first = await a.processRequest(chatHeaders(), [chatBody()]);
@@ -65,7 +74,10 @@ describe('flow control through Envoy (BUFFERED)', () => {
     assert.ok(endpoint && ENDPOINTS.includes(endpoint), `endpoint ${endpoint}`);
     assert.equal(out.routeCleared, true);
     const text = await metricsText(h.service);
-    assert.match(text, /pythia_ext_proc_flow_releases_total\{pool="llama-8b",reason="(preferred|equivalent)"\} 1/);
+    assert.match(
+      text,
+      /pythia_ext_proc_flow_releases_total\{pool="llama-8b",reason="(preferred|equivalent)"\} 1/,
+    );
     assert.match(text, /pythia_ext_proc_flow_queued_requests\{pool="llama-8b",workflow="none"\} 0/);
   });
 
@@ -79,10 +91,15 @@ describe('flow control through Envoy (BUFFERED)', () => {
     if (shed.kind !== 'local_reply') return;
     assert.equal(shed.status, 429);
     assert.equal(getHeader(shed.headers, 'retry-after'), '2');
-    const body = JSON.parse(shed.body.toString()) as { error: { type: string; code: string; message: string } };
+    const body = JSON.parse(shed.body.toString()) as {
+      error: { type: string; code: string; message: string };
+    };
     assert.equal(body.error.code, 'rate_limit_exceeded');
     assert.equal(body.error.type, 'requests');
-    assert.match(await metricsText(h.service), /pythia_ext_proc_flow_shed_total\{pool="llama-8b",reason="queue_full"\} 1/);
+    assert.match(
+      await metricsText(h.service),
+      /pythia_ext_proc_flow_shed_total\{pool="llama-8b",reason="queue_full"\} 1/,
+    );
     // The client of the held one goes away: it leaves the queue at once.
     holding.close();
     await held(h, 0);
@@ -93,7 +110,7 @@ describe('flow control through Envoy (BUFFERED)', () => {
     saturate(h, 0);
   });
 
-  it('ignores the timer extension when the filter sets no max_message_timeout (Envoy\'s default)', async () => {
+  it("ignores the timer extension when the filter sets no max_message_timeout (Envoy's default)", async () => {
     saturate(h, 3);
     const b = h.client.open({ messageTimeoutMs: 300, maxMessageTimeoutMs: 0, failureModeAllow: false });
     const out = await b.processRequest(chatHeaders(), [chatBody()]);
@@ -122,6 +139,9 @@ describe('flow control through Envoy (FULL_DUPLEX_STREAMED)', () => {
     assert.equal(out.kind, 'local_reply');
     if (out.kind !== 'local_reply') return;
     assert.equal(out.status, 429);
-    assert.match(await metricsText(h.service), /pythia_ext_proc_flow_shed_total\{pool="llama-8b",reason="ttl"\} 1/);
+    assert.match(
+      await metricsText(h.service),
+      /pythia_ext_proc_flow_shed_total\{pool="llama-8b",reason="ttl"\} 1/,
+    );
   });
 });

@@ -73,10 +73,12 @@ describe('release orders', () => {
     assert.equal(orderKey('oldest-session-first', f, 30_000), 10_000);
     assert.equal(orderKey('workflow-aware', f, 30_000), 10_000 - 15_000);
     assert.equal(orderKey('wspt', f, 30_000), 700);
-    assert.deepEqual(
-      (['fcfs', 'oldest-session-first', 'workflow-aware', 'wspt'] as const).map(ages),
-      [false, true, true, false],
-    );
+    assert.deepEqual((['fcfs', 'oldest-session-first', 'workflow-aware', 'wspt'] as const).map(ages), [
+      false,
+      true,
+      true,
+      false,
+    ]);
   });
 });
 

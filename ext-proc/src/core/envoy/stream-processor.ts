@@ -364,7 +364,9 @@ export class StreamProcessor {
         identitySource: this.identity ? resolved.source : null,
         bodyEndsStream,
       };
-      const tenant = this.settings.tenantHeader ? (view.wanted.get(this.settings.tenantHeader) ?? null) : null;
+      const tenant = this.settings.tenantHeader
+        ? (view.wanted.get(this.settings.tenantHeader) ?? null)
+        : null;
       admission = this.lifecycle.admit(input, tenant, (outcome) => this.released(outcome, pending));
     } catch (err) {
       return this.reject(

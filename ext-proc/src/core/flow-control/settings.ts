@@ -3,7 +3,12 @@ import type { PythiaConfig } from '../../../../common/src/config/schema.js';
 
 /** How held requests are ordered for release (see ordering.ts). */
 export type FlowPolicy = 'fcfs' | 'oldest-session-first' | 'workflow-aware' | 'wspt';
-export const FLOW_POLICIES: readonly FlowPolicy[] = ['fcfs', 'oldest-session-first', 'workflow-aware', 'wspt'];
+export const FLOW_POLICIES: readonly FlowPolicy[] = [
+  'fcfs',
+  'oldest-session-first',
+  'workflow-aware',
+  'wspt',
+];
 
 /** What a flow (the unit of fairness) is keyed by. */
 export type FairnessKey = 'tenant' | 'workflow' | 'tenant-workflow';
