@@ -101,7 +101,11 @@ test("@<order> turns flow control on; the peers' queue presets stand for routing
   const spec = parsePolicySpec('pythia-no-warming@oldest-session-first');
   assert.equal(spec.flow, 'oldest-session-first');
   assert.equal(formatPolicySpec(spec), 'pythia-no-warming@oldest-session-first');
-  assert.deepEqual(flowControlConfig(spec), { enabled: true, policy: 'oldest-session-first' });
+  assert.deepEqual(flowControlConfig(spec), {
+    enabled: true,
+    policy: 'oldest-session-first',
+    queue_ttl_s: 3000,
+  });
   assert.deepEqual(flowControlConfig(parsePolicySpec('pythia')), { enabled: false });
   const llmd = parsePolicySpec('llm-d-flow');
   assert.equal(formatPolicySpec(llmd), 'llm-d-flow');
@@ -109,6 +113,7 @@ test("@<order> turns flow control on; the peers' queue presets stand for routing
   assert.deepEqual(flowControlConfig(llmd), {
     enabled: true,
     policy: 'fcfs',
+    queue_ttl_s: 3000,
     release: 'any-endpoint',
     saturation: { waiting_requests: 5, kv_usage: 0.8, count_reservations: false },
   });

@@ -40,11 +40,18 @@ export interface ClusterSetup {
   readonly seed: number;
 }
 
+/**
+ * A held request's TTL in the bench: simulated clients do not retry a 429, so a shed request
+ * would drop its work and flatter the policy's JCT; every policy holds as long as it needs
+ * (the default burst drains in ~450 s). The streams' idle reaper is moved past it to match.
+ */
+export const BENCH_QUEUE_TTL_S = 3000;
+
 /** `scheduler.flow_control` for the spec: off, on with its order, or a peer's preset. */
 export function flowControlConfig(spec: PolicySpec): Record<string, unknown> {
   if (!spec.flow) return { enabled: false };
   const preset = spec.preset ? FLOW_PRESETS[spec.preset].config : {};
-  return { ...preset, enabled: true, policy: spec.flow };
+  return { ...preset, enabled: true, policy: spec.flow, queue_ttl_s: BENCH_QUEUE_TTL_S };
 }
 
 export type Progress = (policy: string, done: number, total: number) => void;
@@ -76,6 +83,7 @@ export function runPolicy(
     },
     // The simulator completes a session at its end marker without waiting for stragglers.
     profiler: { end_grace_s: 0 },
+    ...(spec.flow ? { ext_proc: { stream_idle_timeout_s: BENCH_QUEUE_TTL_S + 60 } } : {}),
     // The reactive scaler scales down after its window (HPA's default unless given).
     ...(reactiveWindowS !== null
       ? {
