@@ -56,10 +56,12 @@ describe('flow control through Envoy (BUFFERED)', () => {
     const first = await a.processRequest(chatHeaders(), [chatBody()]);
     assert.equal(first.kind, 'continue');
     saturate(h, 3);
-    // B is held: the message timer (200 ms in the filter) would fail it open without the override.
-    const b = h.client.open({ messageTimeoutMs: 200 });
+    // B is held: the filter's message timer would fail it open without the override, which
+    // restarts it (within the filter's max_message_timeout: applied).
+    const b = h.client.open({ messageTimeoutMs: 2000 });
     const pending = b.processRequest(chatHeaders([['x-request-id', 'held-b']]), [chatBody()]);
     await held(h, 1);
+    await waitFor('the timer override', () => b.timerOverrides.length > 0);
     assert.deepEqual(b.timerOverrides, [{ ms: 31_000, applied: true }]);
     // An endpoint frees up; A ends: B goes.
     saturate(h, 0);
@@ -110,9 +112,11 @@ describe('flow control through Envoy (BUFFERED)', () => {
     saturate(h, 0);
   });
 
-  it("ignores the timer extension when the filter sets no max_message_timeout (Envoy's default)", async () => {
+  it("ignores a timer extension beyond the filter's max_message_timeout (Envoy's rule)", async () => {
     saturate(h, 3);
-    const b = h.client.open({ messageTimeoutMs: 300, maxMessageTimeoutMs: 0, failureModeAllow: false });
+    // Past the filter's max_message_timeout (or with none set) Envoy ignores the override: the
+    // running timer fires and, fail-closed, Envoy answers 504.
+    const b = h.client.open({ messageTimeoutMs: 3000, maxMessageTimeoutMs: 1000, failureModeAllow: false });
     const out = await b.processRequest(chatHeaders(), [chatBody()]);
     b.close();
     assert.deepEqual(b.timerOverrides, [{ ms: 31_000, applied: false }]);
