@@ -65,11 +65,14 @@ describe('counting stored sessions past the stream retention', { skip }, () => {
     // The stream itself holds the newest KEPT only: read at the end, the oldest look lost.
     assert.equal(tally(played, await storedSessions(server.url)).lost, 5 - KEPT);
     const t = tally(played, recorder.stored);
-    assert.deepEqual({ lost: t.lost, storedTwice: t.storedTwice, missed: recorder.missed }, {
-      lost: 0,
-      storedTwice: 0,
-      missed: 0,
-    });
+    assert.deepEqual(
+      { lost: t.lost, storedTwice: t.storedTwice, missed: recorder.missed },
+      {
+        lost: 0,
+        storedTwice: 0,
+        missed: 0,
+      },
+    );
 
     // A recorder started too late cannot see what retention discarded: it says so.
     const late = await SummaryRecorder.start(server.url);
