@@ -61,6 +61,6 @@ test('only one share falling below 90% of its level counts', () => {
   const requests = traffic(0, 10, () => true).map((q) =>
     q.atMs >= 4000 && q.atMs < 5000 ? { ...q, annotated: q.atMs % 100 !== 0 } : q,
   );
-  // 5 of 10 annotated in [4, 5): below 0.9; stickiness untouched.
+  // 5 of 10 annotated in [4, 5): below 80% of 100%; stickiness untouched.
   assert.equal(faultQuality(requests, 3000, 10_000).recoveredAfterS, 2);
 });
