@@ -7,7 +7,7 @@
 // sessions stored twice, traces lost, and the seconds to take a dead endpoint out and back in,
 // and routing quality per fault (routing-quality.ts): the share of requests sent to their
 // session's endpoint and the share carrying a proactive prediction, per 1 s window, against
-// the 2 s before the fault (back: both at 80% of that level or more in every later window);
+// the 2 s before the fault (back: neither below 80% of it beyond chance in a later window);
 // asserted back within 5 s of the profiler's and the autoscaler's leader kills, and within
 // 5 s of the replacement being ready after the (only) ext-proc's.
 import assert from 'node:assert/strict';

@@ -20,7 +20,7 @@ test('shares over a span: first requests of a session do not count for stickines
     0,
     1000,
   );
-  assert.deepEqual(q, { requests: 10, sticky: 1, annotated: 1 });
+  assert.deepEqual(q, { requests: 10, withPrevious: 7, sticky: 1, annotated: 1 });
 });
 
 test('no degradation: recovered after 0 s', () => {
@@ -40,7 +40,7 @@ test('degraded for 2 s after the fault: recovered after 2 s, the worst window re
     10_000,
   );
   assert.equal(r.recoveredAfterS, 2);
-  assert.deepEqual(r.worst, { requests: 10, sticky: 0, annotated: 0 });
+  assert.deepEqual(r.worst, { requests: 10, withPrevious: 7, sticky: 0, annotated: 0 });
 });
 
 test('a window with no request at all is degraded (the gateway was stalled)', () => {
@@ -61,6 +61,14 @@ test('only one share falling below 90% of its level counts', () => {
   const requests = traffic(0, 10, () => true).map((q) =>
     q.atMs >= 4000 && q.atMs < 5000 ? { ...q, annotated: q.atMs % 100 !== 0 } : q,
   );
-  // 5 of 10 annotated in [4, 5): below 80% of 100%; stickiness untouched.
+  // 5 of 10 annotated in [4, 5): below 80% of 100% beyond chance (80% - 2 x 12.6%); stickiness untouched.
   assert.equal(faultQuality(requests, 3000, 10_000).recoveredAfterS, 2);
+});
+
+test('a dip within chance of the level is not a degradation', () => {
+  // 7 of 10 annotated in [4, 5): under 80%, but within two standard errors over 10 requests.
+  const requests = traffic(0, 10, () => true).map((q) =>
+    q.atMs >= 4000 && q.atMs < 5000 ? { ...q, annotated: q.atMs % 1000 >= 150 } : q,
+  );
+  assert.equal(faultQuality(requests, 3000, 10_000).recoveredAfterS, 0);
 });

@@ -4,9 +4,10 @@
 //   annotated: the share of workflow requests sent upstream with a proactive prediction
 //              (`x-pythia-mode: proactive`: the annotations, priority and warming that follow).
 // A fault's recovery is the time from the fault until the end of the last window in which either
-// share is below `fraction` (80%) of its level in the `baselineMs` before the fault, or no
-// request was sent at all. 80%, not more: the cost model moves a session when its endpoint
-// passes the load bound, so a steady 1 s window's stickiness varies by several points (88-100%).
+// share is below `fraction` (80%) of its level in the `baselineMs` before the fault by more
+// than chance (two standard errors of a share over the window's requests), or no request was
+// sent at all. Not stricter: the cost model moves a session when its endpoint passes the load
+// bound, so on a loaded machine a steady 1 s window of 30-40 requests varies 70-100%.
 
 export interface RoutedRequest {
   /** When it was sent (ms, any origin shared with the fault times). */
@@ -18,6 +19,8 @@ export interface RoutedRequest {
 
 export interface Quality {
   readonly requests: number;
+  /** Requests with a previous one in their session (the stickiness sample). */
+  readonly withPrevious: number;
   /** Null when no request in the span had a previous one in its session. */
   readonly sticky: number | null;
   readonly annotated: number | null;
@@ -48,14 +51,18 @@ export function quality(requests: readonly RoutedRequest[], fromMs: number, toMs
   }
   return {
     requests: n,
+    withPrevious,
     sticky: withPrevious === 0 ? null : sticky / withPrevious,
     annotated: n === 0 ? null : annotated / n,
   };
 }
 
-function below(value: number | null, base: number | null, fraction: number): boolean {
+/** Below `fraction` of `base` by more than two standard errors of a share over `n`. */
+function below(value: number | null, base: number | null, fraction: number, n: number): boolean {
   if (base === null || base === 0) return false; // nothing to fall from
-  return value === null || value < fraction * base;
+  if (value === null || n === 0) return true;
+  const level = fraction * base;
+  return value < level - 2 * Math.sqrt((level * (1 - level)) / n);
 }
 
 /** Quality before and after a fault at `faultAtMs`, in whole windows up to `endMs`. */
@@ -73,8 +80,8 @@ export function faultQuality(
     windows.push(q);
     const bad =
       q.requests === 0 ||
-      below(q.sticky, baseline.sticky, fraction) ||
-      below(q.annotated, baseline.annotated, fraction);
+      below(q.sticky, baseline.sticky, fraction, q.withPrevious) ||
+      below(q.annotated, baseline.annotated, fraction, q.requests);
     if (bad) lastBadEnd = from + windowMs;
   }
   const lowest = (k: 'sticky' | 'annotated') =>
@@ -84,6 +91,7 @@ export function faultQuality(
     );
   const worst: Quality = {
     requests: Math.min(...windows.map((w) => w.requests)),
+    withPrevious: Math.min(...windows.map((w) => w.withPrevious)),
     sticky: lowest('sticky'),
     annotated: lowest('annotated'),
   };
