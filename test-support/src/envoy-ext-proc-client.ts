@@ -570,6 +570,11 @@ export class EnvoyExtProcClient {
     this.client = new Ctor(target, credentials, {
       'grpc.max_send_message_length': 512 * 1024 * 1024,
       'grpc.max_receive_message_length': 512 * 1024 * 1024,
+      // Envoy's connection pool tries a new connection for the next stream after one failed,
+      // without grpc-js's exponential reconnect backoff (1 s, 1.6 s, ... up to 120 s), which
+      // would keep failing open for seconds after a restarted ext-proc is listening again.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 100,
     });
   }
 
