@@ -16,6 +16,8 @@ import { SessionAffinity } from './session-affinity.js';
 import { SessionHistory } from './session-history.js';
 import { SessionTracker } from './session-tracker.js';
 import { WarmPlanner } from './warm-planner.js';
+import { ReplicaView, type ReplicaSink, type ReplicaViewSettings } from './replica-view.js';
+import { TieBreak } from '../scheduling/tie-break.js';
 
 export interface GatewayCoreOptions {
   readonly clock: Clock;
@@ -25,6 +27,11 @@ export interface GatewayCoreOptions {
   readonly events?: RouterEvents | null;
   /** Plugin types the profiles may use (default: the built-in ones). */
   readonly plugins?: PluginRegistry;
+  /**
+   * Several ext-proc replicas: this one's id and where its events go (the other replicas'
+   * arrive through `GatewayCore.replicas.apply`). Absent: it decides alone.
+   */
+  readonly replica?: { readonly id: string; readonly sink: ReplicaSink };
 }
 
 export interface GatewayCore {
@@ -40,6 +47,19 @@ export interface GatewayCore {
   readonly planner: WarmPlanner;
   /** Resolves each request's workflow identity (Pythia headers, native session headers, inference). */
   readonly identity: IdentityResolver;
+  /** The other ext-proc replicas folded into this one's tables (null without `options.replica`). */
+  readonly replicas: ReplicaView | null;
+}
+
+/** The replica view's bounds from configuration. */
+export function replicaViewSettings(config: PythiaConfig): ReplicaViewSettings {
+  const r = config.ext_proc.replicas;
+  return {
+    deadAfterMs: r.dead_after_ms,
+    maxReplicas: r.max_replicas,
+    maxInFlightPerReplica: r.max_in_flight_per_replica,
+    requestMaxMs: config.ext_proc.stream_max_duration_s * 1000,
+  };
 }
 
 export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOptions): GatewayCore {
@@ -74,10 +94,11 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
   // A fresh instance per use: a picker's state (round robin) is never shared.
   const profile = (name: string) => plugins.build(name, s.profiles);
   const settings = { overflowThreshold: s.overflow_threshold, defaultOutputTokens: s.default_output_tokens };
+  const tieBreak = new TieBreak(options.random);
   const scheduler = new Scheduler(
     cluster,
     profile(s.reactive_profile),
-    { random: options.random, nowMs: () => options.clock.now(), prefixIndex, sessions: affinity, settings },
+    { random: () => tieBreak.next(), nowMs: () => options.clock.now(), prefixIndex, sessions: affinity, settings },
     { defaultPool: config.ext_proc.default_pool ?? null, fallbacks: 2, trace: false },
   );
   const planner = new WarmPlanner(
@@ -102,6 +123,8 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     traces: options.traces ?? null,
     warmSender: options.warmSender ?? null,
     events: options.events ?? null,
+    replicas: options.replica?.sink ?? null,
+    tieBreak,
     clock: options.clock,
     levers: s.levers,
     priority: {
@@ -117,5 +140,12 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     identitySettings(config.identity, config.headers, config.identifiers.max_length),
     options.clock,
   );
-  return { ...parts, router, identity };
+  const replicas = options.replica
+    ? new ReplicaView(
+        options.replica.id,
+        { cluster, sessions, affinity, prefixIndex, prompts, history, planner },
+        replicaViewSettings(config),
+      )
+    : null;
+  return { ...parts, router, identity, replicas };
 }

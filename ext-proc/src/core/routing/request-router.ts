@@ -34,6 +34,8 @@ import type { SessionAffinity } from './session-affinity.js';
 import type { SessionHistory } from './session-history.js';
 import type { SessionTracker } from './session-tracker.js';
 import type { WarmOutcome, WarmPlan, WarmPlanner } from './warm-planner.js';
+import type { ReplicaSink } from './replica-view.js';
+import type { TieBreak } from '../scheduling/tie-break.js';
 
 /** Prompt tokens estimated from body bytes: no tokenizer on the hot path. */
 export function estimatePromptTokens(bodyBytes: number): number {
@@ -83,6 +85,10 @@ export interface RouterParts {
   readonly traces: TraceSink | null;
   readonly warmSender: WarmSender | null;
   readonly events: RouterEvents | null;
+  /** The other ext-proc replicas (null: this replica decides alone). */
+  readonly replicas: ReplicaSink | null;
+  /** The scheduler's tie-break draws, seeded per request from its session. */
+  readonly tieBreak: TieBreak;
   readonly clock: Clock;
   readonly levers: LeverSwitches;
   readonly priority: PrioritySettings;
@@ -154,15 +160,21 @@ export class WorkflowRouter implements RequestRouter {
     let prediction: Prediction | null = null;
     let gatesNextStage = false;
     let siblingsInFlight = 0;
+    let prompt: { model: string; system: string } | null = null;
     const model = identity ? p.models.get(identity.workflow) : undefined;
     if (identity) {
       const stages = p.sessions.start(identity, now);
-      prediction = model?.predict(stages.roles(), identity.agent) ?? null;
+      const roles = stages.roles();
+      prediction = model?.predict(roles, identity.agent) ?? null;
       gatesNextStage = stages.running === 1;
       siblingsInFlight = stages.running - 1;
       if (p.levers.warming)
-        p.prompts.observe(identity.workflow, identity.agent, input.llm.model, input.llm.json);
-    }
+        prompt = p.prompts.observe(identity.workflow, identity.agent, input.llm.model, input.llm.json);
+      // Seeded by the session's state, not this process: every replica breaks ties alike.
+      p.tieBreak.seed(
+        `${identity.workflow}\u0000${identity.session}\u0000${identity.agent}\u0000${roles.length}\u0000${stages.currentWidth}`,
+      );
+    } else p.tieBreak.seed(null);
     const proactive = prediction?.mode === 'proactive' && prediction.known;
     const profile = proactive && p.levers.placement ? p.proactiveProfile : p.reactiveProfile;
     const hashes = profile.needs.prefixHashes
@@ -193,7 +205,20 @@ export class WorkflowRouter implements RequestRouter {
     };
     p.cluster.acquire(placement.endpoint, load);
     if (hashes.length > 0) p.prefixIndex.record(hashes, placement.endpoint, now);
-    if (identity) p.affinity.placed(identity.workflow, identity.session, placement.endpoint, now);
+    if (identity) {
+      p.affinity.placed(identity.workflow, identity.session, placement.endpoint, now);
+      p.replicas?.emit({
+        kind: 'start',
+        requestId: input.requestId,
+        identity,
+        endpoint: placement.endpoint,
+        reservedTokens: load.reservedTokens,
+        overflow: load.overflow,
+        decodeTokens: load.decodeTokens,
+        prefixHashes: hashes,
+        prompt,
+      });
+    }
 
     const start = p.traces ? startOf(input, placement.pool, p.clock.wallNow()) : null;
     if (start) p.traces?.started(start);
@@ -226,6 +251,7 @@ export class WorkflowRouter implements RequestRouter {
     if (identity) {
       const now = p.clock.now();
       p.sessions.end(identity, now);
+      let recorded = false;
       if (input.sessionEnd) {
         p.sessions.forget(identity);
         p.history.drop(identity.workflow, identity.session);
@@ -237,8 +263,20 @@ export class WorkflowRouter implements RequestRouter {
           input.llm.json,
           outcome.usage.outputText,
         );
-        if (memo?.proactive) this.maybeWarm(identity, memo.prediction, now);
+        recorded = true;
       }
+      // Told before any warm below, in the order a single replica applies them.
+      if (p.replicas) {
+        const history = recorded ? p.history.get(identity.workflow, identity.session) : undefined;
+        p.replicas.emit({
+          kind: 'end',
+          requestId: input.requestId,
+          identity,
+          sessionEnd: input.sessionEnd,
+          history: history ?? (recorded ? { model: input.llm.model, messages: [] } : null),
+        });
+      }
+      if (recorded && memo?.proactive) this.maybeWarm(identity, memo.prediction, now);
     }
     const trace = traceOf(outcome);
     if (trace) p.traces?.publish(trace);
@@ -254,6 +292,7 @@ export class WorkflowRouter implements RequestRouter {
     const next = prediction?.nextAgents[0];
     if (!next || p.sessions.running(identity) > 0) return;
     const model = p.models.get(identity.workflow);
+    p.tieBreak.seed(`${identity.workflow}\u0000${identity.session}\u0000warm\u0000${next.role}`);
     const outcome = p.planner.plan(
       identity,
       { agent: next.role, probability: next.probability },
@@ -269,6 +308,14 @@ export class WorkflowRouter implements RequestRouter {
       p.history.get(identity.workflow, identity.session) ?? null,
     );
     p.events?.warm(outcome);
+    if (outcome.reserved)
+      p.replicas?.emit({
+        kind: 'reserve',
+        identity: { ...identity, agent: next.role },
+        endpoint: outcome.reserved.endpoint,
+        forMs: outcome.reserved.untilMs - now,
+        warmHashes: outcome.kind === 'warm' ? outcome.hashes : [],
+      });
     if (outcome.kind === 'warm') {
       // On a priority-scheduling pool a warm must say it is the least urgent: vLLM reads a
       // missing priority as 0, which would put speculation ahead of every real request.
