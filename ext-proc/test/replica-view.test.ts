@@ -219,7 +219,12 @@ test('every replica event kind survives the wire; garbage is refused', () => {
         history: { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
       },
     },
-    { replica: 'r', seq: 4, unixMs: 4, body: { kind: 'end', requestId: 'q', identity, sessionEnd: true, history: null } },
+    {
+      replica: 'r',
+      seq: 4,
+      unixMs: 4,
+      body: { kind: 'end', requestId: 'q', identity, sessionEnd: true, history: null },
+    },
     {
       replica: 'r',
       seq: 5,

@@ -70,6 +70,11 @@ export class ReplicaSync implements ReplicaSink {
     });
   }
 
+  /** Events this replica has numbered so far (its latest sequence number). */
+  get sent(): number {
+    return this.seq;
+  }
+
   emit(body: ReplicaEventBody): void {
     if (body.kind === 'start') this.inFlight++;
     else if (body.kind === 'end') this.inFlight = Math.max(0, this.inFlight - 1);
