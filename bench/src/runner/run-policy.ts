@@ -22,13 +22,16 @@ export interface PolicyRun {
     readonly prefillShareOfBusyGpu: number;
     /** Prompt tokens loaded from the host KV tier. */
     readonly hostTokens: number;
+    /** Events between ext-proc replicas per routed request, and their bytes. */
+    readonly replicaEventsPerRequest: number;
+    readonly replicaBytesPerRequest: number;
   };
 }
 
 export interface ClusterSetup {
   readonly simPools: readonly SimPool[];
   /** Engine extras for every policy alike (host KV tier, a fixed retention TTL). */
-  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity'>;
+  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity' | 'extProcReplicas'>;
   /** The 8B pool's replicas (the most it may have when autoscaled). */
   readonly replicas: number;
   readonly seed: number;
@@ -99,6 +102,8 @@ export function runPolicy(
       promptTokensPerRequest: Math.round(r.requestPromptTokens / Math.max(1, r.requests)),
       prefillShareOfBusyGpu: r.prefillGpuSeconds / Math.max(1e-9, r.busyGpuSeconds),
       hostTokens: r.hostTokens,
+      replicaEventsPerRequest: (r.replicaEvents ?? 0) / Math.max(1, r.requests),
+      replicaBytesPerRequest: (r.replicaEventBytes ?? 0) / Math.max(1, r.requests),
     },
   };
 }

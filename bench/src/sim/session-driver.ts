@@ -4,7 +4,7 @@
 // (router.complete, which publishes the trace ext-proc would); the next stage follows its
 // tool time after the slowest request, with the session's history in its prompts.
 import type { Clock } from '../../../core/src/clock.js';
-import type { WorkflowRouter } from '../../../ext-proc/src/core/routing/request-router.js';
+import type { RequestRouter } from '../../../ext-proc/src/core/routing/route-decision.js';
 import { NEUTRAL_PRIORITY } from '../../../ext-proc/src/core/routing/priority.js';
 import { RequestLifecycle } from '../../../ext-proc/src/core/routing/request-lifecycle.js';
 import type { RouteDecision } from '../../../ext-proc/src/core/routing/route-decision.js';
@@ -66,7 +66,7 @@ export class SessionDriver {
 
   constructor(
     private readonly queue: EventQueue,
-    private readonly router: WorkflowRouter,
+    private readonly router: RequestRouter,
     private readonly fleet: ReplicaFleet,
     private readonly tally: RunTally,
     private readonly retention: RetentionPolicy | null = null,
