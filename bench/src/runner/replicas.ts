@@ -13,7 +13,7 @@ import { DEFAULT_REPLICA_DELAY_MS } from '../sim/ext-proc-replicas.js';
 
 const { values } = parseArgs({
   options: {
-    sessions: { type: 'string', default: '300' },
+    sessions: { type: 'string', default: '600' },
     rate: { type: 'string', default: '20' },
     'delay-ms': { type: 'string', default: String(DEFAULT_REPLICA_DELAY_MS) },
     seed: { type: 'string', default: '1' },
