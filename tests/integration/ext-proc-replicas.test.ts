@@ -106,16 +106,16 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     return nats;
   }
 
+  /** `by` has applied every event `from` sent so far. */
+  function applied(by: Replica, from: Replica): boolean {
+    const sent = from.service.replicaSync?.sent ?? 0;
+    return (by.service.replicas?.watermarks().get(from.service.replicaSync?.id ?? '') ?? 0) >= sent;
+  }
+
   /** Every replica has applied every other replica's events sent so far. */
   async function settled(replicas: readonly Replica[]): Promise<void> {
     await waitFor('every replica event applied everywhere', () =>
-      replicas.every((r) =>
-        replicas.every((o) => {
-          if (o === r) return true;
-          const sent = o.service.replicaSync?.sent ?? 0;
-          return (r.service.replicas?.watermarks().get(o.service.replicaSync?.id ?? '') ?? 0) >= sent;
-        }),
-      ),
+      replicas.every((r) => replicas.every((o) => o === r || applied(r, o))),
     );
   }
 
@@ -249,7 +249,7 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
         // A stops publishing (its heartbeats end): on B's clock it counts until the bound, not after.
         a.client.close();
         a.service.replicaSync?.stop();
-        await settled([a, b]);
+        await waitFor('every event of A applied by B', () => applied(b, a));
         const bound = config.ext_proc.replicas.dead_after_ms;
         clock.advance(bound);
         assert.deepEqual(b.service.replicaSync?.check(), []);
