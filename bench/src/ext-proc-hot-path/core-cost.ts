@@ -90,3 +90,59 @@ export function measureCoreCost(
     };
   });
 }
+
+/**
+ * What folding another replica's request costs this one: decoding and applying its start
+ * and end events (a 4 KiB-prompt request's footprint and prefix blocks), in microseconds per
+ * request. Every replica pays it for every request of every other replica.
+ */
+export function measureApplyCost(endpoints: number, requests: number): number {
+  const config = parseConfig({
+    pools: [
+      {
+        name: 'pool-a',
+        models: ['bench-model'],
+        endpoints: Array.from({ length: endpoints }, (_, i) => ({
+          address: `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}:8000`,
+        })),
+      },
+    ],
+  });
+  const core = createGatewayCore(config, {
+    clock: systemClock,
+    random: Math.random,
+    replica: { id: 'self', sink: { emit: () => {} } },
+  });
+  const wire: Uint8Array[] = [];
+  for (let i = 0; i < requests; i++) {
+    const identity = { workflow: 'coding', session: `s${i % 1000}`, agent: 'planner' };
+    const endpoint = `127.0.0.${(i % endpoints) + 1}:8000`;
+    wire.push(
+      REPLICA_EVENTS.encode({
+        replica: 'other',
+        seq: 2 * i + 1,
+        unixMs: 0,
+        body: {
+          kind: 'start',
+          requestId: `r${i}`,
+          identity,
+          endpoint,
+          reservedTokens: 1500,
+          overflow: 0.01,
+          decodeTokens: 500,
+          prefixHashes: [1, 2, 3, 4].map((b) => b * 1e9 + (i % 1000)),
+          prompt: null,
+        },
+      }),
+      REPLICA_EVENTS.encode({
+        replica: 'other',
+        seq: 2 * i + 2,
+        unixMs: 0,
+        body: { kind: 'end', requestId: `r${i}`, identity, sessionEnd: false, history: null },
+      }),
+    );
+  }
+  const t = performance.now();
+  for (const bytes of wire) core.replicas?.apply(REPLICA_EVENTS.decode(bytes), systemClock.now());
+  return ((performance.now() - t) * 1000) / requests;
+}

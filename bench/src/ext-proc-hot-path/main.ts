@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../../test-support/src/envoy-ext-proc-client.js';
 import type { HeaderList } from '../../../test-support/src/header-mutation.js';
-import { measureCoreCost } from './core-cost.js';
+import { measureApplyCost, measureCoreCost } from './core-cost.js';
 import { quantileSorted } from '../../../core/src/stats/quantile.js';
 import { connect } from 'nats';
 import { TestNatsServer } from '../../../test-support/src/nats-server.js';
@@ -321,6 +321,10 @@ console.table(
     replicas_p50_ms: +c.replicasP50Ms.toFixed(4),
     replicas_p99_ms: +c.replicasP99Ms.toFixed(4),
   })),
+);
+measureApplyCost(args.endpoints, 20_000);
+console.log(
+  `Folding another replica's request (decode and apply its start and end events): ${measureApplyCost(args.endpoints, 100_000).toFixed(2)} us per request`,
 );
 console.log(`endpoints=${args.endpoints} seconds=${args.seconds} node=${process.version}`);
 console.log(

@@ -129,6 +129,13 @@ function identityOf(o: unknown, what: string): WorkflowIdentity {
   return { workflow: id.workflow, session: id.session, agent: id.agent };
 }
 
+let replicaType: protobuf.Type | undefined;
+/** Looked up once: replica events are encoded and decoded per request by every replica. */
+function replicaEventType(): protobuf.Type {
+  replicaType ??= type('ReplicaEvent');
+  return replicaType;
+}
+
 export function encodeReplicaEvent(event: ReplicaEvent): Uint8Array {
   const { body, ...head } = event;
   let kind: Record<string, unknown>;
@@ -159,88 +166,94 @@ export function encodeReplicaEvent(event: ReplicaEvent): Uint8Array {
       break;
     }
   }
-  return encode('ReplicaEvent', { ...head, ...kind });
+  // Plain values of the proto's types: encoded as they are (no fromObject on the hot path).
+  return replicaEventType()
+    .encode({ ...head, ...kind })
+    .finish();
+}
+
+interface DecodedIdentity {
+  workflow: string;
+  session: string;
+  agent: string;
 }
 
 /** Throws on bytes that are not a ReplicaEvent (the reader counts and drops them). */
 export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
-  const t = type('ReplicaEvent');
-  const o = t.toObject(t.decode(bytes), { ...TO_OBJECT, oneofs: true }) as Record<string, unknown> & {
-    kind?: string;
+  const o = replicaEventType().decode(bytes) as unknown as {
     replica: string;
     seq: number;
     unixMs: number;
+    kind?: string;
+    heartbeat?: { inFlight: number };
+    start?: {
+      requestId: string;
+      identity?: DecodedIdentity | null;
+      endpoint: string;
+      reservedTokens: number;
+      overflow: number;
+      decodeTokens: number;
+      prefixHashes: number[];
+      promptModel: string;
+      promptSystem: string;
+    };
+    end?: {
+      requestId: string;
+      identity?: DecodedIdentity | null;
+      sessionEnd: boolean;
+      hasHistory: boolean;
+      historyModel: string;
+      history: Array<{ role: string; content: string }>;
+    };
+    reserve?: { identity?: DecodedIdentity | null; endpoint: string; forMs: number; warmHashes: number[] };
   };
   if (!o.replica || !(o.seq >= 1)) throw new Error('replica event without replica or seq');
   const head = { replica: o.replica, seq: o.seq, unixMs: o.unixMs };
-  switch (o.kind) {
-    case 'heartbeat': {
-      const h = o['heartbeat'] as { inFlight: number };
-      return { ...head, body: { kind: 'heartbeat', inFlight: h.inFlight } };
-    }
-    case 'start': {
-      const s = o['start'] as Record<string, unknown> & {
-        requestId: string;
-        endpoint: string;
-        reservedTokens: number;
-        overflow: number;
-        decodeTokens: number;
-        prefixHashes: number[];
-        promptModel: string;
-        promptSystem: string;
-      };
-      return {
-        ...head,
-        body: {
-          kind: 'start',
-          requestId: s.requestId,
-          identity: identityOf(s['identity'], 'start'),
-          endpoint: s.endpoint,
-          reservedTokens: s.reservedTokens,
-          overflow: s.overflow,
-          decodeTokens: s.decodeTokens,
-          prefixHashes: s.prefixHashes,
-          prompt: s.promptSystem ? { model: s.promptModel, system: s.promptSystem } : null,
-        },
-      };
-    }
-    case 'end': {
-      const e = o['end'] as Record<string, unknown> & {
-        requestId: string;
-        sessionEnd: boolean;
-        hasHistory: boolean;
-        historyModel: string;
-        history: Array<{ role: string; content: string }>;
-      };
-      return {
-        ...head,
-        body: {
-          kind: 'end',
-          requestId: e.requestId,
-          identity: identityOf(e['identity'], 'end'),
-          sessionEnd: e.sessionEnd,
-          history: e.hasHistory ? { model: e.historyModel, messages: e.history } : null,
-        },
-      };
-    }
-    case 'reserve': {
-      const r = o['reserve'] as Record<string, unknown> & {
-        endpoint: string;
-        forMs: number;
-        warmHashes: number[];
-      };
-      return {
-        ...head,
-        body: {
-          kind: 'reserve',
-          identity: identityOf(r['identity'], 'reserve'),
-          endpoint: r.endpoint,
-          forMs: r.forMs,
-          warmHashes: r.warmHashes,
-        },
-      };
-    }
-    default:
-      throw new Error('replica event of no known kind');
+  if (o.kind === 'heartbeat' && o.heartbeat) return { ...head, body: { kind: 'heartbeat', inFlight: o.heartbeat.inFlight } };
+  if (o.kind === 'start' && o.start) {
+    const s = o.start;
+    return {
+      ...head,
+      body: {
+        kind: 'start',
+        requestId: s.requestId,
+        identity: identityOf(s.identity, 'start'),
+        endpoint: s.endpoint,
+        reservedTokens: s.reservedTokens,
+        overflow: s.overflow,
+        decodeTokens: s.decodeTokens,
+        prefixHashes: [...s.prefixHashes],
+        prompt: s.promptSystem ? { model: s.promptModel, system: s.promptSystem } : null,
+      },
+    };
   }
+  if (o.kind === 'end' && o.end) {
+    const e = o.end;
+    return {
+      ...head,
+      body: {
+        kind: 'end',
+        requestId: e.requestId,
+        identity: identityOf(e.identity, 'end'),
+        sessionEnd: e.sessionEnd,
+        history: e.hasHistory
+          ? { model: e.historyModel, messages: e.history.map((m) => ({ role: m.role, content: m.content })) }
+          : null,
+      },
+    };
+  }
+  if (o.kind === 'reserve' && o.reserve) {
+    const r = o.reserve;
+    return {
+      ...head,
+      body: {
+        kind: 'reserve',
+        identity: identityOf(r.identity, 'reserve'),
+        endpoint: r.endpoint,
+        forMs: r.forMs,
+        warmHashes: [...r.warmHashes],
+      },
+    };
+  }
+  throw new Error('replica event of no known kind');
 }
