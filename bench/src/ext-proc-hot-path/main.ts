@@ -156,12 +156,7 @@ function summarise(latencies: number[], errors: number, start: number): RunResul
 }
 
 /** Open loop: requests start on schedule whatever the latency; latency counts from the scheduled time. */
-async function fixedRate(
-  client: Target,
-  body: Buffer,
-  rate: number,
-  seconds: number,
-): Promise<RunResult> {
+async function fixedRate(client: Target, body: Buffer, rate: number, seconds: number): Promise<RunResult> {
   const total = Math.round(rate * seconds);
   const latencies: number[] = [];
   let errors = 0;
@@ -232,7 +227,8 @@ const echoTarget = await serverSet('echo', 1);
 const clients: Record<string, Target> = { ours: oursTarget, echo: echoTarget };
 if (nats) {
   clients['ours_nats_1'] = await serverSet('ours', 1, nats.url);
-  if (args.replicas > 1) clients[`ours_nats_${args.replicas}`] = await serverSet('ours', args.replicas, nats.url);
+  if (args.replicas > 1)
+    clients[`ours_nats_${args.replicas}`] = await serverSet('ours', args.replicas, nats.url);
 }
 /** What the replicas send each other, seen by a third subscriber: messages, bytes, staleness. */
 const wire = { messages: 0, bytes: 0, staleness: [] as number[] };

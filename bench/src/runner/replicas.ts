@@ -36,7 +36,9 @@ const spec = parsePolicySpec('pythia');
 console.log(
   `pythia, ${options.sessions} sessions at ${options.rate}/s (+${options.warmup} warm-up), ${options.replicas} replicas of the 8B pool, replica events ${delayMs} ms late`,
 );
-console.log('| workload | ext-proc replicas | mean JCT (s) | vs 1 replica | p95 JCT (s) | events/request | bytes/request |');
+console.log(
+  '| workload | ext-proc replicas | mean JCT (s) | vs 1 replica | p95 JCT (s) | events/request | bytes/request |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const workload of ['coding', 'research']) {
   const plans = plansFor(workload, options, (m) => console.error(m));

@@ -105,7 +105,8 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
     for (const s of scrapes) s();
   };
 
-  new SessionDriver(queue, router, fleet, tally, options.retention ?? null, {    resolver: core.identity,
+  new SessionDriver(queue, router, fleet, tally, options.retention ?? null, {
+    resolver: core.identity,
     mode: options.identity ?? 'headers',
   }).schedule(options.plans);
   // Periodic work, from time 0 until every session has completed.

@@ -53,7 +53,8 @@ export class ReplicaBus {
     const at = this.queue.now + this.delayMs;
     this.queue.schedule(at, () => {
       const event = REPLICA_EVENTS.decode(bytes);
-      for (const [i, core] of this.cores.entries()) if (i !== from) core.replicas?.apply(event, this.queue.now);
+      for (const [i, core] of this.cores.entries())
+        if (i !== from) core.replicas?.apply(event, this.queue.now);
     });
   }
 }

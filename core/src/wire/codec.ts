@@ -209,7 +209,8 @@ export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
   };
   if (!o.replica || !(o.seq >= 1)) throw new Error('replica event without replica or seq');
   const head = { replica: o.replica, seq: o.seq, unixMs: o.unixMs };
-  if (o.kind === 'heartbeat' && o.heartbeat) return { ...head, body: { kind: 'heartbeat', inFlight: o.heartbeat.inFlight } };
+  if (o.kind === 'heartbeat' && o.heartbeat)
+    return { ...head, body: { kind: 'heartbeat', inFlight: o.heartbeat.inFlight } };
   if (o.kind === 'start' && o.start) {
     const s = o.start;
     return {

@@ -131,7 +131,7 @@ export class ReplicaSync implements ReplicaSink {
       max_age: nanos(this.settings.stream_max_age_s * 1000),
       max_bytes: this.settings.stream_max_bytes,
     };
-    let last = 0;
+    let last: number;
     try {
       last = (await jsm.streams.info(config.name)).state.last_seq;
       await jsm.streams.update(config.name, config);

@@ -98,7 +98,13 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
   const scheduler = new Scheduler(
     cluster,
     profile(s.reactive_profile),
-    { random: () => tieBreak.next(), nowMs: () => options.clock.now(), prefixIndex, sessions: affinity, settings },
+    {
+      random: () => tieBreak.next(),
+      nowMs: () => options.clock.now(),
+      prefixIndex,
+      sessions: affinity,
+      settings,
+    },
     { defaultPool: config.ext_proc.default_pool ?? null, fallbacks: 2, trace: false },
   );
   const planner = new WarmPlanner(
