@@ -89,6 +89,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
         started: (start) => autoscaling?.started(start),
       },
       random,
+      tieBreakSeed: options.seed,
       events: warm,
       warmSender: { send: (plan) => warm.send(plan, core.planner) },
       ...(bus ? { replica: { id: `r${i}`, sink: bus.sink(i) } } : {}),

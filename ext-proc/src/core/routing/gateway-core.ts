@@ -22,6 +22,11 @@ import { TieBreak } from '../scheduling/tie-break.js';
 export interface GatewayCoreOptions {
   readonly clock: Clock;
   readonly random: () => number;
+  /**
+   * Seeds exact-tie draws together with each request's session (the same on every replica;
+   * default 0). The bench passes its seed so that runs vary by seed as before.
+   */
+  readonly tieBreakSeed?: number;
   readonly traces?: TraceSink | null;
   readonly warmSender?: WarmSender | null;
   readonly events?: RouterEvents | null;
@@ -94,7 +99,7 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
   // A fresh instance per use: a picker's state (round robin) is never shared.
   const profile = (name: string) => plugins.build(name, s.profiles);
   const settings = { overflowThreshold: s.overflow_threshold, defaultOutputTokens: s.default_output_tokens };
-  const tieBreak = new TieBreak(options.random);
+  const tieBreak = new TieBreak(options.random, options.tieBreakSeed ?? 0);
   const scheduler = new Scheduler(
     cluster,
     profile(s.reactive_profile),

@@ -18,12 +18,16 @@ export class TieBreak {
   private state = 0;
   private seeded = false;
 
-  constructor(private readonly fallback: () => number) {}
+  constructor(
+    private readonly fallback: () => number,
+    /** Shared by every replica of a deployment (the bench varies it with its seed). */
+    private readonly base = 0,
+  ) {}
 
   /** Seeds the next draws with `key` (null: draw from the injected source). */
   seed(key: string | null): void {
     this.seeded = key !== null;
-    if (key !== null) this.state = hashString(key);
+    if (key !== null) this.state = hashString(`${this.base}\u0000${key}`);
   }
 
   /** Uniform [0,1): mulberry32 on the seeded state, or the injected source. */

@@ -10,12 +10,12 @@ import { parseConfig } from '../../common/src/config/load.js';
 import { buildOffline } from '../../profiler/src/core/offline-build.js';
 import type { WorkflowModel } from '../../core/src/workflow/workflow-model.js';
 import { CORE_CONFIG } from '../../profiler/test/support.js';
-import { createGatewayCore, type GatewayCore } from '../src/core/routing/gateway-core.js';
-import { parseLlmRequest } from '../src/core/envoy/openai-request.js';
-import type { CompletedRequest } from '../src/core/routing/completed-request.js';
-import type { RouteInput } from '../src/core/routing/route-input.js';
-import type { RouteDecision } from '../src/core/routing/route-decision.js';
-import { decisionHeaders } from '../src/core/envoy/decision-mutation.js';
+import { createGatewayCore, type GatewayCore } from '../../ext-proc/src/core/routing/gateway-core.js';
+import { parseLlmRequest } from '../../ext-proc/src/core/envoy/openai-request.js';
+import type { CompletedRequest } from '../../ext-proc/src/core/routing/completed-request.js';
+import type { RouteInput } from '../../ext-proc/src/core/routing/route-input.js';
+import type { RouteDecision } from '../../ext-proc/src/core/routing/route-decision.js';
+import { decisionHeaders } from '../../ext-proc/src/core/envoy/decision-mutation.js';
 import { REPLICA_EVENTS } from '../../core/src/wire/channels.js';
 import type { ReplicaEvent } from '../../core/src/wire/replica-event.js';
 
