@@ -151,7 +151,8 @@ export class ReplicaSync implements ReplicaSink {
     const consumer = await nc.jetstream().consumers.get(config.name, info.name);
     let seen = 0;
     let replayed = 0;
-    while (seen < last && !this.stopped) {
+    // Stops if catch-up gave up meanwhile (live events then win; older ones are skipped).
+    while (seen < last && !this.stopped && !this.caughtUp) {
       const batch = await consumer.fetch({ max_messages: 512, expires: 1000 });
       let got = 0;
       for await (const m of batch) {
@@ -170,7 +171,8 @@ export class ReplicaSync implements ReplicaSink {
     if (this.caughtUp) return;
     const pending = this.buffered ?? [];
     this.buffered = null;
-    for (const data of pending) this.receive(data, true);
+    // Held while catching up: their age is not the transit's.
+    for (const data of pending) this.receive(data, false);
     this.view?.expire(this.clock.now());
     this.caughtUp = true;
     this.markReady();
