@@ -140,6 +140,8 @@ export class ExtProcExchange {
   constructor(
     client: grpc.Client,
     private readonly options: EnvoyFilterOptions,
+    /** The ext_proc cluster host this stream went to. */
+    readonly host = '',
   ) {
     this.requestBodyMode = options.requestBodyMode;
     this.responseHeaderMode = options.responseHeaderMode;
@@ -558,28 +560,187 @@ export class ExtProcExchange {
   }
 }
 
+/**
+ * Envoy's active gRPC health check of the ext_proc cluster's hosts (`health_checks` with
+ * `grpc_health_check` in envoy/envoy.yaml): a check every `intervalMs` (the next one an interval
+ * after the last ended), failed when it does not answer SERVING within `timeoutMs`; a host is
+ * taken out after `unhealthyThreshold` failed checks in a row and back in after
+ * `healthyThreshold` passed ones (the first check of a new host: one pass is enough).
+ */
+export interface ExtProcHealthCheck {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly unhealthyThreshold: number;
+  readonly healthyThreshold: number;
+  /** grpc_health_check.service_name. */
+  readonly serviceName: string;
+}
+
+/** As envoy/envoy.yaml checks the pythia_ext_proc cluster. */
+export const ENVOY_EXT_PROC_HEALTH_CHECK: ExtProcHealthCheck = {
+  intervalMs: 500,
+  timeoutMs: 1000,
+  unhealthyThreshold: 2,
+  healthyThreshold: 1,
+  serviceName: 'envoy.service.ext_proc.v3.ExternalProcessor',
+};
+
+type HealthClient = grpc.Client & {
+  Check(
+    request: { service: string },
+    options: grpc.CallOptions,
+    callback: (err: grpc.ServiceError | null, response?: { status: string }) => void,
+  ): grpc.ClientUnaryCall;
+};
+
+let healthClientCtor: (new (target: string, credentials: grpc.ChannelCredentials) => HealthClient) | undefined;
+
+async function healthClientConstructor(): Promise<
+  new (
+    target: string,
+    credentials: grpc.ChannelCredentials,
+  ) => HealthClient
+> {
+  if (!healthClientCtor) {
+    const { protoPath } = await import('grpc-health-check');
+    const loader = await import('@grpc/proto-loader');
+    const definition = loader.loadSync(protoPath, { keepCase: true, enums: String });
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+      grpc: { health: { v1: { Health: new (t: string, c: grpc.ChannelCredentials) => HealthClient } } };
+    };
+    healthClientCtor = pkg.grpc.health.v1.Health;
+  }
+  return healthClientCtor;
+}
+
+/** One host of the ext_proc cluster: its HTTP/2 connection (grpc-js channel) and health. */
+interface ExtProcHost {
+  readonly address: string;
+  readonly client: grpc.Client;
+  healthy: boolean;
+  checked: boolean;
+  passes: number;
+  failures: number;
+  timer: NodeJS.Timeout | null;
+  health: HealthClient | null;
+}
+
+/**
+ * Envoy's ext_proc filter over its gRPC cluster: one stream per HTTP request, each stream on
+ * the next host of the cluster by round robin over the healthy hosts (every host while fewer
+ * than half are healthy: Envoy's 50% panic threshold). Without a health check every host is
+ * healthy, as in Envoy: a stream to a dead host fails (and fails open with
+ * failure_mode_allow).
+ */
 export class EnvoyExtProcClient {
-  private readonly client: grpc.Client;
+  private readonly hosts: ExtProcHost[];
+  private roundRobin = 0;
+  private closed = false;
+  private readonly healthWaiters = new Set<() => void>();
+  /** Every health change of a host, in order (for tests measuring take-out and take-in). */
+  readonly healthChanges: Array<{ readonly host: string; readonly healthy: boolean; readonly atMs: number }> = [];
 
   constructor(
-    target: string,
+    target: string | readonly string[],
     readonly options: EnvoyFilterOptions = DEFAULT_FILTER,
     credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    private readonly healthCheck: ExtProcHealthCheck | null = null,
   ) {
     const Ctor = extProcClientConstructor();
-    this.client = new Ctor(target, credentials, {
-      'grpc.max_send_message_length': 512 * 1024 * 1024,
-      'grpc.max_receive_message_length': 512 * 1024 * 1024,
-      // Envoy's connection pool tries a new connection for the next stream after one failed,
-      // without grpc-js's exponential reconnect backoff (1 s, 1.6 s, ... up to 120 s), which
-      // would keep failing open for seconds after a restarted ext-proc is listening again.
-      'grpc.initial_reconnect_backoff_ms': 100,
-      'grpc.max_reconnect_backoff_ms': 100,
+    const targets = typeof target === 'string' ? [target] : [...target];
+    if (targets.length === 0) throw new Error('an ext_proc cluster needs a host');
+    this.hosts = targets.map((address) => ({
+      address,
+      client: new Ctor(address, credentials, {
+        'grpc.max_send_message_length': 512 * 1024 * 1024,
+        'grpc.max_receive_message_length': 512 * 1024 * 1024,
+        // Envoy's connection pool tries a new connection for the next stream after one failed,
+        // without grpc-js's exponential reconnect backoff (1 s, 1.6 s, ... up to 120 s), which
+        // would keep failing open for seconds after a restarted ext-proc is listening again.
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 100,
+      }),
+      // Envoy starts a health-checked host as not yet healthy, until its first check passes.
+      healthy: healthCheck === null,
+      checked: false,
+      passes: 0,
+      failures: 0,
+      timer: null,
+      health: null,
+    }));
+    if (healthCheck !== null) {
+      void healthClientConstructor().then((HealthCtor) => {
+        if (this.closed) return;
+        for (const host of this.hosts) {
+          host.health = new HealthCtor(host.address, credentials);
+          this.check(host, healthCheck);
+        }
+      });
+    }
+  }
+
+  private check(host: ExtProcHost, hc: ExtProcHealthCheck): void {
+    const health = host.health;
+    if (this.closed || health === null) return;
+    health.Check({ service: hc.serviceName }, { deadline: Date.now() + hc.timeoutMs }, (err, response) => {
+      if (this.closed) return;
+      this.checked(host, hc, err === null && response?.status === 'SERVING');
+      host.timer = setTimeout(() => this.check(host, hc), hc.intervalMs);
     });
   }
 
+  private checked(host: ExtProcHost, hc: ExtProcHealthCheck, passed: boolean): void {
+    const first = !host.checked;
+    host.checked = true;
+    if (passed) {
+      host.failures = 0;
+      host.passes++;
+      if (!host.healthy && (first || host.passes >= hc.healthyThreshold)) this.setHealthy(host, true);
+    } else {
+      host.passes = 0;
+      host.failures++;
+      if (host.healthy && host.failures >= hc.unhealthyThreshold) this.setHealthy(host, false);
+    }
+  }
+
+  private setHealthy(host: ExtProcHost, healthy: boolean): void {
+    host.healthy = healthy;
+    this.healthChanges.push({ host: host.address, healthy, atMs: Date.now() });
+    for (const waiter of [...this.healthWaiters]) waiter();
+  }
+
+  /** The hosts new streams go to now. */
+  healthyHosts(): string[] {
+    return this.hosts.filter((h) => h.healthy).map((h) => h.address);
+  }
+
+  /** Resolves when `predicate` holds for the healthy hosts (checked on every health change). */
+  whenHealthy(predicate: (healthy: readonly string[]) => boolean, timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onChange = (): void => {
+        if (!predicate(this.healthyHosts())) return;
+        this.healthWaiters.delete(onChange);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.healthWaiters.delete(onChange);
+        reject(new Error(`ext_proc hosts not as wanted after ${timeoutMs} ms: ${this.healthyHosts().join(',')}`));
+      }, timeoutMs);
+      this.healthWaiters.add(onChange);
+      onChange();
+    });
+  }
+
+  private pick(): ExtProcHost {
+    const healthy = this.hosts.filter((h) => h.healthy);
+    const pool = healthy.length * 2 >= this.hosts.length && healthy.length > 0 ? healthy : this.hosts;
+    return pool[this.roundRobin++ % pool.length] as ExtProcHost;
+  }
+
   open(overrides: Partial<EnvoyFilterOptions> = {}): ExtProcExchange {
-    return new ExtProcExchange(this.client, { ...this.options, ...overrides });
+    const host = this.pick();
+    return new ExtProcExchange(host.client, { ...this.options, ...overrides }, host.address);
   }
 
   /** Request side only (headers and body), then close: what most tests need. */
@@ -626,15 +787,30 @@ export class EnvoyExtProcClient {
     }
   }
 
-  /** The deadline only catches a server that never comes up; a busy machine can be slow. */
-  waitForReady(timeoutMs = 30_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.client.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
-    });
+  /**
+   * Every host connected (and, health-checked, healthy). The deadline only catches a server
+   * that never comes up; a busy machine can be slow.
+   */
+  async waitForReady(timeoutMs = 30_000): Promise<void> {
+    await Promise.all(
+      this.hosts.map(
+        (host) =>
+          new Promise<void>((resolve, reject) => {
+            host.client.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
+          }),
+      ),
+    );
+    if (this.healthCheck !== null)
+      await this.whenHealthy((healthy) => healthy.length === this.hosts.length, timeoutMs);
   }
 
   close(): void {
-    this.client.close();
+    this.closed = true;
+    for (const host of this.hosts) {
+      if (host.timer) clearTimeout(host.timer);
+      host.health?.close();
+      host.client.close();
+    }
   }
 }
 

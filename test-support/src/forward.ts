@@ -33,6 +33,8 @@ export interface ForwardResult {
   readonly request: RequestOutcome;
   /** The host the request was sent to, when it was sent. */
   readonly upstream: string | null;
+  /** The ext_proc cluster host its stream went to. */
+  readonly extProcHost: string;
 }
 
 export function pickHost(
@@ -76,11 +78,12 @@ export async function forward(
         body: request.body,
         request,
         upstream: null,
+        extProcHost: exchange.host,
       };
     }
     const host = pickHost(request, headers, clusters, fallbackCluster);
     if (!host)
-      return { status: 503, headers: [], body: Buffer.from('no healthy upstream'), request, upstream: null };
+      return { status: 503, headers: [], body: Buffer.from('no healthy upstream'), request, upstream: null, extProcHost: exchange.host };
     const path = getHeader(request.headers, ':path') ?? '/';
     const method = getHeader(request.headers, ':method') ?? 'POST';
     const upstreamHeaders: Record<string, string> = {};
@@ -101,6 +104,7 @@ export async function forward(
         body: Buffer.from('upstream connect error'),
         request,
         upstream: host,
+        extProcHost: exchange.host,
       };
     }
     const responseHeaders: HeaderList = [];
@@ -115,6 +119,7 @@ export async function forward(
         body: head.localReply.body,
         request,
         upstream: host,
+        extProcHost: exchange.host,
       };
     }
     sink?.head(
@@ -146,6 +151,7 @@ export async function forward(
       body: Buffer.concat(parts),
       request,
       upstream: host,
+      extProcHost: exchange.host,
     };
   } finally {
     exchange.close();
