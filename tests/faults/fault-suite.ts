@@ -142,9 +142,8 @@ const touchedExtProcKill = new Set<string>();
 const killedExtProc = extProcHosts[1] as string;
 /** Requests that failed open, by phase. */
 const failedOpen = new Map<string, number>();
-/** Every request sent upstream with the ext-proc replica that decided it and its session's start. */
-const decided: Array<RoutedRequest & { readonly host: string; readonly sessionStartMs: number }> = [];
-const sessionStart = new Map<string, number>();
+/** Every request sent upstream, with the ext-proc replica that decided it. */
+const decided: Array<RoutedRequest & { readonly host: string }> = [];
 /** Session -> the phase it started in (to say where lost sessions come from). */
 const startedIn = new Map<string, string>();
 /** Every request sent upstream, for routing quality; a session's last endpoint. */
@@ -198,7 +197,7 @@ async function oneRequest(session: string, agent: string, end: boolean): Promise
           result.request.headers.some(([k, v]) => k === 'x-pythia-mode' && v === 'proactive'),
       };
       routed.push(r);
-      decided.push({ ...r, host: result.extProcHost, sessionStartMs: sessionStart.get(session) ?? atMs });
+      decided.push({ ...r, host: result.extProcHost });
       lastEndpoint.set(session, result.upstream);
     }
     if (result.status >= 400)
@@ -222,7 +221,6 @@ async function clientLoop(c: number): Promise<void> {
   for (let s = 0; running; s++) {
     const session = `c${c}-s${s}`;
     startedIn.set(session, phase);
-    sessionStart.set(session, Date.now());
     for (let i = 0; i < AGENTS.length; i++)
       await oneRequest(session, AGENTS[i] as string, i === AGENTS.length - 1);
   }
@@ -347,6 +345,15 @@ console.log('learning (sessions not in flight on the killed ext-proc):', JSON.st
 console.log('learning (sessions in flight on the killed ext-proc):', JSON.stringify(tx));
 if (recorder.missed > 0) console.log(`summaries discarded by retention before read: ${recorder.missed}`);
 const lostSessions = [...steady.keys()].filter((s) => (stored.get(s) ?? []).length === 0);
+const incompleteSessions = [...steady].filter(([s, n]) => Math.max(0, ...(stored.get(s) ?? [])) < n);
+if (incompleteSessions.length > 0)
+  console.log(
+    'incomplete sessions (started in):',
+    incompleteSessions
+      .slice(0, 10)
+      .map(([s, n]) => `${s} (${startedIn.get(s)}, ${stored.get(s)?.join('+')}/${n})`)
+      .join(', '),
+  );
 if (lostSessions.length > 0)
   console.log(
     'lost sessions (started in):',
@@ -357,21 +364,21 @@ if (lostSessions.length > 0)
   );
 console.log('failover:', JSON.stringify(figures));
 console.log('requests failed open by phase:', JSON.stringify(Object.fromEntries(failedOpen)));
-// The restarted replica's decisions against the live one's, from when it took streams again,
-// on the sessions that started before it was back (it knows them only from catch-up).
-const afterRestart = decided.filter((r) => r.atMs >= restartedInAt && r.sessionStartMs < restartedInAt);
+// The restarted replica's decisions against the live one's in the first seconds after it took
+// streams again (what it knows of sessions begun before it came back is from catch-up).
+const afterRestart = decided.filter((r) => r.atMs >= restartedInAt && r.atMs < restartedInAt + 3000);
 const restartedQ = quality(
   afterRestart.filter((r) => r.host === killedExtProc),
   restartedInAt,
-  endedAt,
+  restartedInAt + 3000,
 );
 const liveQ = quality(
   afterRestart.filter((r) => r.host !== killedExtProc),
   restartedInAt,
-  endedAt,
+  restartedInAt + 3000,
 );
 console.log(
-  'sessions begun before the restarted replica was back, decided by it / by the live one:',
+  'the 3 s after the restarted replica was back, its decisions / the live one\'s:',
   `sticky ${restartedQ.sticky?.toFixed(2)} (${restartedQ.withPrevious}) / ${liveQ.sticky?.toFixed(2)} (${liveQ.withPrevious}),`,
   `proactive ${restartedQ.annotated?.toFixed(2)} (${restartedQ.requests}) / ${liveQ.annotated?.toFixed(2)} (${liveQ.requests})`,
 );
