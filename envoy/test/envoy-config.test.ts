@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { loadConfigFile } from '../../common/src/config/load.js';
 import { envoyProtoRoot } from '../../common/src/proto.js';
+import { ENVOY_EXT_PROC_HEALTH_CHECK } from '../../test-support/src/envoy-ext-proc-client.js';
 import { DEFAULT_BUFFER_LIMIT_BYTES } from '../../test-support/src/http-gateway.js';
 import { checkMessage } from './proto-check.js';
 
@@ -126,6 +127,22 @@ test('envoy.yaml: BUFFERED, fail-open, cluster_header routing, one override_host
   const extProc = cluster(bootstrap, 'pythia_ext_proc').load_assignment.endpoints[0].lb_endpoints[0].endpoint
     .address.socket_address;
   assert.equal(`${extProc.address}:${extProc.port_value}`, demo.listen);
+});
+
+test('envoy.yaml: the ext_proc cluster is health-checked as the test gateway models it', () => {
+  const [hc, ...more] = cluster(load('envoy.yaml'), 'pythia_ext_proc').health_checks as Node[];
+  assert.equal(more.length, 0);
+  const seconds = (d: string) => Math.round(Number(d.replace(/s$/, '')) * 1000);
+  assert.deepEqual(
+    {
+      intervalMs: seconds(hc?.['interval']),
+      timeoutMs: seconds(hc?.['timeout']),
+      unhealthyThreshold: hc?.['unhealthy_threshold'],
+      healthyThreshold: hc?.['healthy_threshold'],
+      serviceName: hc?.['grpc_health_check']?.service_name,
+    },
+    ENVOY_EXT_PROC_HEALTH_CHECK,
+  );
 });
 
 test('envoy-endpoint-picker.yaml: FULL_DUPLEX_STREAMED with trailers sent, ORIGINAL_DST on the endpoint header', () => {
