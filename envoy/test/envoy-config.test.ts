@@ -129,21 +129,22 @@ test('envoy.yaml: BUFFERED, fail-open, cluster_header routing, one override_host
   assert.equal(`${extProc.address}:${extProc.port_value}`, demo.listen);
 });
 
-test('envoy.yaml: the ext_proc cluster is health-checked as the test gateway models it', () => {
-  const [hc, ...more] = cluster(load('envoy.yaml'), 'pythia_ext_proc').health_checks as Node[];
-  assert.equal(more.length, 0);
-  const seconds = (d: string) => Math.round(Number(d.replace(/s$/, '')) * 1000);
-  assert.deepEqual(
-    {
-      intervalMs: seconds(hc?.['interval']),
-      timeoutMs: seconds(hc?.['timeout']),
-      unhealthyThreshold: hc?.['unhealthy_threshold'],
-      healthyThreshold: hc?.['healthy_threshold'],
-      serviceName: hc?.['grpc_health_check']?.service_name,
-    },
-    ENVOY_EXT_PROC_HEALTH_CHECK,
-  );
-});
+for (const file of ['envoy.yaml', 'envoy-endpoint-picker.yaml'])
+  test(`${file}: the ext_proc cluster is health-checked as the test gateway models it`, () => {
+    const [hc, ...more] = cluster(load(file), 'pythia_ext_proc').health_checks as Node[];
+    assert.equal(more.length, 0);
+    const seconds = (d: string) => Math.round(Number(d.replace(/s$/, '')) * 1000);
+    assert.deepEqual(
+      {
+        intervalMs: seconds(hc?.['interval']),
+        timeoutMs: seconds(hc?.['timeout']),
+        unhealthyThreshold: hc?.['unhealthy_threshold'],
+        healthyThreshold: hc?.['healthy_threshold'],
+        serviceName: hc?.['grpc_health_check']?.service_name,
+      },
+      ENVOY_EXT_PROC_HEALTH_CHECK,
+    );
+  });
 
 test('envoy-endpoint-picker.yaml: FULL_DUPLEX_STREAMED with trailers sent, ORIGINAL_DST on the endpoint header', () => {
   const bootstrap = load('envoy-endpoint-picker.yaml');

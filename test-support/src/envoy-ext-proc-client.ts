@@ -593,13 +593,11 @@ type HealthClient = grpc.Client & {
   ): grpc.ClientUnaryCall;
 };
 
-let healthClientCtor: (new (target: string, credentials: grpc.ChannelCredentials) => HealthClient) | undefined;
+let healthClientCtor:
+  (new (target: string, credentials: grpc.ChannelCredentials) => HealthClient) | undefined;
 
 async function healthClientConstructor(): Promise<
-  new (
-    target: string,
-    credentials: grpc.ChannelCredentials,
-  ) => HealthClient
+  new (target: string, credentials: grpc.ChannelCredentials) => HealthClient
 > {
   if (!healthClientCtor) {
     const { protoPath } = await import('grpc-health-check');
@@ -638,7 +636,8 @@ export class EnvoyExtProcClient {
   private closed = false;
   private readonly healthWaiters = new Set<() => void>();
   /** Every health change of a host, in order (for tests measuring take-out and take-in). */
-  readonly healthChanges: Array<{ readonly host: string; readonly healthy: boolean; readonly atMs: number }> = [];
+  readonly healthChanges: Array<{ readonly host: string; readonly healthy: boolean; readonly atMs: number }> =
+    [];
 
   constructor(
     target: string | readonly string[],
@@ -725,7 +724,9 @@ export class EnvoyExtProcClient {
       };
       const timer = setTimeout(() => {
         this.healthWaiters.delete(onChange);
-        reject(new Error(`ext_proc hosts not as wanted after ${timeoutMs} ms: ${this.healthyHosts().join(',')}`));
+        reject(
+          new Error(`ext_proc hosts not as wanted after ${timeoutMs} ms: ${this.healthyHosts().join(',')}`),
+        );
       }, timeoutMs);
       this.healthWaiters.add(onChange);
       onChange();

@@ -83,7 +83,14 @@ export async function forward(
     }
     const host = pickHost(request, headers, clusters, fallbackCluster);
     if (!host)
-      return { status: 503, headers: [], body: Buffer.from('no healthy upstream'), request, upstream: null, extProcHost: exchange.host };
+      return {
+        status: 503,
+        headers: [],
+        body: Buffer.from('no healthy upstream'),
+        request,
+        upstream: null,
+        extProcHost: exchange.host,
+      };
     const path = getHeader(request.headers, ':path') ?? '/';
     const method = getHeader(request.headers, ':method') ?? 'POST';
     const upstreamHeaders: Record<string, string> = {};

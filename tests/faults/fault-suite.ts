@@ -99,7 +99,10 @@ const pathB = configFile({ ...raw, listen: `127.0.0.1:${grpcPortB}`, admin: `127
 const extProcHosts = [`127.0.0.1:${grpcPort}`, `127.0.0.1:${grpcPortB}`];
 
 const models = [spawnModel('model-a', modelA), spawnModel('model-b', modelB)];
-const extProcs = [spawnService('ext-proc-a', 'ext-proc', path), spawnService('ext-proc-b', 'ext-proc', pathB)];
+const extProcs = [
+  spawnService('ext-proc-a', 'ext-proc', path),
+  spawnService('ext-proc-b', 'ext-proc', pathB),
+];
 const profilers = [
   spawnService('profiler-1', 'profiler', path),
   spawnService('profiler-2', 'profiler', path),
@@ -378,7 +381,7 @@ const liveQ = quality(
   restartedInAt + 3000,
 );
 console.log(
-  'the 3 s after the restarted replica was back, its decisions / the live one\'s:',
+  "the 3 s after the restarted replica was back, its decisions / the live one's:",
   `sticky ${restartedQ.sticky?.toFixed(2)} (${restartedQ.withPrevious}) / ${liveQ.sticky?.toFixed(2)} (${liveQ.withPrevious}),`,
   `proactive ${restartedQ.annotated?.toFixed(2)} (${restartedQ.requests}) / ${liveQ.annotated?.toFixed(2)} (${liveQ.requests})`,
 );
@@ -446,7 +449,10 @@ for (const name of ['profiler', 'autoscaler', 'ext-proc']) {
 // The restarted replica decided the sessions it learned by catch-up as the live one did: it
 // took some of them, and neither share is below the live replica's by more than two standard
 // errors of a share over its sample (one stale placement or a lost session would show here).
-assert.ok(restartedQ.withPrevious >= 10, `restarted replica decided ${restartedQ.withPrevious} later requests`);
+assert.ok(
+  restartedQ.withPrevious >= 10,
+  `restarted replica decided ${restartedQ.withPrevious} later requests`,
+);
 for (const key of ['sticky', 'annotated'] as const) {
   const live = liveQ[key] ?? 0;
   const n = key === 'sticky' ? restartedQ.withPrevious : restartedQ.requests;
