@@ -25,17 +25,7 @@ export function measureCoreCost(
   endpoints: number,
   iterations: number,
 ): CoreCost[] {
-  const config = parseConfig({
-    pools: [
-      {
-        name: 'pool-a',
-        models: ['bench-model'],
-        endpoints: Array.from({ length: endpoints }, (_, i) => ({
-          address: `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}:8000`,
-        })),
-      },
-    ],
-  });
+  const config = oneModelPool(endpoints);
   const { router } = createGatewayCore(config, { clock: systemClock, random: Math.random });
   let seq = 0;
   const shared = createGatewayCore(config, {
@@ -97,17 +87,7 @@ export function measureCoreCost(
  * request. Every replica pays it for every request of every other replica.
  */
 export function measureApplyCost(endpoints: number, requests: number): number {
-  const config = parseConfig({
-    pools: [
-      {
-        name: 'pool-a',
-        models: ['bench-model'],
-        endpoints: Array.from({ length: endpoints }, (_, i) => ({
-          address: `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}:8000`,
-        })),
-      },
-    ],
-  });
+  const config = oneModelPool(endpoints);
   const core = createGatewayCore(config, {
     clock: systemClock,
     random: Math.random,
@@ -145,4 +125,19 @@ export function measureApplyCost(endpoints: number, requests: number): number {
   const t = performance.now();
   for (const bytes of wire) core.replicas?.apply(REPLICA_EVENTS.decode(bytes), systemClock.now());
   return ((performance.now() - t) * 1000) / requests;
+}
+
+/** One pool of `endpoints` addresses serving the bench's model. */
+function oneModelPool(endpoints: number): ReturnType<typeof parseConfig> {
+  return parseConfig({
+    pools: [
+      {
+        name: 'pool-a',
+        models: ['bench-model'],
+        endpoints: Array.from({ length: endpoints }, (_, i) => ({
+          address: `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}:8000`,
+        })),
+      },
+    ],
+  });
 }
