@@ -4,7 +4,7 @@ import { AutoscalerLoop } from '../../../autoscaler/src/core/autoscaler-loop.js'
 import { coreConfigFrom } from '../../../profiler/src/core/core-config.js';
 import { ProfilerCore } from '../../../profiler/src/core/profiler-core.js';
 import type { Trace } from '../../../core/src/wire/trace.js';
-import { formatRow, identityOf, memoryNow } from './memory.js';
+import { formatRow, identityOf, memoryNow, type Sample } from './memory.js';
 
 export interface FloodSize {
   sessions: number;
@@ -45,7 +45,26 @@ function trace(i: number, size: FloodSize): Trace {
   };
 }
 
-export function floodProfiler(size: FloodSize, print: (line: string) => void): void {
+export interface FloodResult {
+  readonly samples: Sample[];
+  /** Sessions after which every entry bound of the part is full. */
+  readonly fillAt: number;
+}
+
+function sample(samples: Sample[], done: number): ReturnType<typeof memoryNow> {
+  const m = memoryNow();
+  samples.push({ done, rssMiB: m.rssMiB, heapMiB: m.heapMiB });
+  return m;
+}
+
+/** Sessions after which every entry bound of the profiler core is full. */
+export function profilerFillAt(): number {
+  const l = CONFIG.profiler.limits;
+  return Math.max(l.dedupe_capacity, l.max_open_sessions, l.max_workflows);
+}
+
+export function floodProfiler(size: FloodSize, print: (line: string) => void): FloodResult {
+  const samples: Sample[] = [];
   const core = new ProfilerCore<number>(coreConfigFrom(CONFIG.profiler, CONFIG.identifiers.max_length));
   for (let i = 0; i < size.sessions; i++) {
     const t = trace(i, size);
@@ -54,13 +73,20 @@ export function floodProfiler(size: FloodSize, print: (line: string) => void): v
     if ((i + 1) % size.every === 0) {
       core.rebuildDirty(t.endUnixMs);
       print(
-        formatRow('profiler', i + 1, memoryNow(), `open ${core.openSessions} workflows ${core.workflows}`),
+        formatRow(
+          'profiler',
+          i + 1,
+          sample(samples, i + 1),
+          `open ${core.openSessions} workflows ${core.workflows}`,
+        ),
       );
     }
   }
+  return { samples, fillAt: profilerFillAt() };
 }
 
-export function floodAutoscaler(size: FloodSize, print: (line: string) => void): void {
+export function floodAutoscaler(size: FloodSize, print: (line: string) => void): FloodResult {
+  const samples: Sample[] = [];
   const loop = new AutoscalerLoop(CONFIG);
   for (let i = 0; i < size.sessions; i++) {
     const t = trace(i, size);
@@ -78,7 +104,11 @@ export function floodAutoscaler(size: FloodSize, print: (line: string) => void):
     loop.ingest(t, t.endUnixMs);
     if ((i + 1) % size.every === 0) {
       const tick = loop.tick(t.endUnixMs, [], new Map());
-      print(formatRow('autoscaler', i + 1, memoryNow(), `active ${tick.activeSessions}`));
+      print(formatRow('autoscaler', i + 1, sample(samples, i + 1), `active ${tick.activeSessions}`));
     }
   }
+  return {
+    samples,
+    fillAt: Math.max(CONFIG.ext_proc.max_tracked_sessions, CONFIG.autoscaler.max_agent_pools),
+  };
 }
