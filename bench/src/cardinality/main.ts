@@ -120,7 +120,8 @@ function judgeLocal(label: string, run: () => FloodResult): number {
 }
 
 if (args.measure) measureEntryCosts(print);
-else if (args.only === 'profiler') process.exitCode = judgeLocal('profiler core', () => floodProfiler(args, print));
+else if (args.only === 'profiler')
+  process.exitCode = judgeLocal('profiler core', () => floodProfiler(args, print));
 else if (args.only === 'autoscaler')
   process.exitCode = judgeLocal('autoscaler core', () => floodAutoscaler(args, print));
 else if (args.only === 'gateway')
