@@ -72,14 +72,12 @@ export function floodProfiler(size: FloodSize, print: (line: string) => void): F
     if ((i + 1) % 100_000 === 0) core.completeDue(t.endUnixMs);
     if ((i + 1) % size.every === 0) {
       core.rebuildDirty(t.endUnixMs);
-      print(
-        formatRow(
-          'profiler',
-          i + 1,
-          sample(samples, i + 1),
-          `open ${core.openSessions} workflows ${core.workflows}`,
-        ),
-      );
+      core.expireIdle(t.endUnixMs);
+      core.takeForgotten();
+      const tables = Object.entries(core.tables)
+        .map(([name, x]) => `${name} ${x.entries}/${(x.bytes / 2 ** 20).toFixed(1)}`)
+        .join(' ');
+      print(formatRow('profiler', i + 1, sample(samples, i + 1), `${tables} (entries/MiB est.)`));
     }
   }
   return { samples, fillAt: profilerFillAt() };
