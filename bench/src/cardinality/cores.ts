@@ -11,6 +11,14 @@ export interface FloodSize {
   agents: number;
   workflows: number;
   every: number;
+  /** Wall-clock limit of an in-process part: it stops there, with a last sample. */
+  maxSeconds: number;
+}
+
+/** A stopwatch against `maxSeconds`, checked every 10k sessions. */
+export function deadline(maxSeconds: number): (i: number) => boolean {
+  const started = performance.now();
+  return (i) => i % 10_000 === 0 && (performance.now() - started) / 1000 >= maxSeconds;
 }
 
 const CONFIG = parseConfig({ pools: [{ name: 'pool-a', models: ['bench-model'] }] });
@@ -66,8 +74,13 @@ export function profilerFillAt(): number {
 export function floodProfiler(size: FloodSize, print: (line: string) => void): FloodResult {
   const samples: Sample[] = [];
   const core = new ProfilerCore<number>(coreConfigFrom(CONFIG.profiler, CONFIG.identifiers.max_length));
+  const over = deadline(size.maxSeconds);
   for (let i = 0; i < size.sessions; i++) {
     const t = trace(i, size);
+    if (over(i)) {
+      print(formatRow('profiler', i, sample(samples, i), `stopped after ${size.maxSeconds} s`));
+      break;
+    }
     core.ingest(t, i, t.endUnixMs);
     if ((i + 1) % 100_000 === 0) core.completeDue(t.endUnixMs);
     if ((i + 1) % size.every === 0) {
@@ -86,8 +99,13 @@ export function floodProfiler(size: FloodSize, print: (line: string) => void): F
 export function floodAutoscaler(size: FloodSize, print: (line: string) => void): FloodResult {
   const samples: Sample[] = [];
   const loop = new AutoscalerLoop(CONFIG);
+  const over = deadline(size.maxSeconds);
   for (let i = 0; i < size.sessions; i++) {
     const t = trace(i, size);
+    if (over(i)) {
+      print(formatRow('autoscaler', i, sample(samples, i), `stopped after ${size.maxSeconds} s`));
+      break;
+    }
     loop.started(
       {
         requestId: t.requestId,

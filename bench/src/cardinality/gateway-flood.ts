@@ -7,7 +7,7 @@ import { settingsFromConfig } from '../../../ext-proc/src/adapters/service.js';
 import { systemClock, systemRequestIds } from '../../../ext-proc/src/adapters/system-sources.js';
 import { StreamProcessor } from '../../../ext-proc/src/core/envoy/stream-processor.js';
 import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
-import type { FloodSize } from './cores.js';
+import { deadline, type FloodSize } from './cores.js';
 import { extProcFillAt, floodConfig } from './flood-config.js';
 import { formatRow, identityOf, memoryNow, type Sample, systemPrompt } from './memory.js';
 
@@ -37,7 +37,14 @@ export function floodGateway(
       usage: { prompt_tokens: 40, completion_tokens: 12 },
     }),
   );
+  const over = deadline(size.maxSeconds);
   for (let i = 0; i < size.sessions; i++) {
+    if (over(i)) {
+      const m = memoryNow();
+      samples.push({ done: i, rssMiB: m.rssMiB, heapMiB: m.heapMiB });
+      print(formatRow('gateway', i, m, `stopped after ${size.maxSeconds} s`));
+      break;
+    }
     const id = identityOf(i, size.agents, size.workflows);
     const p = new StreamProcessor(settings, core.router, metrics, systemClock, systemRequestIds);
     p.handle({

@@ -12,7 +12,8 @@
 // gRPC with its tables shrunk to fill (`--grpc-bounds 2000`). `--full` is the issue's run:
 // 10M sessions, 1M agent names and 100k workflow names everywhere with the default bounds,
 // figures every 1M (gRPC: every 100k), which through gRPC takes hours on a small machine;
-// `--grpc-max-seconds N` stops the gRPC flood after N seconds (the table says how far it got).
+// `--grpc-max-seconds N` stops the gRPC flood after N seconds, `--max-seconds N` each
+// in-process part (the table says how far each got).
 // Sizes: `--sessions --agents --workflows --every --grpc-sessions --grpc-every --grpc-bounds
 // N|default --gateway-bounds N`; `--only grpc|gateway|profiler|autoscaler` runs one part; `--measure` prints
 // the per-entry costs behind the byte bounds' constants instead.
@@ -53,6 +54,7 @@ const DEFAULT: Args = {
   grpcBounds: 2_000,
   grpcMaxSeconds: Number.POSITIVE_INFINITY,
   gatewayBounds: null,
+  maxSeconds: Number.POSITIVE_INFINITY,
 };
 
 const FULL: Partial<Args> = {
@@ -82,6 +84,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--grpc-sessions') args.grpcSessions = value();
     else if (a === '--grpc-every') args.grpcEvery = value();
     else if (a === '--grpc-bounds') args.grpcBounds = argv[i + 1] === 'default' ? (i++, null) : value();
+    else if (a === '--max-seconds') args.maxSeconds = value();
     else if (a === '--gateway-bounds') args.gatewayBounds = value();
     else if (a === '--grpc-max-seconds') args.grpcMaxSeconds = value();
     else if (a === '--concurrency') args.concurrency = value();
