@@ -59,9 +59,9 @@ export interface FloodResult {
   readonly fillAt: number;
 }
 
-function sample(samples: Sample[], done: number): ReturnType<typeof memoryNow> {
+function sample(samples: Sample[], done: number, offGrid = false): ReturnType<typeof memoryNow> {
   const m = memoryNow();
-  samples.push({ done, rssMiB: m.rssMiB, heapMiB: m.heapMiB });
+  samples.push({ done, rssMiB: m.rssMiB, heapMiB: m.heapMiB, ...(offGrid ? { offGrid } : {}) });
   return m;
 }
 
@@ -78,7 +78,7 @@ export function floodProfiler(size: FloodSize, print: (line: string) => void): F
   for (let i = 0; i < size.sessions; i++) {
     const t = trace(i, size);
     if (over(i)) {
-      print(formatRow('profiler', i, sample(samples, i), `stopped after ${size.maxSeconds} s`));
+      print(formatRow('profiler', i, sample(samples, i, true), `stopped after ${size.maxSeconds} s`));
       break;
     }
     core.ingest(t, i, t.endUnixMs);
@@ -103,7 +103,7 @@ export function floodAutoscaler(size: FloodSize, print: (line: string) => void):
   for (let i = 0; i < size.sessions; i++) {
     const t = trace(i, size);
     if (over(i)) {
-      print(formatRow('autoscaler', i, sample(samples, i), `stopped after ${size.maxSeconds} s`));
+      print(formatRow('autoscaler', i, sample(samples, i, true), `stopped after ${size.maxSeconds} s`));
       break;
     }
     loop.started(

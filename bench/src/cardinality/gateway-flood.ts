@@ -41,7 +41,7 @@ export function floodGateway(
   for (let i = 0; i < size.sessions; i++) {
     if (over(i)) {
       const m = memoryNow();
-      samples.push({ done: i, rssMiB: m.rssMiB, heapMiB: m.heapMiB });
+      samples.push({ done: i, rssMiB: m.rssMiB, heapMiB: m.heapMiB, offGrid: true });
       print(formatRow('gateway', i, m, `stopped after ${size.maxSeconds} s`));
       break;
     }

@@ -143,7 +143,7 @@ export async function floodGrpc(
   const seconds = (performance.now() - started) / 1000;
   if (samples.at(-1)?.done !== done) {
     const m = await serverMemory(server.child);
-    samples.push({ done, rssMiB: m.rssMiB, heapMiB: m.heapMiB });
+    samples.push({ done, rssMiB: m.rssMiB, heapMiB: m.heapMiB, offGrid: true });
     print(formatRow('ext-proc', done, m, `tracked ${m.tracked}  failed ${failed}  (stopped)`));
   }
   for (const c of clients) c.close();

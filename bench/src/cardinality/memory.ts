@@ -42,6 +42,11 @@ export interface Sample {
   readonly done: number;
   readonly rssMiB: number;
   readonly heapMiB: number;
+  /**
+   * Taken when a time limit stopped the part, between two regular samples: shown, not judged
+   * (the tables then sit at another point of their generations' turnover than at the others).
+   */
+  readonly offGrid?: boolean;
 }
 
 export type Verdict = 'flat' | 'growing' | 'too short';
@@ -65,10 +70,11 @@ export interface Judgement {
  * later half's highest RSS may exceed the earlier half's highest by at most 10% + 48 MiB,
  * and the same for heap used (10% + 24 MiB). Comparing maxima, not single points, keeps a
  * two-generation table's sawtooth (half full, full, half full) from reading as growth, while
- * steady growth of any size over the run fails. Fewer than 4 samples after the fill: too short to judge.
+ * steady growth of any size over the run fails. Fewer than 4 samples after the fill: too short
+ * to judge. A sample off the regular grid (a time limit's) is not judged.
  */
 export function judgeFlat(samples: readonly Sample[], fillAt: number): Judgement {
-  const after = samples.filter((s) => s.done >= fillAt);
+  const after = samples.filter((s) => s.done >= fillAt && s.offGrid !== true);
   if (after.length < FLAT_MIN_SAMPLES)
     return {
       verdict: 'too short',
@@ -99,7 +105,9 @@ export function printTable(
   print('| sessions | RSS MiB | heap MiB |');
   print('|---:|---:|---:|');
   for (const s of samples)
-    print(`| ${s.done.toLocaleString('en-US')} | ${s.rssMiB.toFixed(0)} | ${s.heapMiB.toFixed(0)} |`);
+    print(
+      `| ${s.done.toLocaleString('en-US')}${s.offGrid ? ' (stopped, not judged)' : ''} | ${s.rssMiB.toFixed(0)} | ${s.heapMiB.toFixed(0)} |`,
+    );
   print(`${label}: ${j.verdict.toUpperCase()} (${j.detail})`);
   return j;
 }
