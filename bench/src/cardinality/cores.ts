@@ -24,12 +24,14 @@ export function deadline(maxSeconds: number): (i: number) => boolean {
 const CONFIG = parseConfig({ pools: [{ name: 'pool-a', models: ['bench-model'] }] });
 const T0 = 1_800_000_000_000;
 
-function trace(i: number, size: FloodSize): Trace {
-  const id = identityOf(i, size.agents, size.workflows);
-  // One request a millisecond of simulated time.
-  const start = T0 + i;
+/** A flood trace: one request a millisecond of simulated time from `start`. */
+export function floodTrace(
+  requestId: string,
+  id: { workflow: string; session: string; agent: string },
+  start: number,
+): Trace {
   return {
-    requestId: `req-${i}`,
+    requestId,
     ...id,
     model: 'bench-model',
     pool: 'pool-a',
@@ -51,6 +53,10 @@ function trace(i: number, size: FloodSize): Trace {
     predictedOutputTokens: 0,
     mode: '',
   };
+}
+
+function trace(i: number, size: FloodSize): Trace {
+  return floodTrace(`req-${i}`, identityOf(i, size.agents, size.workflows), T0 + i);
 }
 
 export interface FloodResult {

@@ -16,7 +16,7 @@ import { CompetingNames } from '../../../core/src/bounded/competing-names.js';
 import { stringBytes } from '../../../core/src/bounded/memory-cost.js';
 import { parseIdentity } from '../../../core/src/workflow/identifiers.js';
 import type { ModeDecision } from './promotion.js';
-import type { Trace } from '../../../core/src/wire/trace.js';
+import { TRACE_TEXT_FIELDS, type Trace } from '../../../core/src/wire/trace.js';
 import { type LearnerConfig, WorkflowLearner } from './workflow-learner.js';
 import type { WorkflowModel } from '../../../core/src/workflow/workflow-model.js';
 
@@ -64,23 +64,10 @@ export const AWAITING_BYTES = 640;
 /** One request of a waiting session's summary, and its request-id index entry. */
 export const SUMMARY_REQUEST_BYTES = 160;
 
-const TRACE_STRINGS = [
-  'requestId',
-  'workflow',
-  'session',
-  'agent',
-  'model',
-  'pool',
-  'endpoint',
-  'status',
-  'predictedAgent',
-  'mode',
-] as const;
-
 /** Estimated bytes a held trace costs, overhead included (its token's cost added by the caller). */
 export function traceBytes(t: Trace): number {
-  let b = TRACE_BYTES;
-  for (const f of TRACE_STRINGS) b += stringBytes(t[f]);
+  let b = TRACE_BYTES + stringBytes(t.status);
+  for (const f of TRACE_TEXT_FIELDS) b += stringBytes(t[f]);
   return b;
 }
 
