@@ -331,8 +331,8 @@ export class ProfilerCore<T> {
 
     this.seenIds.set(trace.requestId, true);
     const learner = this.learner(trace.workflow, nowMs);
-    learner.observeAgent(trace.agent, nowMs);
-    this.account(learner);
+    // A learner's bytes change with a new agent (its samples grow only as sessions complete).
+    if (learner.observeAgent(trace.agent, nowMs) || learner.accountedBytes === 0) this.account(learner);
     let session = open;
     if (session) {
       this.open.delete(key); // re-insert: the Map's order is the LRU order

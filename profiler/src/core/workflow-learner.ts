@@ -172,10 +172,13 @@ export class WorkflowLearner {
   /**
    * Records sightings of an agent name at `nowMs` (one per trace); a new name takes the
    * place of the weakest when the workflow has `maxAgentsPerWorkflow` names already.
+   * True when the name is new (the learner's bytes changed).
    */
-  observeAgent(agent: string, nowMs: number, evidence = 1): void {
+  observeAgent(agent: string, nowMs: number, evidence = 1): boolean {
+    const known = this.agentSamples.has(agent);
     const { evicted } = this.agentSamples.observe(agent, nowMs, () => this.newSamples(), evidence);
     if (evicted) this.newAgents.delete(evicted[0]);
+    return !known;
   }
 
   private newSamples(): AgentSamples {
