@@ -28,13 +28,16 @@ export interface PolicyRun {
     readonly held: number;
     /** Mean seconds a held request waited. */
     readonly heldWaitS: number;
+    /** Events between ext-proc replicas per routed request, and their bytes. */
+    readonly replicaEventsPerRequest: number;
+    readonly replicaBytesPerRequest: number;
   };
 }
 
 export interface ClusterSetup {
   readonly simPools: readonly SimPool[];
   /** Engine extras for every policy alike (host KV tier, a fixed retention TTL). */
-  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity'>;
+  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity' | 'extProcReplicas'>;
   /** The 8B pool's replicas (the most it may have when autoscaled). */
   readonly replicas: number;
   readonly seed: number;
@@ -124,6 +127,8 @@ export function runPolicy(
       shed: r.shed,
       held: r.held,
       heldWaitS: r.held > 0 ? r.heldWaitS / r.held : 0,
+      replicaEventsPerRequest: (r.replicaEvents ?? 0) / Math.max(1, r.requests),
+      replicaBytesPerRequest: (r.replicaEventBytes ?? 0) / Math.max(1, r.requests),
     },
   };
 }
