@@ -8,6 +8,18 @@ import { PrefixIndex } from '../../../ext-proc/src/core/routing/prefix-index.js'
 import { SessionAffinity } from '../../../ext-proc/src/core/routing/session-affinity.js';
 import { SessionHistory } from '../../../ext-proc/src/core/routing/session-history.js';
 import { SessionTracker } from '../../../ext-proc/src/core/routing/session-tracker.js';
+import { BoundedMap } from '../../../core/src/bounded/bounded-map.js';
+import { stringBytes } from '../../../core/src/bounded/memory-cost.js';
+import { parseConfig } from '../../../common/src/config/load.js';
+import { coreConfigFrom } from '../../../profiler/src/core/core-config.js';
+import {
+  ProfilerCore,
+  SEEN_ID_BYTES,
+  STORED_ENTRY_BYTES,
+  STORED_SPAN_BYTES,
+} from '../../../profiler/src/core/profiler-core.js';
+import type { Trace } from '../../../core/src/wire/trace.js';
+import { floodTrace } from './cores.js';
 import { identityOf } from './memory.js';
 
 const N = Number(process.env['ENTRY_COST_N'] ?? 100_000);
@@ -26,6 +38,43 @@ interface Table {
   readonly sizeBytes: number;
 }
 
+/** A request id shaped like ext-proc's (a UUID). */
+function requestId(i: number): string {
+  const h = (i * 2654435761) >>> 0;
+  return `${h.toString(16).padStart(8, '0')}-0000-4000-8000-${String(i).padStart(12, '0')}`;
+}
+
+function profilerTrace(i: number, workflow: string, session: string, agent: string, start: number): Trace {
+  // Fresh strings, as decoding a record gives (the literal ones of floodTrace are shared: an overestimate).
+  const fresh = (x: string) => `${x} `.slice(0, -1);
+  return floodTrace(
+    requestId(i),
+    { workflow: fresh(workflow), session: fresh(session), agent: fresh(agent) },
+    start,
+  );
+}
+
+const PROFILER_CONFIG = coreConfigFrom(
+  parseConfig({ pools: [{ name: 'pool-a', models: ['bench-model'] }] }).profiler,
+  128,
+);
+
+/** Like measure(), for tables whose estimate is read from elsewhere. */
+function measureWith<T>(
+  name: string,
+  make: () => T,
+  fill: (t: T, i: number) => void,
+  estimate: (t: T) => number,
+): string {
+  const before = heapAfterGc();
+  const table = make();
+  for (let i = 0; i < N; i++) fill(table, i);
+  const measured = (heapAfterGc() - before) / N;
+  const estimated = estimate(table) / N;
+  const verdict = estimated >= measured ? 'ok' : 'UNDER-ESTIMATED';
+  return `${name.padEnd(18)} measured ${measured.toFixed(0).padStart(5)} B/entry  estimated ${estimated.toFixed(0).padStart(5)} B/entry  ${verdict}`;
+}
+
 function measure(name: string, make: () => Table, fill: (t: Table, i: number) => void): string {
   const before = heapAfterGc();
   const table = make();
@@ -33,7 +82,7 @@ function measure(name: string, make: () => Table, fill: (t: Table, i: number) =>
   const measured = (heapAfterGc() - before) / N;
   const estimated = table.sizeBytes / N;
   const verdict = estimated >= measured ? 'ok' : 'UNDER-ESTIMATED';
-  return `${name.padEnd(16)} measured ${measured.toFixed(0).padStart(5)} B/entry  estimated ${estimated.toFixed(0).padStart(5)} B/entry  ${verdict}`;
+  return `${name.padEnd(18)} measured ${measured.toFixed(0).padStart(5)} B/entry  estimated ${estimated.toFixed(0).padStart(5)} B/entry  ${verdict}`;
 }
 
 export function measureEntryCosts(print: (line: string) => void): void {
@@ -89,6 +138,60 @@ export function measureEntryCosts(print: (line: string) => void): void {
       'prefix index',
       () => new PrefixIndex({ maxBlocks: 10 * N, maxBytes: 2 ** 40, ttlMs: 3_600_000 }, now),
       (t, i) => (t as PrefixIndex).record([(i * 2654435761) >>> 0], '127.0.0.1:8000', 0),
+    ),
+  );
+  const big = { maxEntries: 10 * N, maxBytes: 2 ** 40, idleMs: 3_600_000, now: () => 0 };
+  print(
+    measureWith(
+      'profiler seen ids',
+      () => new BoundedMap<string, true>({ ...big, sizeOf: (k) => SEEN_ID_BYTES + stringBytes(k) }),
+      (t, i) => t.set(requestId(i), true),
+      (t) => t.bytes,
+    ),
+  );
+  print(
+    measureWith(
+      'profiler stored',
+      () =>
+        new BoundedMap<string, { startUnixMs: number; endUnixMs: number }[]>({
+          ...big,
+          sizeOf: (k, v) => STORED_ENTRY_BYTES + stringBytes(k) + v.length * STORED_SPAN_BYTES,
+        }),
+      (t, i) => {
+        const x = id(i);
+        t.set(`${x.workflow}\u0000${x.session}`, [{ startUnixMs: 1.8e12 + i, endUnixMs: 1.8e12 + i + 100 }]);
+      },
+      (t) => t.bytes,
+    ),
+  );
+  // Open sessions of one trace each (the core's own tables counted, learners included).
+  const cfg = { ...PROFILER_CONFIG, maxOpenSessions: 10 * N, dedupeCapacity: 10 * N, sessionIdleMs: 2 ** 40 };
+  print(
+    measureWith(
+      'profiler open',
+      () => new ProfilerCore<null>(cfg),
+      (core, i) => {
+        const x = id(i);
+        core.ingest(profilerTrace(i, 'wf-1', x.session, 'agent-1', 1.8e12 + i), null, 1.8e12 + i);
+      },
+      (core) => Object.values(core.tables).reduce((sum, t) => sum + t.bytes, 0),
+    ),
+  );
+  // Learned workflows: N/100 workflows of 10 agents, each seen in sessions of 10 requests.
+  print(
+    measureWith(
+      'profiler learned',
+      () => new ProfilerCore<null>({ ...cfg, maxWorkflows: N, dedupeCapacity: 1, dedupeBytes: 1024 }),
+      (core, i) => {
+        const start = 1.8e12 + i * 1000;
+        const wf = `wf-${Math.floor(i / 100)}`;
+        core.ingest(profilerTrace(i, wf, `s-${Math.floor(i / 10)}`, `agent-${i % 10}`, start), null, start);
+        if (i % 1000 === 999) {
+          core.completeDue(Number.MAX_SAFE_INTEGER);
+          core.rebuildDirty(start);
+        }
+      },
+      (core) => core.tables.learners.bytes,
     ),
   );
   print(

@@ -1,15 +1,15 @@
 // The same flood through ext-proc's real message handling in this process (a
 // StreamProcessor per exchange, the gateway core the service wires), without the gRPC
 // transport: the full 10 million in minutes, and every table's own figures.
-import { parseConfig } from '../../../common/src/config/load.js';
 import type { HeaderValue } from '../../../common/src/envoy/ext-proc-messages.js';
 import { ExtProcMetrics } from '../../../ext-proc/src/adapters/metrics.js';
 import { settingsFromConfig } from '../../../ext-proc/src/adapters/service.js';
 import { systemClock, systemRequestIds } from '../../../ext-proc/src/adapters/system-sources.js';
 import { StreamProcessor } from '../../../ext-proc/src/core/envoy/stream-processor.js';
 import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
-import type { FloodSize } from './cores.js';
-import { formatRow, identityOf, memoryNow, systemPrompt } from './memory.js';
+import { deadline, type FloodSize } from './cores.js';
+import { extProcFillAt, floodConfig } from './flood-config.js';
+import { formatRow, identityOf, memoryNow, type Sample, systemPrompt } from './memory.js';
 
 const mib = (b: number) => (b / 2 ** 20).toFixed(1);
 
@@ -17,19 +17,13 @@ function headerValues(pairs: ReadonlyArray<readonly [string, string]>): HeaderVa
   return pairs.map(([key, value]) => ({ key, raw_value: Buffer.from(value) }));
 }
 
-export function floodGateway(size: FloodSize, print: (line: string) => void): void {
-  const config = parseConfig({
-    // Warming on (prompts and histories are learned; no model is loaded, so nothing is
-    // predicted and no warm request is sent); a profile that indexes prompt prefixes.
-    scheduler: { scrape_interval_ms: 0, reactive_profile: 'prefix-aware' },
-    pools: [
-      {
-        name: 'pool-a',
-        models: ['bench-model'],
-        endpoints: Array.from({ length: 8 }, (_, i) => ({ address: `127.0.0.${i + 1}:8000` })),
-      },
-    ],
-  });
+export function floodGateway(
+  size: FloodSize,
+  bounds: number | null,
+  print: (line: string) => void,
+): { samples: Sample[]; fillAt: number } {
+  const config = floodConfig(bounds);
+  const samples: Sample[] = [];
   const core = createGatewayCore(config, { clock: systemClock, random: Math.random });
   const metrics = new ExtProcMetrics(false);
   const settings = settingsFromConfig(config);
@@ -43,7 +37,14 @@ export function floodGateway(size: FloodSize, print: (line: string) => void): vo
       usage: { prompt_tokens: 40, completion_tokens: 12 },
     }),
   );
+  const over = deadline(size.maxSeconds);
   for (let i = 0; i < size.sessions; i++) {
+    if (over(i)) {
+      const m = memoryNow();
+      samples.push({ done: i, rssMiB: m.rssMiB, heapMiB: m.heapMiB, offGrid: true });
+      print(formatRow('gateway', i, m, `stopped after ${size.maxSeconds} s`));
+      break;
+    }
     const id = identityOf(i, size.agents, size.workflows);
     const p = new StreamProcessor(settings, core.router, metrics, systemClock, systemRequestIds);
     p.handle({
@@ -71,14 +72,18 @@ export function floodGateway(size: FloodSize, print: (line: string) => void): vo
     p.handle({ response_headers: { headers: { headers: status } } });
     p.handle({ response_body: { body: output, end_of_stream: true } });
     p.close();
-    if ((i + 1) % size.every === 0)
+    if ((i + 1) % size.every === 0) {
+      const m = memoryNow();
+      samples.push({ done: i + 1, rssMiB: m.rssMiB, heapMiB: m.heapMiB });
       print(
         formatRow(
           'gateway',
           i + 1,
-          memoryNow(),
+          m,
           `tracker ${core.sessions.size}/${mib(core.sessions.sizeBytes)} affinity ${core.affinity.size}/${mib(core.affinity.sizeBytes)} history ${core.history.size}/${mib(core.history.sizeBytes)} prompts ${core.prompts.size}/${mib(core.prompts.sizeBytes)} prefix ${core.prefixIndex.size}/${mib(core.prefixIndex.sizeBytes)} (entries/MiB est.)`,
         ),
       );
+    }
   }
+  return { samples, fillAt: extProcFillAt(config) };
 }

@@ -6,16 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { EnvoyExtProcClient, TEST_FILTER } from '../../../test-support/src/envoy-ext-proc-client.js';
 import type { HeaderList } from '../../../test-support/src/header-mutation.js';
 import type { FloodSize } from './cores.js';
-import { formatRow, identityOf, type MemoryFigures, systemPrompt } from './memory.js';
+import { formatRow, identityOf, type MemoryFigures, type Sample, systemPrompt } from './memory.js';
 
 interface ServerMemory extends MemoryFigures {
   readonly tracked: number;
   readonly trackedBytes: number;
 }
 
-async function startServer(maxTracked: number | null): Promise<{ child: ChildProcess; port: number }> {
+async function startServer(bounds: number | null): Promise<{ child: ChildProcess; port: number }> {
   const script = fileURLToPath(new URL('./server-process.ts', import.meta.url));
-  const extra = maxTracked === null ? [] : [String(maxTracked)];
+  const extra = bounds === null ? [] : [String(bounds)];
   const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...extra], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
@@ -78,19 +78,29 @@ function request(i: number, size: FloodSize): { headers: HeaderList; body: Buffe
   };
 }
 
+export interface GrpcFloodResult {
+  readonly failed: number;
+  /** Exchanges completed (fewer than asked when the time limit stopped the flood). */
+  readonly done: number;
+  readonly seconds: number;
+  readonly samples: readonly Sample[];
+}
+
 export async function floodGrpc(
   size: FloodSize,
   concurrency: number,
   connections: number,
-  maxTracked: number | null,
+  bounds: number | null,
+  maxSeconds: number,
   print: (line: string) => void,
-): Promise<{ failed: number }> {
-  const server = await startServer(maxTracked);
+): Promise<GrpcFloodResult> {
+  const server = await startServer(bounds);
   const target = `127.0.0.1:${server.port}`;
   let clients = Array.from({ length: connections }, () => new EnvoyExtProcClient(target, TEST_FILTER));
   await Promise.all(clients.map((c) => c.waitForReady()));
   const before = await serverMemory(server.child);
   print(formatRow('ext-proc', 0, before, `tracked ${before.tracked}`));
+  const samples: Sample[] = [{ done: 0, rssMiB: before.rssMiB, heapMiB: before.heapMiB }];
   let next = 0;
   let done = 0;
   let failed = 0;
@@ -98,6 +108,7 @@ export async function floodGrpc(
   const started = performance.now();
   const worker = async (w: number): Promise<void> => {
     for (;;) {
+      if ((performance.now() - started) / 1000 >= maxSeconds) return;
       const i = next++;
       if (i >= size.sessions) return;
       const { headers, body } = request(i, size);
@@ -114,6 +125,7 @@ export async function floodGrpc(
         const rate = at / ((performance.now() - started) / 1000);
         reporting = reporting.then(async () => {
           const m = await serverMemory(server.child);
+          samples.push({ done: at, rssMiB: m.rssMiB, heapMiB: m.heapMiB });
           print(
             formatRow(
               'ext-proc',
@@ -128,8 +140,14 @@ export async function floodGrpc(
   };
   await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
   await reporting;
+  const seconds = (performance.now() - started) / 1000;
+  if (samples.at(-1)?.done !== done) {
+    const m = await serverMemory(server.child);
+    samples.push({ done, rssMiB: m.rssMiB, heapMiB: m.heapMiB, offGrid: true });
+    print(formatRow('ext-proc', done, m, `tracked ${m.tracked}  failed ${failed}  (stopped)`));
+  }
   for (const c of clients) c.close();
   clients = [];
   server.child.kill('SIGTERM');
-  return { failed };
+  return { failed, done, seconds, samples };
 }

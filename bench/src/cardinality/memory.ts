@@ -36,3 +36,78 @@ export function identityOf(
 export function systemPrompt(agent: string): string {
   return `You are ${agent}. ${'Follow the repository conventions and keep changes small. '.repeat(20)}`;
 }
+
+/** One figure of a flood: after `done` sessions. */
+export interface Sample {
+  readonly done: number;
+  readonly rssMiB: number;
+  readonly heapMiB: number;
+  /**
+   * Taken when a time limit stopped the part, between two regular samples: shown, not judged
+   * (the tables then sit at another point of their generations' turnover than at the others).
+   */
+  readonly offGrid?: boolean;
+}
+
+export type Verdict = 'flat' | 'growing' | 'too short';
+
+/** RSS and heap may rise this much (relative) from the earlier to the later half after the fill... */
+export const FLAT_RELATIVE = 0.1;
+/** ...plus this much (allocator and collector noise, a generation turning over). */
+export const FLAT_SLACK_RSS_MIB = 48;
+export const FLAT_SLACK_HEAP_MIB = 24;
+/** Samples needed after the bounds filled to judge. */
+export const FLAT_MIN_SAMPLES = 4;
+
+export interface Judgement {
+  readonly verdict: Verdict;
+  readonly detail: string;
+}
+
+/**
+ * The flatness criterion: the samples taken once `fillAt` sessions went through (every
+ * bound of the part is full by then) are split into an earlier and a later half; the
+ * later half's highest RSS may exceed the earlier half's highest by at most 10% + 48 MiB,
+ * and the same for heap used (10% + 24 MiB). Comparing maxima, not single points, keeps a
+ * two-generation table's sawtooth (half full, full, half full) from reading as growth, while
+ * steady growth of any size over the run fails. Fewer than 4 samples after the fill: too short
+ * to judge. A sample off the regular grid (a time limit's) is not judged.
+ */
+export function judgeFlat(samples: readonly Sample[], fillAt: number): Judgement {
+  const after = samples.filter((s) => s.done >= fillAt && s.offGrid !== true);
+  if (after.length < FLAT_MIN_SAMPLES)
+    return {
+      verdict: 'too short',
+      detail: `${after.length} samples after the bounds filled (at ${fillAt}); ${FLAT_MIN_SAMPLES} needed`,
+    };
+  const half = Math.floor(after.length / 2);
+  const early = after.slice(0, half);
+  const late = after.slice(half);
+  const max = (xs: readonly Sample[], f: (s: Sample) => number) => Math.max(...xs.map(f));
+  const rss = [max(early, (s) => s.rssMiB), max(late, (s) => s.rssMiB)] as const;
+  const heap = [max(early, (s) => s.heapMiB), max(late, (s) => s.heapMiB)] as const;
+  const rssOk = rss[1] <= rss[0] * (1 + FLAT_RELATIVE) + FLAT_SLACK_RSS_MIB;
+  const heapOk = heap[1] <= heap[0] * (1 + FLAT_RELATIVE) + FLAT_SLACK_HEAP_MIB;
+  const detail = `after ${fillAt}: max RSS ${rss[0].toFixed(0)} -> ${rss[1].toFixed(0)} MiB, max heap ${heap[0].toFixed(0)} -> ${heap[1].toFixed(0)} MiB (earlier -> later half of ${after.length} samples)`;
+  return { verdict: rssOk && heapOk ? 'flat' : 'growing', detail };
+}
+
+/** The part's figures as a table (markdown), and its verdict. */
+export function printTable(
+  label: string,
+  samples: readonly Sample[],
+  fillAt: number,
+  print: (line: string) => void,
+): Judgement {
+  const j = judgeFlat(samples, fillAt);
+  print('');
+  print(`${label}: bounds full at ${fillAt} sessions`);
+  print('| sessions | RSS MiB | heap MiB |');
+  print('|---:|---:|---:|');
+  for (const s of samples)
+    print(
+      `| ${s.done.toLocaleString('en-US')}${s.offGrid ? ' (stopped, not judged)' : ''} | ${s.rssMiB.toFixed(0)} | ${s.heapMiB.toFixed(0)} |`,
+    );
+  print(`${label}: ${j.verdict.toUpperCase()} (${j.detail})`);
+  return j;
+}

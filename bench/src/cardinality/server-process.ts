@@ -1,30 +1,15 @@
 // Child process of the cardinality bench: the real ext_proc service with the default
 // bounds on a free port. Prints `PORT <n>`; answers each IPC `mem` message with its memory
 // (after a full collection when run with --expose-gc) and its session tracker's figures.
-// An optional argument bounds the per-session tables (ext_proc.max_tracked_sessions) so a
-// smaller flood fills them.
-import { parseConfig } from '../../../common/src/config/load.js';
+// An optional argument N shrinks the tables' entry bounds (ext_proc.max_tracked_sessions N,
+// prefix index 2N blocks, N/10 agent prompts) so a smaller flood fills them.
 import { createLogger } from '../../../common/src/logger.js';
 import { startExtProc } from '../../../ext-proc/src/adapters/service.js';
+import { floodConfig } from './flood-config.js';
 import { memoryNow } from './memory.js';
 
-const config = parseConfig({
-  listen: '127.0.0.1:0',
-  admin: '127.0.0.1:0',
-  log_level: 'warn',
-  ...(process.argv[2] ? { ext_proc: { max_tracked_sessions: Number(process.argv[2]) } } : {}),
-  // No model servers listen at these addresses: no scraping.
-  // Warming on (prompts and histories are learned; no model is loaded, so nothing is
-  // predicted and no warm request is sent); a profile that indexes prompt prefixes.
-  scheduler: { scrape_interval_ms: 0, reactive_profile: 'prefix-aware' },
-  pools: [
-    {
-      name: 'pool-a',
-      models: ['bench-model'],
-      endpoints: Array.from({ length: 8 }, (_, i) => ({ address: `127.0.0.${i + 1}:8000` })),
-    },
-  ],
-});
+const bounds = process.argv[2] ? Number(process.argv[2]) : null;
+const config = floodConfig(bounds, { listen: '127.0.0.1:0', admin: '127.0.0.1:0', log_level: 'warn' });
 const service = await startExtProc(config, { log: createLogger('ext-proc', 'warn') });
 process.on('message', (m) => {
   if (m !== 'mem') return;

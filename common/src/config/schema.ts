@@ -290,13 +290,23 @@ const profilerSchema = z.strictObject({
       max_agents_per_workflow: positiveInt.default(64),
       /** Beyond the name limits, names compete: a name's evidence (sightings) halves after this long unseen. */
       name_half_life_s: positiveInt.default(3600),
+      /** A workflow or agent name not seen for this long is forgotten with what was learned for it. */
+      name_idle_s: positiveInt.default(7 * 24 * 3600),
+      /** Byte bound of everything learned across all workflows (kept sessions, agents' samples, models). */
+      learners_budget_bytes: positiveInt.default(1024 * 1024 * 1024),
       max_open_sessions: positiveInt.default(100_000),
+      /** Byte bound of the traces held by sessions open or waiting for their store, overhead included. */
+      open_sessions_budget_bytes: positiveInt.default(256 * 1024 * 1024),
       max_requests_per_session: positiveInt.default(2000),
       max_sessions_kept: positiveInt.default(2000),
       /** Byte bound of those kept sessions per workflow, overhead included. */
       sessions_kept_budget_bytes: positiveInt.default(2 * 1024 * 1024),
       sample_capacity: positiveInt.default(2000),
       dedupe_capacity: positiveInt.default(500_000),
+      /** Byte bound of each deduplication table (request ids seen, sessions stored), overhead included. */
+      dedupe_budget_bytes: positiveInt.default(96 * 1024 * 1024),
+      /** A request id or stored session not seen again for this long leaves its table. */
+      dedupe_idle_s: positiveInt.default(24 * 3600),
     })
     .prefault({}),
 });

@@ -113,6 +113,23 @@ export class CompetingNames<V> {
     return this.seed % below;
   }
 
+  /** Evicts the weakest name (as a new name would), for a caller over its byte bound. */
+  evictWeakest(nowMs: number): [string, V] | null {
+    if (this.entries.size === 0) return null;
+    const victim = this.weakest(nowMs);
+    const e = this.entries.get(victim) as Entry<V>;
+    this.delete(victim);
+    return [victim, e.value];
+  }
+
+  /** Removes and returns the names last seen more than `idleMs` before `nowMs` (O(size)). */
+  expireIdle(nowMs: number, idleMs: number): [string, V][] {
+    const out: [string, V][] = [];
+    for (const [name, e] of this.entries) if (nowMs - e.lastMs > idleMs) out.push([name, e.value]);
+    for (const [name] of out) this.delete(name);
+    return out;
+  }
+
   delete(name: string): boolean {
     const e = this.entries.get(name);
     if (!e) return false;

@@ -27,3 +27,16 @@ export interface Trace {
   readonly predictedOutputTokens: number;
   readonly mode: string;
 }
+
+/** The trace's free-text fields (all but `status`, an enumeration). */
+export const TRACE_TEXT_FIELDS = [
+  'requestId',
+  'workflow',
+  'session',
+  'agent',
+  'model',
+  'pool',
+  'endpoint',
+  'predictedAgent',
+  'mode',
+] as const;

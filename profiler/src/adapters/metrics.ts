@@ -60,6 +60,23 @@ export class ProfilerMetrics {
     help: 'Completed sessions whose summary is not stored yet (retried every pass; traces unacknowledged)',
     registers: [this.registry],
   });
+  readonly modelsRetractedTotal = new Counter({
+    name: 'pythia_profiler_models_retracted_total',
+    help: 'Published models deleted because their workflow was forgotten (idle, byte bound, a stronger name)',
+    registers: [this.registry],
+  });
+  readonly tableEntries = new Gauge({
+    name: 'pythia_profiler_table_entries',
+    help: 'Entries of each bounded table (open, seenIds, storedSpans, learners)',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  readonly tableBytes = new Gauge({
+    name: 'pythia_profiler_table_bytes',
+    help: 'Estimated bytes (overhead included) of each bounded table',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
 
   constructor(collectProcessMetrics = true) {
     if (collectProcessMetrics) addProcessMetrics(this.registry);

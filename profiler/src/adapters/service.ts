@@ -59,6 +59,11 @@ export function summaryMessageId(identity: string): string {
   return createHash('sha256').update(identity).digest('base64url');
 }
 
+/** Estimated bytes a held JetStream message costs besides its payload (message, info, subjects). */
+const JS_MSG_BYTES = 1024;
+/** Redelivery delay of a trace refused while the sessions waiting for their store are at their bounds. */
+const OVERLOADED_RETRY_MS = 5000;
+
 export async function startProfiler(
   config: PythiaConfig,
   options: ProfilerServiceOptions,
@@ -75,6 +80,7 @@ export async function startProfiler(
   const ackWaitMs = Math.max(10, p.session_idle_s * 2 + 5) * 1000;
   const profilerPass = ProfilerPass.fromConfig<JsMsg>(config, () => performance.now(), {
     learnOnStore: true,
+    tokenBytes: (m) => JS_MSG_BYTES + m.data.byteLength,
     // Twice the ack wait: a held trace is surely redelivered by then, even to a slow consumer.
     redeliveryWaitMs: 2 * ackWaitMs,
   });
@@ -116,6 +122,18 @@ export async function startProfiler(
   const adminAddress = parseHostPort(p.admin, true);
   if (!adminAddress) throw new Error(`invalid profiler.admin ${p.admin}`);
   const adminPort = await listenHttp(admin, adminAddress.host, adminAddress.port);
+
+  /** Deletes the model of a workflow the profiler forgot (ext-proc and the autoscaler drop it). */
+  async function retractModel(workflow: string): Promise<void> {
+    if (!kv) return;
+    try {
+      await kv.delete(WORKFLOW_MODELS.keyFor(workflow));
+      metrics.modelsRetractedTotal.inc();
+    } catch (err) {
+      metrics.publishErrorsTotal.inc({ what: 'model' });
+      log.warn({ err, workflow }, 'model retraction failed');
+    }
+  }
 
   async function publishModel(model: WorkflowModel): Promise<void> {
     if (!kv) return;
@@ -174,7 +192,13 @@ export async function startProfiler(
         }
       await storeAwaiting(nc);
     }
+    core.expireIdle(now());
+    for (const workflow of core.takeForgotten()) await retractModel(workflow);
     metrics.openSessions.set(core.openSessions);
+    for (const [table, t] of Object.entries(core.tables)) {
+      metrics.tableEntries.set({ table }, t.entries);
+      metrics.tableBytes.set({ table }, t.bytes);
+    }
     const { rebuilt, rebuildMs } = profilerPass.rebuild(now(), { force });
     if (rebuilt === null) return;
     if (rebuilt.length > 0) metrics.rebuildSeconds.observe(rebuildMs / 1000 / rebuilt.length);
@@ -334,7 +358,11 @@ export async function startProfiler(
         const trace = TRACES.decode(m.data);
         const r = core.ingest(trace, m, now());
         result = r.accepted ? 'accepted' : r.reason;
-        if (!r.accepted) m.ack();
+        // Overloaded: not final, redelivered once the sessions waiting for their store drained.
+        if (!r.accepted) {
+          if (r.reason === 'overloaded') m.nak(OVERLOADED_RETRY_MS);
+          else m.ack();
+        }
       } catch {
         // Not a TraceRecord: never redeliver it.
         result = 'malformed';

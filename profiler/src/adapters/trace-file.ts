@@ -1,7 +1,7 @@
 // Trace files: JSONL, one pythia.v1.TraceRecord per line in its JSON form (snake_case field
 // names as in the .proto, camelCase accepted too). Bad lines are reported with their number.
 import { readJsonLines } from '../../../common/src/jsonl.js';
-import type { Trace, TraceStatus } from '../../../core/src/wire/trace.js';
+import { TRACE_TEXT_FIELDS, type Trace, type TraceStatus } from '../../../core/src/wire/trace.js';
 
 export interface TraceFileResult {
   readonly traces: Trace[];
@@ -23,17 +23,7 @@ const NUMBER_FIELDS = [
   'promptBytes',
   'predictedOutputTokens',
 ] as const;
-const STRING_FIELDS = [
-  'requestId',
-  'workflow',
-  'session',
-  'agent',
-  'model',
-  'pool',
-  'endpoint',
-  'predictedAgent',
-  'mode',
-] as const;
+const STRING_FIELDS = TRACE_TEXT_FIELDS;
 const STATUSES: readonly TraceStatus[] = ['OK', 'UPSTREAM_ERROR', 'CANCELLED', 'REJECTED'];
 
 export function parseTraceLine(text: string): Trace {

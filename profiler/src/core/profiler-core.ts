@@ -11,11 +11,12 @@
 // handed back for acknowledgement. A session whose store failed stays there and is retried.
 
 import type { SessionSummary } from '../../../core/src/wire/codec.js';
+import { BoundedMap } from '../../../core/src/bounded/bounded-map.js';
 import { CompetingNames } from '../../../core/src/bounded/competing-names.js';
-import { TwoGenerationCache } from '../../../core/src/bounded/two-generation-cache.js';
+import { stringBytes } from '../../../core/src/bounded/memory-cost.js';
 import { parseIdentity } from '../../../core/src/workflow/identifiers.js';
 import type { ModeDecision } from './promotion.js';
-import type { Trace } from '../../../core/src/wire/trace.js';
+import { TRACE_TEXT_FIELDS, type Trace } from '../../../core/src/wire/trace.js';
 import { type LearnerConfig, WorkflowLearner } from './workflow-learner.js';
 import type { WorkflowModel } from '../../../core/src/workflow/workflow-model.js';
 
@@ -25,13 +26,50 @@ export interface ProfilerCoreConfig extends LearnerConfig {
   readonly endGraceMs: number;
   /** Workflow names kept; beyond, names compete by evidence and recency (LearnerConfig.nameHalfLifeMs). */
   readonly maxWorkflows: number;
+  /** Byte bound of everything learned across workflows (WorkflowLearner.bytes); the weakest workflows go first. */
+  readonly learnersBytes: number;
+  /** Open sessions (and, in learnOnStore mode, as many waiting for their store). */
   readonly maxOpenSessions: number;
+  /** Byte bound of the traces held by open and waiting sessions, overhead included. */
+  readonly openSessionsBytes: number;
   readonly maxRequestsPerSession: number;
+  /** Entry bound of each deduplication table (request ids seen, sessions stored). */
   readonly dedupeCapacity: number;
+  /** Byte bound of each deduplication table, overhead included. */
+  readonly dedupeBytes: number;
+  /** A request id or stored session not touched for this long leaves its table. */
+  readonly dedupeIdleMs: number;
   readonly maxIdentifierLength: number;
 }
 
-export type RejectReason = 'invalid_identifier' | 'duplicate' | 'session_too_long';
+/**
+ * `overloaded`: the sessions waiting for their store fill their bounds; the trace is not
+ * final, its caller leaves it unacknowledged for a later redelivery.
+ */
+export type RejectReason = 'invalid_identifier' | 'duplicate' | 'session_too_long' | 'overloaded';
+
+// Measured per-entry costs (`npm run bench:cardinality -- --measure`, beyond the strings).
+/** A request id in the seen-ids table: BoundedMap slot object and Map entry. */
+export const SEEN_ID_BYTES = 112;
+/** A stored session's entry: slot object, Map entry, its spans array. */
+export const STORED_ENTRY_BYTES = 176;
+/** One span of a stored session. */
+export const STORED_SPAN_BYTES = 72;
+/** An open session besides its traces: the object, its arrays and token Map, its slot in `open`. */
+export const OPEN_SESSION_BYTES = 480;
+/** A held trace besides its strings: the object (doubles boxed), its array and Map slots. */
+export const TRACE_BYTES = 320;
+/** A waiting session's record besides its traces: result, summary, Map entries. */
+export const AWAITING_BYTES = 640;
+/** One request of a waiting session's summary, and its request-id index entry. */
+export const SUMMARY_REQUEST_BYTES = 160;
+
+/** Estimated bytes a held trace costs, overhead included (its token's cost added by the caller). */
+export function traceBytes(t: Trace): number {
+  let b = TRACE_BYTES + stringBytes(t.status);
+  for (const f of TRACE_TEXT_FIELDS) b += stringBytes(t[f]);
+  return b;
+}
 
 interface OpenSession<T> {
   readonly workflow: string;
@@ -40,6 +78,8 @@ interface OpenSession<T> {
   readonly tokens: Map<string, T>;
   lastSeenMs: number;
   endSeenMs: number | null;
+  /** Estimated bytes of the session and its traces (and tokens). */
+  bytes: number;
   /**
    * Opened by a trace read without a token (a new leader reading past the acknowledgement
    * floor): until this time, while no trace of it comes with a token, it may be a session
@@ -59,12 +99,14 @@ export interface CompletedSessionResult<T> {
   readonly duplicate: boolean;
 }
 
-export interface ProfilerCoreOptions {
+export interface ProfilerCoreOptions<T = unknown> {
   /**
    * Learn a completed session only once the caller reports it durably stored (stored()).
    * Without it (offline builds, the simulator) a session is learned as it completes.
    */
   readonly learnOnStore?: boolean;
+  /** Estimated bytes of an acknowledgement token (a JetStream message), for the byte bound. */
+  readonly tokenBytes?: (token: T) => number;
   /**
    * With learnOnStore: the longest a trace left unacknowledged by a crashed leader takes to be
    * redelivered (the consumer's ack wait, plus a margin). A session assembled only from traces
@@ -88,6 +130,7 @@ interface AwaitingStore<T> {
   readonly result: CompletedSessionResult<T>;
   readonly traces: readonly Trace[];
   readonly tokens: Map<string, T>;
+  readonly bytes: number;
 }
 
 /**
@@ -112,10 +155,20 @@ export interface RebuiltModel {
 export class ProfilerCore<T> {
   private readonly learners: CompetingNames<WorkflowLearner>;
   private readonly open = new Map<string, OpenSession<T>>();
-  private readonly seenIds: TwoGenerationCache<string, true>;
+  private readonly seenIds: BoundedMap<string, true>;
   private readonly pendingEvictions: CompletedSessionResult<T>[] = [];
   /** Stored sessions by session key (workflow, session): their spans, most recent last. */
-  private readonly storedSpans: TwoGenerationCache<string, StoredSpan[]>;
+  private readonly storedSpans: BoundedMap<string, StoredSpan[]>;
+  /** The latest time seen (the bounded tables' clock). */
+  private clockMs = Number.NEGATIVE_INFINITY;
+  private openBytes = 0;
+  /** Bytes of the sessions waiting for their store. */
+  private heldDoneBytes = 0;
+  private learnersBytesTotal = 0;
+  private nextIdleSweepMs = Number.NEGATIVE_INFINITY;
+  /** Workflows forgotten (byte bound, idle, or a stronger name), for the caller to retract their models. */
+  private readonly forgotten = new Set<string>();
+  private readonly tokenBytes: (token: T) => number;
   private readonly awaiting = new Map<string, AwaitingStore<T>>();
   /** Request ids of the sessions awaiting their store -> their identity. */
   private readonly awaitingByRequest = new Map<string, string>();
@@ -125,11 +178,22 @@ export class ProfilerCore<T> {
 
   constructor(
     private readonly config: ProfilerCoreConfig,
-    options: ProfilerCoreOptions = {},
+    options: ProfilerCoreOptions<T> = {},
   ) {
-    this.seenIds = new TwoGenerationCache(config.dedupeCapacity);
-    this.storedSpans = new TwoGenerationCache(config.dedupeCapacity);
+    const now = () => this.clockMs;
+    const dedupe = {
+      maxEntries: config.dedupeCapacity,
+      maxBytes: config.dedupeBytes,
+      idleMs: config.dedupeIdleMs,
+    };
+    this.seenIds = new BoundedMap({ ...dedupe, now, sizeOf: (id) => SEEN_ID_BYTES + stringBytes(id) });
+    this.storedSpans = new BoundedMap({
+      ...dedupe,
+      now,
+      sizeOf: (key, spans) => STORED_ENTRY_BYTES + stringBytes(key) + spans.length * STORED_SPAN_BYTES,
+    });
     this.learnOnStore = options.learnOnStore === true;
+    this.tokenBytes = options.tokenBytes ?? (() => 0);
     this.redeliveryWaitMs = this.learnOnStore ? (options.redeliveryWaitMs ?? null) : null;
     this.learners = new CompetingNames(config.maxWorkflows, config.nameHalfLifeMs);
   }
@@ -148,6 +212,57 @@ export class ProfilerCore<T> {
     return this.learners.size;
   }
 
+  /** Every bounded table's entries and estimated bytes (metrics, the cardinality bench). */
+  get tables(): Record<'open' | 'seenIds' | 'storedSpans' | 'learners', { entries: number; bytes: number }> {
+    return {
+      open: { entries: this.open.size + this.awaiting.size, bytes: this.openBytes + this.heldDoneBytes },
+      seenIds: { entries: this.seenIds.size, bytes: this.seenIds.bytes },
+      storedSpans: { entries: this.storedSpans.size, bytes: this.storedSpans.bytes },
+      learners: { entries: this.learners.size, bytes: this.learnersBytesTotal },
+    };
+  }
+
+  /** Workflows forgotten since the last call (their published models are stale). */
+  takeForgotten(): string[] {
+    const out = [...this.forgotten];
+    this.forgotten.clear();
+    return out;
+  }
+
+  private tick(nowMs: number): void {
+    if (nowMs > this.clockMs) this.clockMs = nowMs;
+  }
+
+  /** Re-counts a learner's bytes, then evicts the weakest workflows while over the byte bound. */
+  private account(learner: WorkflowLearner): void {
+    const b = learner.bytes;
+    this.learnersBytesTotal += b - learner.accountedBytes;
+    learner.accountedBytes = b;
+    while (this.learnersBytesTotal > this.config.learnersBytes && this.learners.size > 0) {
+      const gone = this.learners.evictWeakest(this.clockMs);
+      if (gone) this.forget(gone[0], gone[1]);
+    }
+  }
+
+  private forget(workflow: string, learner: WorkflowLearner): void {
+    this.learnersBytesTotal -= learner.accountedBytes;
+    learner.accountedBytes = 0;
+    this.forgotten.add(workflow);
+    // A standby never takes them: the oldest go beyond twice the workflow bound.
+    if (this.forgotten.size > 2 * this.config.maxWorkflows)
+      this.forgotten.delete(this.forgotten.values().next().value as string);
+  }
+
+  /** Forgets workflows and agents idle for nameIdleMs (at most every 1/16 of it). */
+  private sweepIdle(nowMs: number): void {
+    if (nowMs < this.nextIdleSweepMs) return;
+    this.nextIdleSweepMs = nowMs + this.config.nameIdleMs / 16;
+    for (const [workflow, learner] of this.learners.expireIdle(nowMs, this.config.nameIdleMs))
+      this.forget(workflow, learner);
+    for (const learner of this.learners.values())
+      if (learner.expireIdleAgents(nowMs) > 0) this.account(learner);
+  }
+
   private reject(reason: RejectReason): { accepted: false; reason: RejectReason } {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
     return { accepted: false, reason };
@@ -155,8 +270,15 @@ export class ProfilerCore<T> {
 
   /** Records sightings of a workflow name; a new one takes the place of the weakest. */
   private learner(workflow: string, nowMs: number, evidence = 1): WorkflowLearner {
-    return this.learners.observe(workflow, nowMs, () => new WorkflowLearner(workflow, this.config), evidence)
-      .value;
+    if (!this.learners.has(workflow)) this.forgotten.delete(workflow);
+    const { value, evicted } = this.learners.observe(
+      workflow,
+      nowMs,
+      () => new WorkflowLearner(workflow, this.config),
+      evidence,
+    );
+    if (evicted) this.forget(evicted[0], evicted[1]);
+    return value;
   }
 
   /**
@@ -168,6 +290,7 @@ export class ProfilerCore<T> {
     token: T | null,
     nowMs: number,
   ): { accepted: true } | { accepted: false; reason: RejectReason } {
+    this.tick(nowMs);
     const identity = parseIdentity(trace, this.config.maxIdentifierLength);
     if (identity.kind !== 'workflow' || trace.requestId === '') return this.reject('invalid_identifier');
     const key = sessionKey(trace.workflow, trace.session);
@@ -192,14 +315,28 @@ export class ProfilerCore<T> {
     }
     if (open && open.traces.length >= this.config.maxRequestsPerSession)
       return this.reject('session_too_long');
+    const bytes = traceBytes(trace) + (token === null ? 0 : this.tokenBytes(token));
+    const added = bytes + (open ? 0 : OPEN_SESSION_BYTES + stringBytes(key));
+    // Sessions waiting for their store cannot be dropped (their traces are not acknowledged
+    // yet): past their bounds, new traces wait in the stream. Open sessions make room by
+    // completing the oldest (handed out by the next completeDue()).
+    if (
+      this.awaiting.size >= this.config.maxOpenSessions ||
+      this.heldDoneBytes + added > this.config.openSessionsBytes
+    )
+      return this.reject('overloaded');
+    if (!open && this.open.size >= this.config.maxOpenSessions) this.evictOldest(key);
+    while (this.openBytes + added > this.config.openSessionsBytes) if (!this.evictOldest(key)) break;
+    if (this.openBytes + added > this.config.openSessionsBytes) return this.reject('session_too_long');
 
     this.seenIds.set(trace.requestId, true);
-    this.learner(trace.workflow, nowMs).observeAgent(trace.agent, nowMs);
+    const learner = this.learner(trace.workflow, nowMs);
+    // A learner's bytes change with a new agent (its samples grow only as sessions complete).
+    if (learner.observeAgent(trace.agent, nowMs) || learner.accountedBytes === 0) this.account(learner);
     let session = open;
     if (session) {
       this.open.delete(key); // re-insert: the Map's order is the LRU order
     } else {
-      if (this.open.size >= this.config.maxOpenSessions) this.evictOldest();
       session = {
         workflow: trace.workflow,
         session: trace.session,
@@ -207,11 +344,14 @@ export class ProfilerCore<T> {
         tokens: new Map(),
         lastSeenMs: nowMs,
         endSeenMs: null,
+        bytes: OPEN_SESSION_BYTES + stringBytes(key),
         unconfirmedUntilMs:
           token === null && this.redeliveryWaitMs !== null ? nowMs + this.redeliveryWaitMs : null,
       };
     }
     session.traces.push(trace);
+    session.bytes += bytes;
+    this.openBytes += added;
     if (token !== null) session.tokens.set(trace.requestId, token);
     session.lastSeenMs = nowMs;
     if (trace.sessionEnd && session.endSeenMs === null) session.endSeenMs = nowMs;
@@ -219,11 +359,20 @@ export class ProfilerCore<T> {
     return { accepted: true };
   }
 
-  private evictOldest(): void {
-    const [key, session] = this.open.entries().next().value ?? [];
-    if (key === undefined || !session) return;
+  /** Completes the least recently active open session other than `keep`'s; false if none. */
+  private evictOldest(keep: string): boolean {
+    for (const [key, session] of this.open) {
+      if (key === keep) continue;
+      this.removeOpen(key, session);
+      this.pendingEvictions.push(this.complete(session, 'evicted'));
+      return true;
+    }
+    return false;
+  }
+
+  private removeOpen(key: string, session: OpenSession<T>): void {
     this.open.delete(key);
-    this.pendingEvictions.push(this.complete(session, 'evicted'));
+    this.openBytes -= session.bytes;
   }
 
   private isStored(key: string, firstStartUnixMs: number): boolean {
@@ -271,7 +420,7 @@ export class ProfilerCore<T> {
     };
     if (duplicate) return result;
     if (!this.learnOnStore) {
-      this.learners.get(session.workflow)?.completeSession(session.traces);
+      this.learn(session.workflow, session.traces);
       return result;
     }
     const waiting = this.awaiting.get(result.id);
@@ -285,7 +434,16 @@ export class ProfilerCore<T> {
       for (const [id, token] of session.tokens) waiting.tokens.set(id, token);
       return { ...result, duplicate: true, acks: [] };
     }
-    this.awaiting.set(result.id, { key, result, traces: session.traces, tokens: new Map(session.tokens) });
+    const bytes =
+      session.bytes + AWAITING_BYTES + stringBytes(result.id) + session.traces.length * SUMMARY_REQUEST_BYTES;
+    this.awaiting.set(result.id, {
+      key,
+      result,
+      traces: session.traces,
+      tokens: new Map(session.tokens),
+      bytes,
+    });
+    this.heldDoneBytes += bytes;
     for (const t of session.traces) this.awaitingByRequest.set(t.requestId, result.id);
     return result;
   }
@@ -303,6 +461,7 @@ export class ProfilerCore<T> {
     const waiting = this.awaiting.get(id);
     if (!waiting) return [];
     this.awaiting.delete(id);
+    this.heldDoneBytes -= waiting.bytes;
     for (const t of waiting.traces) this.awaitingByRequest.delete(t.requestId);
     const requests = waiting.result.summary.requests;
     let last = Number.NEGATIVE_INFINITY;
@@ -310,7 +469,7 @@ export class ProfilerCore<T> {
     const first = Math.min(...requests.map((r) => r.startUnixMs));
     // A duplicate is another replica's record: learned when replay() reads it.
     if (!duplicate && !this.isStored(waiting.key, first)) {
-      this.learners.get(waiting.result.summary.workflow)?.completeSession(waiting.traces);
+      this.learn(waiting.result.summary.workflow, waiting.traces);
       this.markStored(waiting.key, { startUnixMs: first, endUnixMs: last });
     }
     return [...waiting.tokens.values()];
@@ -324,6 +483,14 @@ export class ProfilerCore<T> {
     for (const s of this.open.values()) s.lastSeenMs = Math.max(s.lastSeenMs, nowMs);
   }
 
+  /** Learns a completed session into its workflow (if still kept), within the byte bound. */
+  private learn(workflow: string, traces: readonly Trace[]): void {
+    const learner = this.learners.get(workflow);
+    if (!learner) return;
+    learner.completeSession(traces);
+    this.account(learner);
+  }
+
   /** Completes sessions that went idle or were marked ended. */
   completeDue(nowMs: number): CompletedSessionResult<T>[] {
     const done = this.pendingEvictions.splice(0);
@@ -332,24 +499,42 @@ export class ProfilerCore<T> {
         // Read without a token and none redelivered yet: wait for the redeliveries, and past
         // the wait, none will come: its traces were all acknowledged, it is stored.
         if (nowMs < session.unconfirmedUntilMs) continue;
-        this.open.delete(key);
+        this.removeOpen(key, session);
         done.push(this.complete(session, 'idle', true));
         continue;
       }
       const idle = nowMs - session.lastSeenMs >= this.config.sessionIdleMs;
       const ended = session.endSeenMs !== null && nowMs - session.endSeenMs >= this.config.endGraceMs;
       if (idle || ended) {
-        this.open.delete(key);
+        this.removeOpen(key, session);
         done.push(this.complete(session, ended ? 'end_marker' : 'idle'));
       }
     }
     return done;
   }
 
+  /**
+   * Forgets what went idle by `nowMs`: workflow and agent names unseen for nameIdleMs (with
+   * what was learned for them), request ids and stored sessions untouched for dedupeIdleMs.
+   * The service calls it every pass (not completeDue(), which a flush calls with a far future).
+   */
+  expireIdle(nowMs: number): void {
+    this.tick(nowMs);
+    this.sweepIdle(nowMs);
+    this.seenIds.sweep();
+    this.storedSpans.sweep();
+  }
+
   /** Rebuilds every workflow with new sessions since its last build. */
   rebuildDirty(nowUnixMs: number): RebuiltModel[] {
     const out: RebuiltModel[] = [];
-    for (const learner of this.learners.values()) if (learner.isDirty) out.push(learner.rebuild(nowUnixMs));
+    const rebuilt: WorkflowLearner[] = [];
+    for (const learner of this.learners.values())
+      if (learner.isDirty) {
+        out.push(learner.rebuild(nowUnixMs));
+        rebuilt.push(learner);
+      }
+    for (const learner of rebuilt) this.account(learner);
     return out;
   }
 
@@ -366,11 +551,13 @@ export class ProfilerCore<T> {
       last = Math.max(last, r.endUnixMs);
     }
     if (this.isStored(key, first)) return;
-    this.markStored(key, { startUnixMs: first, endUnixMs: last });
     const atMs = Math.max(last, 0);
+    this.tick(atMs);
+    this.markStored(key, { startUnixMs: first, endUnixMs: last });
     const learner = this.learner(summary.workflow, atMs, summary.requests.length);
     for (const r of summary.requests) learner.observeAgent(r.agent, r.endUnixMs);
-    learner.completeSession(
+    this.learnReplayed(
+      learner,
       summary.requests.map((r, i) => ({
         requestId: `${summary.session}#${i}`,
         workflow: summary.workflow,
@@ -399,9 +586,17 @@ export class ProfilerCore<T> {
     );
   }
 
+  private learnReplayed(learner: WorkflowLearner, traces: Trace[]): void {
+    learner.completeSession(traces);
+    this.account(learner);
+  }
+
   /** Continues from a published model (version, mode) after a restart. */
   restore(model: WorkflowModel): void {
-    this.learner(model.workflow, model.builtUnixMs).restore(model);
+    this.tick(model.builtUnixMs);
+    const learner = this.learner(model.workflow, model.builtUnixMs);
+    learner.restore(model);
+    this.account(learner);
   }
 
   /** Tokens of every trace still waiting for its session's store (for a graceful stop). */

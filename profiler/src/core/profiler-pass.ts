@@ -51,7 +51,7 @@ export class ProfilerPass<T> {
   static fromConfig<T>(
     config: PythiaConfig,
     stopwatch?: () => number,
-    options: ProfilerCoreOptions = {},
+    options: ProfilerCoreOptions<T> = {},
   ): ProfilerPass<T> {
     const core = new ProfilerCore<T>(coreConfigFrom(config.profiler, config.identifiers.max_length), options);
     return new ProfilerPass(core, {

@@ -21,39 +21,52 @@ export interface PromotionConfig {
   readonly maxOffModelShare: number;
 }
 
-/** A ring of recent hit/miss outcomes. */
+/** A ring of recent hit/miss outcomes: a Uint8Array grown by doubling up to its capacity. */
 export class ScoreWindow {
-  private readonly outcomes: boolean[] = [];
+  private outcomes: Uint8Array | null = null;
+  private length = 0;
   private next = 0;
   private hits = 0;
 
   constructor(private readonly capacity: number) {}
 
   add(hit: boolean): void {
-    if (this.outcomes.length < this.capacity) {
-      this.outcomes.push(hit);
+    if (this.length < this.capacity) {
+      if (this.outcomes === null || this.length === this.outcomes.length) {
+        const grown = new Uint8Array(Math.min(this.capacity, Math.max(16, 2 * this.length)));
+        if (this.outcomes) grown.set(this.outcomes);
+        this.outcomes = grown;
+      }
+      this.outcomes[this.length++] = hit ? 1 : 0;
     } else {
-      if (this.outcomes[this.next]) this.hits--;
-      this.outcomes[this.next] = hit;
+      const o = this.outcomes as Uint8Array;
+      if (o[this.next]) this.hits--;
+      o[this.next] = hit ? 1 : 0;
       this.next = (this.next + 1) % this.capacity;
     }
     if (hit) this.hits++;
   }
 
   get count(): number {
-    return this.outcomes.length;
+    return this.length;
+  }
+
+  /** Bytes held, overhead included (as RecentValues). */
+  get bytes(): number {
+    return 48 + (this.outcomes ? 160 + this.outcomes.length : 0);
   }
 
   /** Forgets every outcome: after drift, only fresh evidence may promote again. */
   clear(): void {
-    this.outcomes.length = 0;
+    this.outcomes = null;
+    this.length = 0;
     this.next = 0;
     this.hits = 0;
   }
 
   /** Share of hits; NaN when empty. */
   get rate(): number {
-    return this.outcomes.length === 0 ? Number.NaN : this.hits / this.outcomes.length;
+    return this.length === 0 ? Number.NaN : this.hits / this.length;
   }
 }
 

@@ -30,6 +30,8 @@ export interface LearnerConfig {
   readonly maxAgentsPerWorkflow: number;
   /** A name's evidence halves after this long without a sighting. */
   readonly nameHalfLifeMs: number;
+  /** An agent (or workflow) name not seen for this long is forgotten with its samples. */
+  readonly nameIdleMs: number;
   readonly promotion: PromotionConfig;
 }
 
@@ -52,7 +54,30 @@ class AgentSamples {
     this.accuracy = new ScoreWindow(window);
     this.coverage = new ScoreWindow(window);
   }
+
+  /** Bytes held, overhead included: the object, its rings, and the name's table entry. */
+  bytes(name: string): number {
+    return (
+      AGENT_SAMPLES_BYTES +
+      stringBytes(name) +
+      this.output.bytes +
+      this.prompt.bytes +
+      this.uncachedPrompt.bytes +
+      this.duration.bytes +
+      this.growth.bytes +
+      this.toolTime.bytes +
+      this.accuracy.bytes +
+      this.coverage.bytes
+    );
+  }
 }
+
+/** An agent's samples object and its CompetingNames entry (entry object, Map slot, order slot). */
+const AGENT_SAMPLES_BYTES = 200;
+/** A learner besides its kept sessions, agents and model: the object, its windows' objects, sets. */
+const LEARNER_BYTES = 1024;
+/** A built model as held (IndexedModel's maps and the model's objects) per byte of its JSON. */
+const MODEL_BYTES_PER_JSON_BYTE = 4;
 
 /** Measured fixed cost of one kept session shape besides its stages: the shape and its two arrays. */
 export const SHAPE_BYTES = 96;
@@ -87,7 +112,10 @@ export class WorkflowLearner {
   private version = 0;
   private mode: WorkflowMode = 'shadow';
   private indexed: IndexedModel | null = null;
+  private modelBytes = 0;
   private dirty = false;
+  /** This learner's bytes as last accounted by its owner (ProfilerCore's global byte bound). */
+  accountedBytes = 0;
 
   constructor(
     readonly workflow: string,
@@ -103,6 +131,26 @@ export class WorkflowLearner {
   /** Kept sessions and their estimated bytes. */
   get keptSessions(): { count: number; bytes: number } {
     return { count: this.shapes.length - this.head, bytes: this.shapesBytes };
+  }
+
+  /**
+   * Estimated bytes held, overhead included: kept sessions, every agent's samples, the
+   * score windows and the model in force. O(agents).
+   */
+  get bytes(): number {
+    let b = LEARNER_BYTES + stringBytes(this.workflow) + this.shapesBytes + this.modelBytes;
+    b += this.accuracy.bytes + this.coverage.bytes + this.offModel.bytes;
+    for (const name of this.agentSamples.names())
+      b += (this.agentSamples.get(name) as AgentSamples).bytes(name);
+    if (this.discard) b += this.discard.bytes('');
+    return b;
+  }
+
+  /** Forgets the agents not seen for `nameIdleMs` (with their samples). */
+  expireIdleAgents(nowMs: number): number {
+    const gone = this.agentSamples.expireIdle(nowMs, this.config.nameIdleMs);
+    for (const [name] of gone) this.newAgents.delete(name);
+    return gone.length;
   }
 
   get agentCount(): number {
@@ -124,10 +172,13 @@ export class WorkflowLearner {
   /**
    * Records sightings of an agent name at `nowMs` (one per trace); a new name takes the
    * place of the weakest when the workflow has `maxAgentsPerWorkflow` names already.
+   * True when the name is new (the learner's bytes changed).
    */
-  observeAgent(agent: string, nowMs: number, evidence = 1): void {
+  observeAgent(agent: string, nowMs: number, evidence = 1): boolean {
+    const known = this.agentSamples.has(agent);
     const { evicted } = this.agentSamples.observe(agent, nowMs, () => this.newSamples(), evidence);
     if (evicted) this.newAgents.delete(evicted[0]);
+    return !known;
   }
 
   private newSamples(): AgentSamples {
@@ -301,7 +352,7 @@ export class WorkflowLearner {
       agents,
       builtUnixMs: nowUnixMs,
     };
-    this.indexed = new IndexedModel(model);
+    this.setModel(model);
     this.dirty = false;
     return { model, decision, modeChanged };
   }
@@ -315,7 +366,12 @@ export class WorkflowLearner {
     this.version = model.version;
     this.mode = model.mode;
     this.restoredSessions = model.sessions;
+    this.setModel(model);
+  }
+
+  private setModel(model: WorkflowModel): void {
     this.indexed = new IndexedModel(model);
+    this.modelBytes = MODEL_BYTES_PER_JSON_BYTE * JSON.stringify(model).length;
   }
 
   finishRestore(): void {
