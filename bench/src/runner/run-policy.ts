@@ -23,12 +23,14 @@ export interface PolicyRun {
     /** Prompt tokens loaded from the host KV tier. */
     readonly hostTokens: number;
   };
+  /** When each request ended (virtual ms) and its output tokens. */
+  readonly outputTimeline: ReadonlyArray<readonly [number, number]>;
 }
 
 export interface ClusterSetup {
   readonly simPools: readonly SimPool[];
   /** Engine extras for every policy alike (host KV tier, a fixed retention TTL). */
-  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity'>;
+  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity' | 'oracle'>;
   /** The 8B pool's replicas (the most it may have when autoscaled). */
   readonly replicas: number;
   readonly seed: number;
@@ -75,7 +77,8 @@ export function runPolicy(
   const r = runCluster({
     config,
     pools: simPools,
-    priorityScheduling: leverOn(spec, 'priority'),
+    // The oracle bound's engines admit by its priority (the session's remaining work).
+    priorityScheduling: leverOn(spec, 'priority') || extras?.oracle === true,
     learn: pythia,
     plans,
     seed,
@@ -100,5 +103,6 @@ export function runPolicy(
       prefillShareOfBusyGpu: r.prefillGpuSeconds / Math.max(1e-9, r.busyGpuSeconds),
       hostTokens: r.hostTokens,
     },
+    outputTimeline: r.outputTimeline,
   };
 }

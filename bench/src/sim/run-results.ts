@@ -10,6 +10,8 @@ export interface ClusterRunResult {
   /** Session of each JCT, same order (to leave warm-up sessions out). */
   readonly jctSessions: string[];
   readonly outputTokens: number;
+  /** When each request ended (virtual ms) and its output tokens, in end order. */
+  readonly outputTimeline: ReadonlyArray<readonly [endMs: number, tokens: number]>;
   readonly makespanS: number;
   readonly promptTokens: number;
   readonly cachedTokens: number;
@@ -58,6 +60,7 @@ export class RunTally {
   readonly jctSessions: string[] = [];
   readonly ttftS: number[] = [];
   outputTokens = 0;
+  readonly outputTimeline: Array<readonly [number, number]> = [];
   requests = 0;
   requestPromptTokens = 0;
   sessionsDone = 0;
@@ -76,6 +79,7 @@ export class RunTally {
 
   requestDone(endMs: number, outputTokens: number): void {
     this.outputTokens += outputTokens;
+    this.outputTimeline.push([endMs, outputTokens]);
     this.lastEndMs = Math.max(this.lastEndMs, endMs);
   }
 
@@ -98,6 +102,7 @@ export class RunTally {
       jctSessions: this.jctSessions,
       ttftS: this.ttftS,
       outputTokens: this.outputTokens,
+      outputTimeline: this.outputTimeline,
       makespanS: this.lastEndMs / 1000,
       promptTokens: fleet.total('promptTokensTotal'),
       cachedTokens: fleet.total('cachedTokensTotal'),
