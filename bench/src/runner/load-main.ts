@@ -3,7 +3,8 @@
 // then every policy and the oracle bound at each fraction of capacity (load-run.ts), in
 // worker threads when --jobs > 1; writes DIR/report.json, report.md and the charts. Wiring only.
 import { execSync } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { findCapacity } from './load-capacity.js';
 import {
   LOAD_DURATION_S,
@@ -51,27 +52,34 @@ const commit = (() => {
   }
 })();
 
-/** Runs tasks on `jobs` worker threads (in this thread when 1), results in task order. */
+/** Runs tasks on `jobs` child processes (in this process when 1), results in task order. */
 async function runAll(tasks: readonly LoadTask[], jobs: number): Promise<LoadRunResult[]> {
   if (jobs <= 1) return tasks.map((t) => runLoadTask(t));
   const results: LoadRunResult[] = new Array(tasks.length);
   let next = 0;
   const worker = () =>
     new Promise<void>((resolve, reject) => {
-      const w = new Worker(new URL('./load-worker.ts', import.meta.url));
+      const child = fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [], {
+        execArgv: ['--import', 'tsx'],
+        serialization: 'advanced',
+      });
       const send = () => {
         if (next >= tasks.length) {
-          void w.terminate().then(() => resolve());
+          child.disconnect();
+          resolve();
           return;
         }
         const i = next++;
-        w.once('message', (r: LoadRunResult) => {
-          results[i] = r;
+        child.once('message', (r) => {
+          results[i] = r as LoadRunResult;
           send();
         });
-        w.postMessage(tasks[i]);
+        child.send(tasks[i] as LoadTask);
       };
-      w.once('error', reject);
+      child.once('error', reject);
+      child.once('exit', (code) => {
+        if (next < tasks.length || code) reject(new Error(`bench:load worker exited with ${code}`));
+      });
       send();
     });
   await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, worker));
@@ -129,15 +137,24 @@ for (const workload of options.workloads) {
       const plans = loadPlans({ ...base, ...span, rate: 1 });
       return plans.reduce((a, p) => a + p.steps.reduce((b, s) => b + s.outputTokens, 0), 0) / plans.length;
     })();
-    const cap = findCapacity(
-      options.replicas,
-      perSession,
-      (rate) => {
-        const r = runLoadTask({ ...base, ...span, rate, policy: 'round-robin' });
-        return { delivered: r.windowOutputTokensPerS, offered: rate * r.outputTokensPerSession };
-      },
-      log,
-    );
+    const given = options.capacity[workload];
+    const cap =
+      given !== undefined
+        ? {
+            sessions_per_s: given,
+            output_tokens_per_session: Math.round(perSession),
+            method: `given with --capacity (${given} sessions/s), not measured in this run`,
+            probes: [],
+          }
+        : findCapacity(
+            options.replicas,
+            perSession,
+            (rate) => {
+              const r = runLoadTask({ ...base, ...span, rate, policy: 'round-robin' });
+              return { delivered: r.windowOutputTokensPerS, offered: rate * r.outputTokensPerSession };
+            },
+            log,
+          );
     capacity[workload] = cap;
     log(`${workload}: capacity ${cap.sessions_per_s} sessions/s (${cap.method})`);
     loads = options.loads.map((l) => [l.toFixed(1), l * cap.sessions_per_s]);

@@ -13,6 +13,8 @@ export interface LoadOptions {
   readonly out: string;
   readonly jobs: number;
   readonly replicas: number;
+  /** Sessions/s per workload given instead of measured (`--capacity coding=1.6,...`). */
+  readonly capacity: Readonly<Record<string, number>>;
 }
 
 export const LOAD_POLICIES = 'round-robin,least-request,prefix-aware,session-affinity,llm-d,dynamo,pythia';
@@ -44,6 +46,8 @@ policy and the oracle bound, and writes DIR/report.json, DIR/report.md and the c
                        .join(', ')})
   --seed N           (default 1)
   --replicas N       8B replicas (default 8)
+  --capacity LIST    WORKLOAD=SESSIONS_PER_S,... skips the capacity search for those
+                     workloads (e.g. the committed report's, bench/results/load/report.json)
   --jobs N           runs in parallel, worker threads (default 1)
   --out DIR          (default bench/results/load)
 `;
@@ -66,6 +70,7 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
       replicas: { type: 'string', default: '8' },
       jobs: { type: 'string', default: '1' },
       out: { type: 'string', default: 'bench/results/load' },
+      capacity: { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -95,6 +100,14 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
   const loads = values.loads.split(',').map(Number);
   if (loads.some((l) => !Number.isFinite(l) || l <= 0 || l > 4))
     problems.push(`--loads "${values.loads}": expected fractions of capacity in (0, 4]`);
+  const capacity: Record<string, number> = {};
+  for (const entry of values.capacity.split(',').filter(Boolean)) {
+    const [w = '', r = ''] = entry.split('=');
+    const rate = Number(r);
+    if (!workloads.includes(w) || !(rate > 0))
+      problems.push(`--capacity "${entry}": expected WORKLOAD=SESSIONS_PER_S for a workload of --workload`);
+    else capacity[w] = rate;
+  }
   const durationS = values['duration-s'] === undefined ? null : int('duration-s', values['duration-s'], 60);
   const options: LoadOptions = {
     workloads,
@@ -105,6 +118,7 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
     replicas: int('replicas', values.replicas, 1),
     jobs: int('jobs', values.jobs, 1),
     out: values.out,
+    capacity,
   };
   if (problems.length > 0) throw new LoadUsageError(problems);
   return { help: values.help, options };

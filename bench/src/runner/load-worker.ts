@@ -1,5 +1,4 @@
-// A worker thread of `npm run bench:load --jobs N`: runs the load tasks it is sent.
-import { parentPort } from 'node:worker_threads';
+// A child process of `npm run bench:load --jobs N`: runs the load tasks it is sent over IPC.
 import { type LoadTask, runLoadTask } from './load-run.js';
 
-parentPort?.on('message', (task: LoadTask) => parentPort?.postMessage(runLoadTask(task)));
+process.on('message', (task: LoadTask) => process.send?.(runLoadTask(task)));

@@ -70,7 +70,8 @@ DIR/report.json, DIR/report.md and SVG charts.
                          (default ${DEFAULTS.workload})
   --policies LIST        comma-separated policies (default ${DEFAULTS.policies}); each is
                          <routing>[-no-<lever>][-with-<lever>][+<scaling>]:
-                           routing  round-robin, least-request, prefix-aware, session-affinity, pythia
+                           routing  round-robin, least-request, prefix-aware, session-affinity, llm-d,
+                                    dynamo, pythia
                            lever    placement, priority, warming (pythia only; -no- switches off,
                                     -with- switches on one off by default)
                            scaling  autoscaler (forecast) or reactive-autoscaler[:S] (queue length,
