@@ -16,7 +16,7 @@ test('capacity: doubling until the throughput plateaus, capacity = plateau / tok
     4000,
     (rate) => {
       rates.push(rate);
-      return { offered: rate * 4000, delivered: Math.min(rate * 4000, 8000) };
+      return { offered: rate * 4000, delivered: Math.min(rate * 4000, 8000), sessions: 100 };
     },
     () => {},
   );
@@ -32,10 +32,23 @@ test('capacity: doubling until the throughput plateaus, capacity = plateau / tok
   const soft = findCapacity(
     8,
     4000,
-    (rate) => ({ offered: rate * 4000, delivered: Math.min(rate * 4000, 1700 + rate * 400) }),
+    (rate) => ({ offered: rate * 4000, delivered: Math.min(rate * 4000, 1700 + rate * 400), sessions: 100 }),
     () => {},
   );
   assert.ok(soft.probes.length < 8);
+  // A first probe with a handful of sessions in the window can deliver less than offered by
+  // chance (work still in flight): it does not stop the search.
+  const noisy = findCapacity(
+    8,
+    4000,
+    (rate) => ({
+      offered: rate * 4000,
+      delivered: rate * 40 < 40 ? rate * 3000 : Math.min(rate * 4000, 8000),
+      sessions: rate * 40,
+    }),
+    () => {},
+  );
+  assert.equal(noisy.sessions_per_s, 2);
 });
 
 test('a load run measures only the sessions arriving in [warm-up, duration)', () => {
@@ -67,7 +80,7 @@ test('window throughput counts only the output completed inside the window', () 
 });
 
 const summary = (mean: number, p95: number): PolicySummary =>
-  ({ jct_mean_s: mean, jct_p95_s: p95 }) as PolicySummary;
+  ({ jct_mean_s: mean, jct_p95_s: p95, sessions_completed: 10 }) as PolicySummary;
 
 test('share of the oracle gain and pythia against the best peer', () => {
   assert.equal(gainShare(100, 80, 60), 0.5);

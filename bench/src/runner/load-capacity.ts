@@ -17,7 +17,13 @@ const MAX_DOUBLINGS = 8;
 export interface ProbeResult {
   readonly delivered: number;
   readonly offered: number;
+  /** Sessions measured in the window (too few and delivered/offered is noise). */
+  readonly sessions: number;
 }
+
+/** Below this many sessions in the window only the growth criterion stops the doubling. */
+export const MIN_SESSIONS = 40;
+const past = (r: ProbeResult) => r.sessions >= MIN_SESSIONS && r.delivered < SERVED * r.offered;
 
 export function findCapacity(
   replicas: number,
@@ -40,18 +46,19 @@ export function findCapacity(
   };
   let rate = (START_TOKENS_PER_S_PER_REPLICA * replicas) / outputTokensPerSession;
   let previous = run(rate);
-  for (let i = 0; i < MAX_DOUBLINGS && previous.delivered >= SERVED * previous.offered; i++) {
+  for (let i = 0; i < MAX_DOUBLINGS && !past(previous); i++) {
     rate *= 2;
     const next = run(rate);
     const grew = next.delivered / Math.max(1e-9, previous.delivered) - 1;
     previous = next;
-    if (grew < PLATEAU_GROWTH || next.delivered < SERVED * next.offered) break;
+    if (grew < PLATEAU_GROWTH || past(next)) break;
   }
   const plateau = Math.max(...probes.map((p) => p.delivered_tokens_per_s));
   const capacity = plateau / outputTokensPerSession;
   const method =
     `round-robin's output throughput delivered in the steady window, doubling the rate from ` +
-    `${probes[0]?.rate} sessions/s until it delivered < ${100 * SERVED}% of the offered tokens or ` +
+    `${probes[0]?.rate} sessions/s until it delivered < ${100 * SERVED}% of the offered tokens ` +
+    `(with >= ${MIN_SESSIONS} sessions in the window) or ` +
     `a doubling added < ${100 * PLATEAU_GROWTH}%; capacity = plateau ${plateau} tok/s / ` +
     `${outputTokensPerSession.toFixed(0)} output tokens per session = ${capacity.toFixed(3)} sessions/s`;
   return {

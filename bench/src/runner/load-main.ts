@@ -151,7 +151,11 @@ for (const workload of options.workloads) {
             perSession,
             (rate) => {
               const r = runLoadTask({ ...base, ...span, rate, policy: 'round-robin' });
-              return { delivered: r.windowOutputTokensPerS, offered: rate * r.outputTokensPerSession };
+              return {
+                delivered: r.windowOutputTokensPerS,
+                offered: rate * r.outputTokensPerSession,
+                sessions: r.summary.sessions_completed,
+              };
             },
             log,
           );

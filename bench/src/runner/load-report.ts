@@ -81,8 +81,10 @@ export function versusBestPeer(
   rows: Readonly<Record<string, PolicySummary>>,
 ): { best_peer: string; jct_mean: number | null; jct_p95: number | null } | null {
   const pythia = rows['pythia'];
-  const peers = Object.entries(rows).filter(([p, s]) => isPeer(p) && s.jct_mean_s !== null);
-  if (!pythia || pythia.jct_mean_s === null || peers.length === 0) return null;
+  const peers = Object.entries(rows).filter(
+    ([p, s]) => isPeer(p) && s.jct_mean_s !== null && s.sessions_completed > 0,
+  );
+  if (!pythia || !pythia.jct_mean_s || !pythia.sessions_completed || peers.length === 0) return null;
   const [name, best] = peers.reduce((a, b) => ((b[1].jct_mean_s ?? 0) < (a[1].jct_mean_s ?? 0) ? b : a));
   // p95 against the best peer's p95 among all peers (no regret on either figure).
   const bestP95 = Math.min(...peers.map(([, s]) => s.jct_p95_s ?? Number.POSITIVE_INFINITY));
@@ -134,7 +136,7 @@ export function loadTables(report: LoadSweepReport): string[] {
     lines.push(
       `**${workload}**` +
         (cap
-          ? ` (capacity ${cap.sessions_per_s.toFixed(3)} sessions/s, unloaded JCT ${fmt(report.unloaded_jct_s[workload])} s, warm-up ${fmt(report.warmup_s[workload], 0)} s)`
+          ? ` (capacity ${cap.sessions_per_s.toFixed(3)} sessions/s, unloaded JCT ${fmt(report.unloaded_jct_s[workload])} s, arrivals for ${fmt(report.configuration.duration_s[workload], 0)} s, the first ${fmt(report.warmup_s[workload], 0)} s not measured)`
           : ''),
       '',
     );
