@@ -37,7 +37,7 @@ throughput stops growing), then runs Poisson session arrivals at each fraction o
 policy and the oracle bound, and writes DIR/report.json, DIR/report.md and the charts.
 
   --workload LIST    coding, research, coding-long, research-long or FILE.jsonl (arrivals as
-                     in the file), comma-separated (default coding,research)
+                     in the file), comma-separated (default all four)
   --policies LIST    policies as in npm run bench (default ${LOAD_POLICIES})
   --loads LIST       fractions of capacity (default 0.3,0.6,0.8,0.9,1.0,1.1)
   --duration-s N     arrival window per run in simulated seconds (default per workload:
@@ -62,7 +62,7 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      workload: { type: 'string', default: 'coding,research' },
+      workload: { type: 'string', default: WORKLOADS.join(',') },
       policies: { type: 'string', default: LOAD_POLICIES },
       loads: { type: 'string', default: '0.3,0.6,0.8,0.9,1.0,1.1' },
       'duration-s': { type: 'string' },
