@@ -176,16 +176,20 @@ export function shareTables(report: LoadSweepReport): string[] {
   return lines;
 }
 
+/** How the sessions arrived: Poisson at fractions of capacity for these windows, or a trace's own. */
+function arrivals(durations: Readonly<Record<string, number>>): string {
+  const windows = Object.entries(durations).map(([w, d]) => `${d} s (${w})`);
+  return windows.length === 0
+    ? 'arrivals as in the trace file'
+    : `Poisson session arrivals at each fraction of capacity for ${windows.join(', ')}`;
+}
+
 export function loadReportMarkdown(report: LoadSweepReport, charts: readonly string[]): string {
   const c = report.configuration;
   const lines = [
     '# Load sweep',
     '',
-    `${c.replicas} x ${c.profile}, Poisson session arrivals at each fraction of capacity for ${Object.entries(
-      c.duration_s,
-    )
-      .map(([w, d]) => `${d} s (${w})`)
-      .join(', ')}, seed ${report.seed}, commit ${report.commit}. ` +
+    `${c.replicas} x ${c.profile}, ${arrivals(c.duration_s)}, seed ${report.seed}, commit ${report.commit}. ` +
       'Cells: mean / p95 JCT in seconds of the sessions arriving after the warm-up and before the end of the window. ' +
       'Ratios: best peer / pythia (> 1: pythia faster), mean / p95. Share: (round-robin - pythia) / (round-robin - oracle), mean / p95.',
     '',
