@@ -5,6 +5,10 @@ import { test } from 'node:test';
 import { OracleGate, type HeldRequest } from '../src/sim/oracle-gate.js';
 import { H100_LLAMA_8B } from '../src/sim/profiles.js';
 import type { ReplicaFleet } from '../src/sim/replica-fleet.js';
+import { generatePlans } from '../src/runner/plans.js';
+import { parsePolicySpec } from '../src/runner/policy-spec.js';
+import { runPolicy } from '../src/runner/run-policy.js';
+import { simPoolsFor } from '../src/runner/sim-pools.js';
 
 function replica(address: string, cachedBlocks: number) {
   const engine = {
@@ -46,4 +50,19 @@ test('holds while saturated, then releases shortest remaining work first to the 
   cold.engine.numWaiting = 0;
   gate.release();
   assert.deepEqual(sent, ['short->warm', 'long->cold']);
+});
+
+test('an oracle run on the simulated cluster completes every session, engines by priority', () => {
+  const plans = generatePlans('coding', 8, 2, 7, [], 1);
+  const setup = {
+    simPools: simPoolsFor({ replicas: 2, largeRoles: [], largeReplicas: 0 }),
+    replicas: 2,
+    seed: 7,
+  };
+  const oracle = runPolicy(parsePolicySpec('round-robin'), plans, { ...setup, extras: { oracle: true } });
+  const rr = runPolicy(parsePolicySpec('round-robin'), plans, setup);
+  assert.equal(oracle.summary.sessions_completed, 8);
+  const tokens = (t: ReadonlyArray<readonly [number, number]>) => t.reduce((a, [, n]) => a + n, 0);
+  assert.equal(tokens(oracle.outputTimeline), tokens(rr.outputTimeline), 'the same work, placed differently');
+  assert.notDeepEqual(oracle.summary, rr.summary);
 });
