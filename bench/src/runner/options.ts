@@ -69,11 +69,14 @@ DIR/report.json, DIR/report.md and SVG charts.
                          to replay), comma-separated
                          (default ${DEFAULTS.workload})
   --policies LIST        comma-separated policies (default ${DEFAULTS.policies}); each is
-                         <routing>[-no-<lever>][-with-<lever>][+<scaling>]:
+                         <routing>[-no-<lever>][-with-<lever>][@<order>][+<scaling>], or a
+                         peer's queue: llm-d-flow, dynamo-wspt
                            routing  round-robin, least-request, prefix-aware, session-affinity, llm-d,
                                     dynamo, pythia
                            lever    placement, priority, warming (pythia only; -no- switches off,
                                     -with- switches on one off by default)
+                           order    flow control on, releasing in this order: fcfs,
+                                    oldest-session-first, workflow-aware, wspt
                            scaling  autoscaler (forecast) or reactive-autoscaler[:S] (queue length,
                                     scale-down window S seconds, 300 by default)
   --replicas N           replicas of the 8B pool, the most when autoscaled (default ${DEFAULTS.replicas})

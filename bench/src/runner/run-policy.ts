@@ -3,7 +3,7 @@
 import { parseConfig } from '../../../common/src/config/load.js';
 import type { SessionPlan } from '../../../test-support/src/workloads/session-plan.js';
 import { type ClusterRunOptions, type SimPool, runCluster } from '../sim/cluster.js';
-import { type PolicySpec, formatPolicySpec, leverOn } from './policy-spec.js';
+import { FLOW_PRESETS, type PolicySpec, formatPolicySpec, leverOn } from './policy-spec.js';
 import { type PolicySummary, measuredJcts, summarize } from './summary.js';
 
 /** HPA's default scale-down stabilization window (KEDA scales through the HPA). */
@@ -22,6 +22,12 @@ export interface PolicyRun {
     readonly prefillShareOfBusyGpu: number;
     /** Prompt tokens loaded from the host KV tier. */
     readonly hostTokens: number;
+    /** Requests flow control shed (429). */
+    readonly shed: number;
+    /** Requests flow control held. */
+    readonly held: number;
+    /** Mean seconds a held request waited. */
+    readonly heldWaitS: number;
   };
   /** When each request ended (virtual ms) and its output tokens. */
   readonly outputTimeline: ReadonlyArray<readonly [number, number]>;
@@ -34,6 +40,20 @@ export interface ClusterSetup {
   /** The 8B pool's replicas (the most it may have when autoscaled). */
   readonly replicas: number;
   readonly seed: number;
+}
+
+/**
+ * A held request's TTL in the bench: simulated clients do not retry a 429, so a shed request
+ * would drop its work and flatter the policy's JCT; every policy holds as long as it needs
+ * (the default burst drains in ~450 s). The streams' idle reaper is moved past it to match.
+ */
+export const BENCH_QUEUE_TTL_S = 3000;
+
+/** `scheduler.flow_control` for the spec: off, on with its order, or a peer's preset. */
+export function flowControlConfig(spec: PolicySpec): Record<string, unknown> {
+  if (!spec.flow) return { enabled: false };
+  const preset = spec.preset ? FLOW_PRESETS[spec.preset].config : {};
+  return { ...preset, enabled: true, policy: spec.flow, queue_ttl_s: BENCH_QUEUE_TTL_S };
 }
 
 export type Progress = (policy: string, done: number, total: number) => void;
@@ -61,9 +81,11 @@ export function runPolicy(
         priority: leverOn(spec, 'priority'),
         warming: leverOn(spec, 'warming'),
       },
+      flow_control: flowControlConfig(spec),
     },
     // The simulator completes a session at its end marker without waiting for stragglers.
     profiler: { end_grace_s: 0 },
+    ...(spec.flow ? { ext_proc: { stream_idle_timeout_s: BENCH_QUEUE_TTL_S + 60 } } : {}),
     // The reactive scaler scales down after its window (HPA's default unless given).
     ...(reactiveWindowS !== null
       ? {
@@ -102,6 +124,9 @@ export function runPolicy(
       promptTokensPerRequest: Math.round(r.requestPromptTokens / Math.max(1, r.requests)),
       prefillShareOfBusyGpu: r.prefillGpuSeconds / Math.max(1e-9, r.busyGpuSeconds),
       hostTokens: r.hostTokens,
+      shed: r.shed,
+      held: r.held,
+      heldWaitS: r.held > 0 ? r.heldWaitS / r.held : 0,
     },
     outputTimeline: r.outputTimeline,
   };

@@ -87,8 +87,39 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
     random: seededRandom(options.seed),
     events: warm,
     warmSender: warm,
+    flowEvents: {
+      held: () => tally.held++,
+      released: (_pool, _workflow, reason, waitS) => {
+        if (reason !== 'immediate') tally.heldWaitS += waitS;
+      },
+      shed: () => {},
+      cancelled: () => {},
+    },
+    // Flow control's timers on the virtual clock (a fired timer of a released request does nothing).
+    timers: {
+      at: (atMs, fn) => {
+        let live = true;
+        queue.schedule(atMs, () => {
+          if (live) fn();
+        });
+        return () => {
+          live = false;
+        };
+      },
+      defer: (fn) => queue.schedule(queue.now, fn),
+    },
   });
-  const scrape = scrapeView(fleet, core.cluster, config.scheduler.unhealthy_after_failures, () => queue.now);
+  const scrapeAll = scrapeView(
+    fleet,
+    core.cluster,
+    config.scheduler.unhealthy_after_failures,
+    () => queue.now,
+  );
+  // As the service's scraper does: fresh figures may release held requests.
+  const scrape = () => {
+    scrapeAll();
+    core.flow?.scraped();
+  };
 
   const oracle = options.oracle ? new OracleGate(fleet) : null;
   if (oracle) fleet.afterStep = () => oracle.release();
@@ -99,6 +130,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
     tally,
     oracle ? null : (options.retention ?? null),
     { resolver: core.identity, mode: options.identity ?? 'headers' },
+    oracle ? null : core.flow,
     oracle,
   ).schedule(options.plans);
   // Periodic work, from time 0 until every session has completed.

@@ -24,6 +24,10 @@ export interface ClusterRunResult {
   readonly prefillGpuSeconds: number;
   /** Prompt tokens loaded from the host KV tier (part of cachedTokens). */
   readonly hostTokens: number;
+  /** Requests flow control answered 429 (0 with it off). */
+  readonly shed: number;
+  readonly held: number;
+  readonly heldWaitS: number;
   /** Prompt tokens of the workload's requests (warm requests left out). */
   readonly requestPromptTokens: number;
   /** Cache-manager decisions by result (sent, or why skipped). */
@@ -62,6 +66,12 @@ export class RunTally {
   outputTokens = 0;
   readonly outputTimeline: Array<readonly [number, number]> = [];
   requests = 0;
+  /** Requests flow control answered 429 (past its bounds or TTL). */
+  shed = 0;
+  /** Requests flow control held before routing them. */
+  held = 0;
+  /** Seconds held requests waited, summed. */
+  heldWaitS = 0;
   requestPromptTokens = 0;
   sessionsDone = 0;
   /** When the last request ended (virtual ms). */
@@ -108,6 +118,9 @@ export class RunTally {
       cachedTokens: fleet.total('cachedTokensTotal'),
       preemptions: fleet.total('preemptionsTotal'),
       hostTokens: fleet.total('hostTokensTotal'),
+      shed: this.shed,
+      held: this.held,
+      heldWaitS: this.heldWaitS,
       requestPromptTokens: this.requestPromptTokens,
       busyGpuSeconds: fleet.total('busyMsTotal') / 1000,
       prefillGpuSeconds: fleet.total('prefillMsTotal') / 1000,

@@ -9,6 +9,8 @@ import { NEUTRAL_PRIORITY } from '../../../ext-proc/src/core/routing/priority.js
 import { RequestLifecycle } from '../../../ext-proc/src/core/routing/request-lifecycle.js';
 import type { RouteDecision } from '../../../ext-proc/src/core/routing/route-decision.js';
 import type { RouteInput } from '../../../ext-proc/src/core/routing/route-input.js';
+import type { FlowAdmission } from '../../../ext-proc/src/core/flow-control/flow-controller.js';
+import type { FlowGate } from '../../../ext-proc/src/core/flow-control/flow-gate.js';
 import {
   SessionHistory,
   type SessionPlan,
@@ -75,6 +77,8 @@ export class SessionDriver {
     private readonly retention: RetentionPolicy | null = null,
     /** How the requests identify themselves; absent: the identity is passed as the headers would give it. */
     private readonly identity: ClientIdentity | null = null,
+    /** Flow control (the gateway core's), when on: requests may be held, and shed. */
+    private readonly gate: FlowGate | null = null,
     /** The oracle bound: requests go through this gateway queue instead of the router. */
     private readonly oracle: OracleGate | null = null,
   ) {}
@@ -113,8 +117,11 @@ export class SessionDriver {
             : !later.some((s) => s.thread === step.thread);
         const request = { plan, step, stepId, history, last, lastOfContext, remainingWork };
         const sent = this.send(request, (runs) => {
-          finishedRuns[k] = runs;
-          maxAfter = Math.max(maxAfter, step.afterS);
+          // Null: flow control shed it after holding it; its stage goes on without it.
+          if (runs) {
+            finishedRuns[k] = runs;
+            maxAfter = Math.max(maxAfter, step.afterS);
+          }
           remaining--;
           if (remaining === 0) stageDone();
         });
@@ -131,13 +138,13 @@ export class SessionDriver {
    * through the router; `done` gets the prompt text and output it adds to the history.
    * False when the router refused it.
    */
-  private send(r: StepRequest, done: (runs: Run[]) => void): boolean {
+  private send(r: StepRequest, done: (runs: Run[] | null) => void): boolean {
     const { plan, step, stepId, last } = r;
     const prefix: Run = { key: step.prefix, tokens: step.prefixTokens };
     const fresh: Run = { key: `${stepId}:new`, tokens: step.newTokens };
-    const output: Run = { key: `${stepId}:out`, tokens: step.outputTokens };
     const promptRuns = [prefix, ...r.history.context(step), fresh];
     const promptTokens = promptRuns.reduce((a, run) => a + run.tokens, 0);
+    const output: Run = { key: `${stepId}:out`, tokens: step.outputTokens };
     if (this.oracle)
       return this.sendToOracle(r, promptRuns, promptTokens, output, () => done([fresh, output]));
     const json = {
@@ -171,14 +178,44 @@ export class SessionDriver {
     };
     const started = this.queue.now;
     // The same request record as ext-proc's stream processor keeps, on the virtual clock.
-    const lifecycle = new RequestLifecycle(this.router, this.clock);
+    const lifecycle = new RequestLifecycle(this.router, this.clock, this.gate);
     lifecycle.start();
-    let decision: RouteDecision;
+    let admission: FlowAdmission;
     try {
-      decision = lifecycle.route(input);
+      admission = lifecycle.admit(input, null, (outcome) => {
+        if (outcome.kind === 'routed')
+          this.run(r, input, promptRuns, outcome.decision, lifecycle, started, done);
+        else {
+          this.tally.shed++;
+          done(null);
+        }
+      });
     } catch {
       return false;
     }
+    if (admission.kind === 'shed') {
+      this.tally.shed++;
+      return false;
+    }
+    if (admission.kind === 'routed')
+      this.run(r, input, promptRuns, admission.decision, lifecycle, started, done);
+    return true;
+  }
+
+  /** Runs a routed request on its replica and completes it through the lifecycle. */
+  private run(
+    r: StepRequest,
+    input: RouteInput,
+    promptRuns: Run[],
+    decision: RouteDecision,
+    lifecycle: RequestLifecycle,
+    started: number,
+    done: (runs: Run[] | null) => void,
+  ): void {
+    const { plan, step, stepId } = r;
+    const promptTokens = promptRuns.reduce((a, run) => a + run.tokens, 0);
+    const fresh = promptRuns[promptRuns.length - 1] as Run;
+    const output: Run = { key: `${stepId}:out`, tokens: step.outputTokens };
     const replica = this.fleet.get(decision.endpoint) as Replica;
     // What ext-proc writes into the body (aged), as a priority-scheduling vLLM reads it.
     const priority = decision.enginePriority ?? decision.priority ?? NEUTRAL_PRIORITY;
@@ -226,7 +263,6 @@ export class SessionDriver {
         },
       },
     );
-    return true;
   }
 
   /** The oracle bound: held in its gateway queue, no router, priority = remaining session work. */

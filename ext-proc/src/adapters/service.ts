@@ -50,7 +50,11 @@ export interface ExtProcServiceOptions {
   readonly clock?: Clock;
 }
 
+/** Seconds a held request's Envoy message timer runs past flow control's TTL. */
+export const HELD_TIMER_MARGIN_S = 1;
+
 export function settingsFromConfig(config: PythiaConfig): ExtProcSettings {
+  const flow = config.scheduler.flow_control;
   return {
     headerNames: {
       workflow: config.headers.workflow,
@@ -68,6 +72,9 @@ export function settingsFromConfig(config: PythiaConfig): ExtProcSettings {
       ? config.scheduler.warming.max_history_bytes / 2
       : 0,
     maxOutputTokens: new Map(config.pools.map((p) => [p.name, p.max_output_tokens])),
+    tenantHeader: flow.enabled ? flow.fairness.tenant_header : null,
+    // A second past the queue's TTL: the 429 at the TTL reaches Envoy before its timer fires.
+    heldMessageTimeoutMs: flow.enabled ? (flow.queue_ttl_s + HELD_TIMER_MARGIN_S) * 1000 : 0,
   };
 }
 
@@ -126,13 +133,23 @@ export async function startExtProc(
     traces,
     warmSender: { send: (plan) => warmer?.send(plan) },
     events: metrics,
+    flowEvents: metrics.flow,
+    timers: {
+      at: (atMs, fn) => {
+        const timer = setTimeout(fn, Math.max(0, atMs - clock.now()));
+        return () => clearTimeout(timer);
+      },
+      defer: (fn) => setImmediate(fn),
+    },
   });
   warmer = new HttpWarmSender(core.planner, config.scheduler.warming.timeout_ms, metrics, log);
   const { cluster, sessions, models } = core;
   const router = core.router;
   const watcher = link ? new ModelWatcher(link, models, metrics, log) : null;
   const scraper =
-    config.scheduler.scrape_interval_ms > 0 ? new EndpointScraper(cluster, config, metrics, log) : null;
+    config.scheduler.scrape_interval_ms > 0
+      ? new EndpointScraper(cluster, config, metrics, log, () => core.flow?.scraped())
+      : null;
   const loadShare = link ? new LoadSharing(link, cluster, config.scheduler.load_sharing, log) : null;
   const settings = settingsFromConfig(config);
   const gaugeTimer = setInterval(() => {
@@ -151,7 +168,16 @@ export async function startExtProc(
   const bodyBudget = new SharedBodyBudget(config.ext_proc.max_buffered_bytes_total);
   const streams = addExtProcService(server, {
     newProcessor: () =>
-      new StreamProcessor(settings, router, metrics, clock, systemRequestIds, bodyBudget, core.identity),
+      new StreamProcessor(
+        settings,
+        router,
+        metrics,
+        clock,
+        systemRequestIds,
+        bodyBudget,
+        core.identity,
+        core.flow,
+      ),
     metrics,
     log,
     clock,

@@ -16,6 +16,10 @@ import { SessionAffinity } from './session-affinity.js';
 import { SessionHistory } from './session-history.js';
 import { SessionTracker } from './session-tracker.js';
 import { WarmPlanner } from './warm-planner.js';
+import type { PreparedRoute } from './request-router.js';
+import { FlowController, type FlowEvents, type FlowTimers } from '../flow-control/flow-controller.js';
+import { FlowGate } from '../flow-control/flow-gate.js';
+import { flowSettings } from '../flow-control/settings.js';
 
 export interface GatewayCoreOptions {
   readonly clock: Clock;
@@ -25,6 +29,9 @@ export interface GatewayCoreOptions {
   readonly events?: RouterEvents | null;
   /** Plugin types the profiles may use (default: the built-in ones). */
   readonly plugins?: PluginRegistry;
+  /** Timers for flow control (required when scheduler.flow_control.enabled). */
+  readonly timers?: FlowTimers;
+  readonly flowEvents?: FlowEvents | null;
 }
 
 export interface GatewayCore {
@@ -40,6 +47,8 @@ export interface GatewayCore {
   readonly planner: WarmPlanner;
   /** Resolves each request's workflow identity (Pythia headers, native session headers, inference). */
   readonly identity: IdentityResolver;
+  /** Flow control, when scheduler.flow_control.enabled: requests are admitted through it. */
+  readonly flow: FlowGate | null;
 }
 
 export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOptions): GatewayCore {
@@ -117,5 +126,34 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     identitySettings(config.identity, config.headers, config.identifiers.max_length),
     options.clock,
   );
-  return { ...parts, router, identity };
+  const flow = createFlowGate(config, options, router, cluster, models);
+  return { ...parts, router, identity, flow };
+}
+
+function createFlowGate(
+  config: PythiaConfig,
+  options: GatewayCoreOptions,
+  router: WorkflowRouter,
+  cluster: ClusterState,
+  models: ModelRegistry,
+): FlowGate | null {
+  const settings = flowSettings(config);
+  if (!settings.enabled) return null;
+  if (!options.timers) throw new Error('flow control needs timers (GatewayCoreOptions.timers)');
+  const e = config.ext_proc;
+  const controller = new FlowController<PreparedRoute>(settings, {
+    clock: options.clock,
+    timers: options.timers,
+    cluster,
+    router,
+    events: options.flowEvents ?? null,
+    // Learned workflows only (bounded by the profiler's limits); the rest share one label.
+    workflowLabel: (w) => (w === null ? 'none' : models.get(w) ? w : 'other'),
+    sessionBounds: {
+      maxEntries: e.max_tracked_sessions,
+      maxBytes: e.session_budget_bytes,
+      idleMs: e.session_idle_s * 1000,
+    },
+  });
+  return new FlowGate(router, controller, config.scheduler.default_output_tokens);
 }

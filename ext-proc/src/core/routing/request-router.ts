@@ -34,6 +34,7 @@ import type { SessionAffinity } from './session-affinity.js';
 import type { SessionHistory } from './session-history.js';
 import type { SessionTracker } from './session-tracker.js';
 import type { WarmOutcome, WarmPlan, WarmPlanner } from './warm-planner.js';
+import type { Ranking } from '../flow-control/flow-controller.js';
 
 /** Prompt tokens estimated from body bytes: no tokenizer on the hot path. */
 export function estimatePromptTokens(bodyBytes: number): number {
@@ -135,6 +136,16 @@ export function traceOf(record: CompletedRequest): Trace | null {
   };
 }
 
+/** A request between prepare() and commit() (flow control may hold it in between). */
+export interface PreparedRoute {
+  readonly input: RouteInput;
+  readonly request: SchedulingRequest;
+  readonly profile: Profile;
+  readonly prediction: Prediction | null;
+  readonly proactive: boolean;
+  readonly gatesNextStage: boolean;
+}
+
 /** Router-private facts carried from route() to complete(). */
 interface RouteMemo {
   readonly load: RequestLoad;
@@ -148,6 +159,15 @@ export class WorkflowRouter implements RequestRouter {
   constructor(private readonly parts: RouterParts) {}
 
   route(input: RouteInput): RouteDecision {
+    return this.commit(this.prepare(input), null);
+  }
+
+  /**
+   * The first half of route(): the request's session stage starts and its prediction and
+   * scheduling request are computed. Flow control holds a prepared request until it commits
+   * it (or abandons it); route() does both at once.
+   */
+  prepare(input: RouteInput): PreparedRoute {
     const p = this.parts;
     const now = p.clock.now();
     const identity = input.identity;
@@ -181,8 +201,36 @@ export class WorkflowRouter implements RequestRouter {
       overflow: bound === null ? UNPREDICTED_OVERFLOW : 1 - p.outputQuantile,
       siblingsInFlight,
     };
+    return { input, request, profile, prediction, proactive, gatesNextStage };
+  }
+
+  /** The endpoints the request's profile keeps, scored, best first (nothing changes). */
+  rank(prepared: PreparedRoute): Ranking {
+    return this.parts.scheduler.rank(prepared.request, prepared.profile);
+  }
+
+  /** Urgency of a prepared request in [0, 1] (1: most), as its priority would say; 0 without a prediction. */
+  urgency(prepared: PreparedRoute): number {
+    const { prediction, proactive, gatesNextStage } = prepared;
+    if (!proactive || !prediction) return 0;
+    return 1 - requestPriority(prediction, gatesNextStage, this.parts.priority) / 100;
+  }
+
+  /** A prepared request that will never be routed (shed or cancelled while held). */
+  abandon(prepared: PreparedRoute): void {
+    const identity = prepared.input.identity;
+    if (identity) this.parts.sessions.end(identity, this.parts.clock.now());
+  }
+
+  /** The second half of route(): places the request (among `only` when given) and records it. */
+  commit(prepared: PreparedRoute, only: ReadonlySet<string> | null): RouteDecision {
+    const p = this.parts;
+    const now = p.clock.now();
+    const { input, request, profile, prediction, proactive, gatesNextStage } = prepared;
+    const identity = input.identity;
+    const hashes = request.prefixHashes;
     const reservation = identity ? p.affinity.reservation(identity.workflow, identity.session, now) : null;
-    const placement = p.scheduler.decide(request, profile);
+    const placement = p.scheduler.decide(request, profile, only);
     if (reservation && identity && reservation.agent === identity.agent) {
       p.events?.reservation(reservation.endpoint === placement.endpoint);
     }
