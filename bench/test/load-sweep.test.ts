@@ -116,4 +116,7 @@ test('options: every bad value reported at once', () => {
   const { options } = parseLoadOptions(['--workload', 'coding-long', '--duration-s', '900']);
   assert.equal(options.durationS, 900);
   assert.ok(options.policies.includes('llm-d') && options.policies.includes('dynamo'));
+  // The peers' queues (flow-control presets) are policies of the sweep too.
+  const flow = parseLoadOptions(['--policies', 'round-robin,llm-d-flow,dynamo-wspt']).options;
+  assert.deepEqual(flow.policies, ['round-robin', 'llm-d-flow', 'dynamo-wspt']);
 });
