@@ -28,6 +28,9 @@ export interface PolicyRun {
     readonly held: number;
     /** Mean seconds a held request waited. */
     readonly heldWaitS: number;
+    /** Events between ext-proc replicas per routed request, and their bytes. */
+    readonly replicaEventsPerRequest: number;
+    readonly replicaBytesPerRequest: number;
   };
   /** When each request ended (virtual ms) and its output tokens. */
   readonly outputTimeline: ReadonlyArray<readonly [number, number]>;
@@ -36,7 +39,10 @@ export interface PolicyRun {
 export interface ClusterSetup {
   readonly simPools: readonly SimPool[];
   /** Engine extras for every policy alike (host KV tier, a fixed retention TTL). */
-  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity' | 'oracle'>;
+  readonly extras?: Pick<
+    ClusterRunOptions,
+    'engine' | 'retention' | 'identity' | 'extProcReplicas' | 'oracle'
+  >;
   /** The 8B pool's replicas (the most it may have when autoscaled). */
   readonly replicas: number;
   readonly seed: number;
@@ -127,6 +133,8 @@ export function runPolicy(
       shed: r.shed,
       held: r.held,
       heldWaitS: r.held > 0 ? r.heldWaitS / r.held : 0,
+      replicaEventsPerRequest: (r.replicaEvents ?? 0) / Math.max(1, r.requests),
+      replicaBytesPerRequest: (r.replicaEventBytes ?? 0) / Math.max(1, r.requests),
     },
     outputTimeline: r.outputTimeline,
   };

@@ -5,6 +5,9 @@ import type { ReplicaFleet } from './replica-fleet.js';
 import type { WarmTraffic } from './warm-traffic.js';
 
 export interface ClusterRunResult {
+  /** Events the ext-proc replicas sent each other (pythia.replica.v1), and their encoded bytes. */
+  readonly replicaEvents?: number;
+  readonly replicaEventBytes?: number;
   readonly jctS: number[];
   readonly ttftS: number[];
   /** Session of each JCT, same order (to leave warm-up sessions out). */

@@ -4,13 +4,11 @@
 // (router.complete, which publishes the trace ext-proc would); the next stage follows its
 // tool time after the slowest request, with the session's history in its prompts.
 import type { Clock } from '../../../core/src/clock.js';
-import type { WorkflowRouter } from '../../../ext-proc/src/core/routing/request-router.js';
 import { NEUTRAL_PRIORITY } from '../../../ext-proc/src/core/routing/priority.js';
 import { RequestLifecycle } from '../../../ext-proc/src/core/routing/request-lifecycle.js';
 import type { RouteDecision } from '../../../ext-proc/src/core/routing/route-decision.js';
 import type { RouteInput } from '../../../ext-proc/src/core/routing/route-input.js';
 import type { FlowAdmission } from '../../../ext-proc/src/core/flow-control/flow-controller.js';
-import type { FlowGate } from '../../../ext-proc/src/core/flow-control/flow-gate.js';
 import {
   SessionHistory,
   type SessionPlan,
@@ -20,6 +18,7 @@ import {
 import type { RetentionHint } from './engine.js';
 import type { OracleGate } from './oracle-gate.js';
 import type { EventQueue } from './event-queue.js';
+import type { RoundRobinGateways } from './ext-proc-replicas.js';
 import type { Replica, ReplicaFleet } from './replica-fleet.js';
 import type { RunTally } from './run-results.js';
 import { type ClientIdentity, clientHeaders, instructions, messagesOf } from './client-identity.js';
@@ -71,14 +70,13 @@ export class SessionDriver {
 
   constructor(
     private readonly queue: EventQueue,
-    private readonly router: WorkflowRouter,
+    /** The ext-proc each request reaches (one, or several fed round-robin). */
+    private readonly gateways: RoundRobinGateways,
     private readonly fleet: ReplicaFleet,
     private readonly tally: RunTally,
     private readonly retention: RetentionPolicy | null = null,
     /** How the requests identify themselves; absent: the identity is passed as the headers would give it. */
     private readonly identity: ClientIdentity | null = null,
-    /** Flow control (the gateway core's), when on: requests may be held, and shed. */
-    private readonly gate: FlowGate | null = null,
     /** The oracle bound: requests go through this gateway queue instead of the router. */
     private readonly oracle: OracleGate | null = null,
   ) {}
@@ -178,7 +176,9 @@ export class SessionDriver {
     };
     const started = this.queue.now;
     // The same request record as ext-proc's stream processor keeps, on the virtual clock.
-    const lifecycle = new RequestLifecycle(this.router, this.clock, this.gate);
+    // Flow control (the gateway's, when on) may hold the request, or shed it.
+    const gateway = this.gateways.pick();
+    const lifecycle = new RequestLifecycle(gateway.router, this.clock, gateway.gate);
     lifecycle.start();
     let admission: FlowAdmission;
     try {

@@ -117,6 +117,25 @@ const extProcSchema = z.strictObject({
   max_streams_per_connection: z.number().int().min(0).max(1000).default(500),
   /** Seconds a graceful stop waits for buffered traces to reach NATS. */
   stop_flush_timeout_s: z.number().min(0).default(5),
+  /** Live-session state shared between ext-proc replicas over NATS (docs/scaling.md). */
+  replicas: z
+    .strictObject({
+      /** Each replica says it is alive this often (in-flight counts ride on it). */
+      heartbeat_ms: positiveInt.default(500),
+      /** A replica not heard from for this long stops counting: its in-flight requests are dropped. */
+      dead_after_ms: positiveInt.default(2000),
+      /** How long the PYTHIA_REPLICA memory stream keeps events for a starting replica to catch up. */
+      stream_max_age_s: positiveInt.default(120),
+      /** Bytes the stream keeps at most (oldest dropped first). */
+      stream_max_bytes: positiveInt.default(256 * 1024 * 1024),
+      /** A starting replica reports ready after this long even if its catch-up did not finish. */
+      catch_up_timeout_s: positiveInt.default(15),
+      /** Other replicas followed at most. */
+      max_replicas: positiveInt.default(256),
+      /** In-flight requests followed per other replica (the oldest dropped beyond). */
+      max_in_flight_per_replica: positiveInt.default(100_000),
+    })
+    .prefault({}),
 });
 
 const fraction = z.number().min(0).max(1);
@@ -238,13 +257,6 @@ const schedulerSchema = z.strictObject({
           weights: z.record(z.string(), z.number().positive()).default({}),
         })
         .prefault({}),
-    })
-    .prefault({}),
-  load_sharing: z
-    .strictObject({
-      interval_ms: positiveInt.default(500),
-      /** Other replicas' reports older than this are ignored. */
-      stale_after_ms: positiveInt.default(2000),
     })
     .prefault({}),
 });

@@ -194,6 +194,40 @@ export class ExtProcMetrics implements StreamEvents {
     registers: [this.registry],
   });
 
+  readonly replicaEventsTotal = new Counter({
+    name: 'pythia_ext_proc_replica_events_total',
+    help: 'Live-session events exchanged with the other ext-proc replicas, by direction and kind',
+    labelNames: ['direction', 'kind'],
+    registers: [this.registry],
+  });
+  readonly replicaEventBytesTotal = new Counter({
+    name: 'pythia_ext_proc_replica_event_bytes_total',
+    help: 'Bytes of live-session events exchanged with the other ext-proc replicas, by direction',
+    labelNames: ['direction'],
+    registers: [this.registry],
+  });
+  readonly replicaStalenessSeconds = new Histogram({
+    name: 'pythia_ext_proc_replica_event_staleness_seconds',
+    help: 'From another replica sending a live event to this replica applying it',
+    buckets: [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1],
+    registers: [this.registry],
+  });
+  readonly replicaPeers = new Gauge({
+    name: 'pythia_ext_proc_replica_peers',
+    help: 'Other ext-proc replicas counting now (heard from within ext_proc.replicas.dead_after_ms)',
+    registers: [this.registry],
+  });
+  readonly replicaRemoteInFlight = new Gauge({
+    name: 'pythia_ext_proc_replica_remote_in_flight',
+    help: "The other replicas' requests in flight, as this replica folds them",
+    registers: [this.registry],
+  });
+  readonly replicaLostTotal = new Counter({
+    name: 'pythia_ext_proc_replica_lost_total',
+    help: 'Replica events missed (gap) and in-flight requests dropped (their replica stopped counting)',
+    labelNames: ['what'],
+    registers: [this.registry],
+  });
   constructor(collectProcessMetrics = true) {
     if (collectProcessMetrics) addProcessMetrics(this.registry);
   }

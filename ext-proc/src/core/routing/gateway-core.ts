@@ -20,10 +20,17 @@ import type { PreparedRoute } from './request-router.js';
 import { FlowController, type FlowEvents, type FlowTimers } from '../flow-control/flow-controller.js';
 import { FlowGate } from '../flow-control/flow-gate.js';
 import { flowSettings } from '../flow-control/settings.js';
+import { ReplicaView, type ReplicaSink, type ReplicaViewSettings } from './replica-view.js';
+import { TieBreak } from '../scheduling/tie-break.js';
 
 export interface GatewayCoreOptions {
   readonly clock: Clock;
   readonly random: () => number;
+  /**
+   * Seeds exact-tie draws together with each request's session (the same on every replica;
+   * default 0). The bench passes its seed so that runs vary by seed as before.
+   */
+  readonly tieBreakSeed?: number;
   readonly traces?: TraceSink | null;
   readonly warmSender?: WarmSender | null;
   readonly events?: RouterEvents | null;
@@ -32,6 +39,11 @@ export interface GatewayCoreOptions {
   /** Timers for flow control (required when scheduler.flow_control.enabled). */
   readonly timers?: FlowTimers;
   readonly flowEvents?: FlowEvents | null;
+  /**
+   * Several ext-proc replicas: this one's id and where its events go (the other replicas'
+   * arrive through `GatewayCore.replicas.apply`). Absent: it decides alone.
+   */
+  readonly replica?: { readonly id: string; readonly sink: ReplicaSink };
 }
 
 export interface GatewayCore {
@@ -49,6 +61,19 @@ export interface GatewayCore {
   readonly identity: IdentityResolver;
   /** Flow control, when scheduler.flow_control.enabled: requests are admitted through it. */
   readonly flow: FlowGate | null;
+  /** The other ext-proc replicas folded into this one's tables (null without `options.replica`). */
+  readonly replicas: ReplicaView | null;
+}
+
+/** The replica view's bounds from configuration. */
+export function replicaViewSettings(config: PythiaConfig): ReplicaViewSettings {
+  const r = config.ext_proc.replicas;
+  return {
+    deadAfterMs: r.dead_after_ms,
+    maxReplicas: r.max_replicas,
+    maxInFlightPerReplica: r.max_in_flight_per_replica,
+    requestMaxMs: config.ext_proc.stream_max_duration_s * 1000,
+  };
 }
 
 export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOptions): GatewayCore {
@@ -83,10 +108,17 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
   // A fresh instance per use: a picker's state (round robin) is never shared.
   const profile = (name: string) => plugins.build(name, s.profiles);
   const settings = { overflowThreshold: s.overflow_threshold, defaultOutputTokens: s.default_output_tokens };
+  const tieBreak = new TieBreak(options.random, options.tieBreakSeed ?? 0);
   const scheduler = new Scheduler(
     cluster,
     profile(s.reactive_profile),
-    { random: options.random, nowMs: () => options.clock.now(), prefixIndex, sessions: affinity, settings },
+    {
+      random: () => tieBreak.next(),
+      nowMs: () => options.clock.now(),
+      prefixIndex,
+      sessions: affinity,
+      settings,
+    },
     { defaultPool: config.ext_proc.default_pool ?? null, fallbacks: 2, trace: false },
   );
   const planner = new WarmPlanner(
@@ -111,6 +143,8 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     traces: options.traces ?? null,
     warmSender: options.warmSender ?? null,
     events: options.events ?? null,
+    replicas: options.replica?.sink ?? null,
+    tieBreak,
     clock: options.clock,
     levers: s.levers,
     priority: {
@@ -127,7 +161,14 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     options.clock,
   );
   const flow = createFlowGate(config, options, router, cluster, models);
-  return { ...parts, router, identity, flow };
+  const replicas = options.replica
+    ? new ReplicaView(
+        options.replica.id,
+        { cluster, sessions, affinity, prefixIndex, prompts, history, planner },
+        replicaViewSettings(config),
+      )
+    : null;
+  return { ...parts, router, identity, flow, replicas };
 }
 
 function createFlowGate(

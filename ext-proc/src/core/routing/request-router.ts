@@ -35,6 +35,8 @@ import type { SessionHistory } from './session-history.js';
 import type { SessionTracker } from './session-tracker.js';
 import type { WarmOutcome, WarmPlan, WarmPlanner } from './warm-planner.js';
 import type { Ranking } from '../flow-control/flow-controller.js';
+import type { ReplicaSink } from './replica-view.js';
+import type { TieBreak } from '../scheduling/tie-break.js';
 
 /** Prompt tokens estimated from body bytes: no tokenizer on the hot path. */
 export function estimatePromptTokens(bodyBytes: number): number {
@@ -84,6 +86,10 @@ export interface RouterParts {
   readonly traces: TraceSink | null;
   readonly warmSender: WarmSender | null;
   readonly events: RouterEvents | null;
+  /** The other ext-proc replicas (null: this replica decides alone). */
+  readonly replicas: ReplicaSink | null;
+  /** The scheduler's tie-break draws, seeded per request from its session. */
+  readonly tieBreak: TieBreak;
   readonly clock: Clock;
   readonly levers: LeverSwitches;
   readonly priority: PrioritySettings;
@@ -144,6 +150,10 @@ export interface PreparedRoute {
   readonly prediction: Prediction | null;
   readonly proactive: boolean;
   readonly gatesNextStage: boolean;
+  /** The agent's system prompt when new to this replica (told to the others at commit). */
+  readonly prompt: { model: string; system: string } | null;
+  /** Seeds the tie-break at commit: flow control may prepare other requests in between. */
+  readonly tieBreakKey: string | null;
 }
 
 /** Router-private facts carried from route() to complete(). */
@@ -174,14 +184,19 @@ export class WorkflowRouter implements RequestRouter {
     let prediction: Prediction | null = null;
     let gatesNextStage = false;
     let siblingsInFlight = 0;
+    let prompt: { model: string; system: string } | null = null;
+    let tieBreakKey: string | null = null;
     const model = identity ? p.models.get(identity.workflow) : undefined;
     if (identity) {
       const stages = p.sessions.start(identity, now);
-      prediction = model?.predict(stages.roles(), identity.agent) ?? null;
+      const roles = stages.roles();
+      prediction = model?.predict(roles, identity.agent) ?? null;
       gatesNextStage = stages.running === 1;
       siblingsInFlight = stages.running - 1;
       if (p.levers.warming)
-        p.prompts.observe(identity.workflow, identity.agent, input.llm.model, input.llm.json);
+        prompt = p.prompts.observe(identity.workflow, identity.agent, input.llm.model, input.llm.json);
+      // Seeded by the session's state, not this process: every replica breaks ties alike.
+      tieBreakKey = `${identity.workflow}\u0000${identity.session}\u0000${identity.agent}\u0000${roles.length}\u0000${stages.currentWidth}`;
     }
     const proactive = prediction?.mode === 'proactive' && prediction.known;
     const profile = proactive && p.levers.placement ? p.proactiveProfile : p.reactiveProfile;
@@ -201,11 +216,12 @@ export class WorkflowRouter implements RequestRouter {
       overflow: bound === null ? UNPREDICTED_OVERFLOW : 1 - p.outputQuantile,
       siblingsInFlight,
     };
-    return { input, request, profile, prediction, proactive, gatesNextStage };
+    return { input, request, profile, prediction, proactive, gatesNextStage, prompt, tieBreakKey };
   }
 
   /** The endpoints the request's profile keeps, scored, best first (nothing changes). */
   rank(prepared: PreparedRoute): Ranking {
+    this.parts.tieBreak.seed(prepared.tieBreakKey);
     return this.parts.scheduler.rank(prepared.request, prepared.profile);
   }
 
@@ -226,9 +242,10 @@ export class WorkflowRouter implements RequestRouter {
   commit(prepared: PreparedRoute, only: ReadonlySet<string> | null): RouteDecision {
     const p = this.parts;
     const now = p.clock.now();
-    const { input, request, profile, prediction, proactive, gatesNextStage } = prepared;
+    const { input, request, profile, prediction, proactive, gatesNextStage, prompt } = prepared;
     const identity = input.identity;
     const hashes = request.prefixHashes;
+    p.tieBreak.seed(prepared.tieBreakKey);
     const reservation = identity ? p.affinity.reservation(identity.workflow, identity.session, now) : null;
     const placement = p.scheduler.decide(request, profile, only);
     if (reservation && identity && reservation.agent === identity.agent) {
@@ -241,7 +258,20 @@ export class WorkflowRouter implements RequestRouter {
     };
     p.cluster.acquire(placement.endpoint, load);
     if (hashes.length > 0) p.prefixIndex.record(hashes, placement.endpoint, now);
-    if (identity) p.affinity.placed(identity.workflow, identity.session, placement.endpoint, now);
+    if (identity) {
+      p.affinity.placed(identity.workflow, identity.session, placement.endpoint, now);
+      p.replicas?.emit({
+        kind: 'start',
+        requestId: input.requestId,
+        identity,
+        endpoint: placement.endpoint,
+        reservedTokens: load.reservedTokens,
+        overflow: load.overflow,
+        decodeTokens: load.decodeTokens,
+        prefixHashes: hashes,
+        prompt,
+      });
+    }
 
     const start = p.traces ? startOf(input, placement.pool, p.clock.wallNow()) : null;
     if (start) p.traces?.started(start);
@@ -274,6 +304,7 @@ export class WorkflowRouter implements RequestRouter {
     if (identity) {
       const now = p.clock.now();
       p.sessions.end(identity, now);
+      let recorded = false;
       if (input.sessionEnd) {
         p.sessions.forget(identity);
         p.history.drop(identity.workflow, identity.session);
@@ -285,8 +316,20 @@ export class WorkflowRouter implements RequestRouter {
           input.llm.json,
           outcome.usage.outputText,
         );
-        if (memo?.proactive) this.maybeWarm(identity, memo.prediction, now);
+        recorded = true;
       }
+      // Told before any warm below, in the order a single replica applies them.
+      if (p.replicas) {
+        const history = recorded ? p.history.get(identity.workflow, identity.session) : undefined;
+        p.replicas.emit({
+          kind: 'end',
+          requestId: input.requestId,
+          identity,
+          sessionEnd: input.sessionEnd,
+          history: history ?? (recorded ? { model: input.llm.model, messages: [] } : null),
+        });
+      }
+      if (recorded && memo?.proactive) this.maybeWarm(identity, memo.prediction, now);
     }
     const trace = traceOf(outcome);
     if (trace) p.traces?.publish(trace);
@@ -302,6 +345,7 @@ export class WorkflowRouter implements RequestRouter {
     const next = prediction?.nextAgents[0];
     if (!next || p.sessions.running(identity) > 0) return;
     const model = p.models.get(identity.workflow);
+    p.tieBreak.seed(`${identity.workflow}\u0000${identity.session}\u0000warm\u0000${next.role}`);
     const outcome = p.planner.plan(
       identity,
       { agent: next.role, probability: next.probability },
@@ -317,6 +361,14 @@ export class WorkflowRouter implements RequestRouter {
       p.history.get(identity.workflow, identity.session) ?? null,
     );
     p.events?.warm(outcome);
+    if (outcome.reserved)
+      p.replicas?.emit({
+        kind: 'reserve',
+        identity: { ...identity, agent: next.role },
+        endpoint: outcome.reserved.endpoint,
+        forMs: outcome.reserved.untilMs - now,
+        warmHashes: outcome.kind === 'warm' ? outcome.hashes : [],
+      });
     if (outcome.kind === 'warm') {
       // On a priority-scheduling pool a warm must say it is the least urgent: vLLM reads a
       // missing priority as 0, which would put speculation ahead of every real request.
