@@ -15,6 +15,8 @@ test('every policy the bench scripts use parses and formats back to the same lab
     'least-request',
     'prefix-aware',
     'session-affinity',
+    'llm-d',
+    'dynamo',
     'pythia',
     'pythia-no-placement',
     'pythia-no-priority',

@@ -95,6 +95,8 @@ test('scheduling profiles: the built-in ones by default, user ones added, names 
     'round-robin',
     'prefix-aware',
     'session-affinity',
+    'llm-d',
+    'dynamo',
   ]);
   const custom = parseConfigText(`${minimal}
 scheduler:

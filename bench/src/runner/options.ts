@@ -78,7 +78,8 @@ DIR/report.json, DIR/report.md and SVG charts.
   --policies LIST        comma-separated policies (default ${DEFAULTS.policies}); each is
                          <routing>[-no-<lever>][-with-<lever>][@<order>][+<scaling>], or a
                          peer's queue: llm-d-flow, dynamo-wspt
-                           routing  round-robin, least-request, prefix-aware, session-affinity, pythia
+                           routing  round-robin, least-request, prefix-aware, session-affinity, llm-d,
+                                    dynamo, pythia
                            lever    placement, priority, warming (pythia only; -no- switches off,
                                     -with- switches on one off by default)
                            order    flow control on, releasing in this order: fcfs,

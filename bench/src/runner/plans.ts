@@ -38,8 +38,9 @@ export function generatePlans(
   ratePerS: number,
   seed: number,
   largeRoles: readonly string[],
+  burst = BURST,
 ): SessionPlan[] {
-  const options = { sessions: count, ratePerS, seed, model: 'llama', burst: BURST };
+  const options = { sessions: count, ratePerS, seed, model: 'llama', burst };
   if (workload === 'coding') return withLargeRoles(codingWorkload(options), largeRoles);
   if (workload === 'research') return withLargeRoles(researchWorkload(options), largeRoles);
   if (workload === 'coding-long') return withLargeRoles(codingLongWorkload(options), largeRoles);

@@ -32,12 +32,17 @@ export interface PolicyRun {
     readonly replicaEventsPerRequest: number;
     readonly replicaBytesPerRequest: number;
   };
+  /** When each request ended (virtual ms) and its output tokens. */
+  readonly outputTimeline: ReadonlyArray<readonly [number, number]>;
 }
 
 export interface ClusterSetup {
   readonly simPools: readonly SimPool[];
   /** Engine extras for every policy alike (host KV tier, a fixed retention TTL). */
-  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity' | 'extProcReplicas'>;
+  readonly extras?: Pick<
+    ClusterRunOptions,
+    'engine' | 'retention' | 'identity' | 'extProcReplicas' | 'oracle'
+  >;
   /** The 8B pool's replicas (the most it may have when autoscaled). */
   readonly replicas: number;
   readonly seed: number;
@@ -100,7 +105,8 @@ export function runPolicy(
   const r = runCluster({
     config,
     pools: simPools,
-    priorityScheduling: leverOn(spec, 'priority'),
+    // The oracle bound's engines admit by its priority (the session's remaining work).
+    priorityScheduling: leverOn(spec, 'priority') || extras?.oracle === true,
     learn: pythia,
     plans,
     seed,
@@ -130,5 +136,6 @@ export function runPolicy(
       replicaEventsPerRequest: (r.replicaEvents ?? 0) / Math.max(1, r.requests),
       replicaBytesPerRequest: (r.replicaEventBytes ?? 0) / Math.max(1, r.requests),
     },
+    outputTimeline: r.outputTimeline,
   };
 }

@@ -10,6 +10,7 @@ import { seededRandom } from '../../../test-support/src/workloads/rng.js';
 import type { SessionPlan } from '../../../test-support/src/workloads/session-plan.js';
 import { SimAutoscaling, type SimAutoscalingOptions } from './autoscaling.js';
 import { EventQueue } from './event-queue.js';
+import { OracleGate } from './oracle-gate.js';
 import { NO_LEARNING, SimProfiling } from './profiling.js';
 import { ReplicaFleet, type SimPool } from './replica-fleet.js';
 import { type ClusterRunResult, RunTally } from './run-results.js';
@@ -55,6 +56,11 @@ export interface ClusterRunOptions {
   readonly identity?: IdentityMode;
   /** Several ext-proc replicas sharing live sessions (default: one). */
   readonly extProcReplicas?: ExtProcReplicas;
+  /**
+   * The oracle bound instead of the router (oracle-gate.ts): true output lengths and remaining
+   * session work, a gateway queue, engines by priority. Learning and retention do not apply.
+   */
+  readonly oracle?: boolean;
 }
 
 export function runCluster(options: ClusterRunOptions): ClusterRunResult {
@@ -128,10 +134,17 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
     for (const c of cores) c.flow?.scraped();
   };
 
-  new SessionDriver(queue, new RoundRobinGateways(cores), fleet, tally, options.retention ?? null, {
-    resolver: core.identity,
-    mode: options.identity ?? 'headers',
-  }).schedule(options.plans);
+  const oracle = options.oracle ? new OracleGate(fleet) : null;
+  if (oracle) fleet.afterStep = () => oracle.release();
+  new SessionDriver(
+    queue,
+    new RoundRobinGateways(cores),
+    fleet,
+    tally,
+    oracle ? null : (options.retention ?? null),
+    { resolver: core.identity, mode: options.identity ?? 'headers' },
+    oracle,
+  ).schedule(options.plans);
   // Periodic work, from time 0 until every session has completed.
   const every = (intervalMs: number, fn: () => void) => {
     const loop = () => {

@@ -149,6 +149,19 @@ export class ReplicaEngine {
     return this.running.find((r) => r.req.id === id)?.generated ?? null;
   }
 
+  /** Leading blocks of `blocks` this replica holds (in use or cached free); for the oracle. */
+  cachedPrefixBlocks(blocks: readonly number[]): number {
+    return this.cachedPrefix(blocks);
+  }
+
+  /** Output tokens the running and waiting requests have still to decode; for the oracle. */
+  get remainingDecodeTokens(): number {
+    let n = 0;
+    for (const r of this.running) n += r.req.outputTokens - r.generated;
+    for (const r of this.waiting) n += r.req.outputTokens - r.generated;
+    return n;
+  }
+
   get idle(): boolean {
     return this.running.length === 0 && this.waiting.length === 0;
   }

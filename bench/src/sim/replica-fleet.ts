@@ -43,6 +43,8 @@ export class ReplicaFleet {
   readonly replicas: Replica[] = [];
   private readonly byAddress = new Map<string, Replica>();
   private readonly pending = new Map<string, RequestCallbacks>();
+  /** Called after each engine step's completions (the oracle gate releases held requests). */
+  afterStep: (() => void) | null = null;
 
   constructor(
     private readonly queue: EventQueue,
@@ -102,6 +104,7 @@ export class ReplicaFleet {
         p?.onDone(end, r.cachedTokens);
       }
       this.step(replica);
+      this.afterStep?.();
     });
   }
 

@@ -13,6 +13,8 @@ export interface ClusterRunResult {
   /** Session of each JCT, same order (to leave warm-up sessions out). */
   readonly jctSessions: string[];
   readonly outputTokens: number;
+  /** When each request ended (virtual ms) and its output tokens, in end order. */
+  readonly outputTimeline: ReadonlyArray<readonly [endMs: number, tokens: number]>;
   readonly makespanS: number;
   readonly promptTokens: number;
   readonly cachedTokens: number;
@@ -65,6 +67,7 @@ export class RunTally {
   readonly jctSessions: string[] = [];
   readonly ttftS: number[] = [];
   outputTokens = 0;
+  readonly outputTimeline: Array<readonly [number, number]> = [];
   requests = 0;
   /** Requests flow control answered 429 (past its bounds or TTL). */
   shed = 0;
@@ -89,6 +92,7 @@ export class RunTally {
 
   requestDone(endMs: number, outputTokens: number): void {
     this.outputTokens += outputTokens;
+    this.outputTimeline.push([endMs, outputTokens]);
     this.lastEndMs = Math.max(this.lastEndMs, endMs);
   }
 
@@ -111,6 +115,7 @@ export class RunTally {
       jctSessions: this.jctSessions,
       ttftS: this.ttftS,
       outputTokens: this.outputTokens,
+      outputTimeline: this.outputTimeline,
       makespanS: this.lastEndMs / 1000,
       promptTokens: fleet.total('promptTokensTotal'),
       cachedTokens: fleet.total('cachedTokensTotal'),

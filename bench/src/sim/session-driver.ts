@@ -16,6 +16,7 @@ import {
   stagesOf,
 } from '../../../test-support/src/workloads/session-plan.js';
 import type { RetentionHint } from './engine.js';
+import type { OracleGate } from './oracle-gate.js';
 import type { EventQueue } from './event-queue.js';
 import type { RoundRobinGateways } from './ext-proc-replicas.js';
 import type { Replica, ReplicaFleet } from './replica-fleet.js';
@@ -55,6 +56,8 @@ interface StepRequest {
   readonly last: boolean;
   /** No later step of the session reads this step's context. */
   readonly lastOfContext: boolean;
+  /** Output tokens of this stage's and every later stage's steps (what the oracle orders by). */
+  readonly remainingWork: number;
 }
 
 export class SessionDriver {
@@ -74,6 +77,8 @@ export class SessionDriver {
     private readonly retention: RetentionPolicy | null = null,
     /** How the requests identify themselves; absent: the identity is passed as the headers would give it. */
     private readonly identity: ClientIdentity | null = null,
+    /** The oracle bound: requests go through this gateway queue instead of the router. */
+    private readonly oracle: OracleGate | null = null,
   ) {}
 
   /** Starts every plan at its arrival time. */
@@ -91,6 +96,7 @@ export class SessionDriver {
       let maxAfter = 0;
       const finishedRuns: Run[][] = [];
       const later = stages.slice(index + 1).flat();
+      const remainingWork = [...steps, ...later].reduce((a, s) => a + s.outputTokens, 0);
       const stageDone = () => {
         steps.forEach((s, k) => {
           const runs = finishedRuns[k];
@@ -107,7 +113,8 @@ export class SessionDriver {
           step.thread === undefined
             ? !later.some((s) => s.history)
             : !later.some((s) => s.thread === step.thread);
-        const sent = this.send({ plan, step, stepId, history, last, lastOfContext }, (runs) => {
+        const request = { plan, step, stepId, history, last, lastOfContext, remainingWork };
+        const sent = this.send(request, (runs) => {
           // Null: flow control shed it after holding it; its stage goes on without it.
           if (runs) {
             finishedRuns[k] = runs;
@@ -135,6 +142,9 @@ export class SessionDriver {
     const fresh: Run = { key: `${stepId}:new`, tokens: step.newTokens };
     const promptRuns = [prefix, ...r.history.context(step), fresh];
     const promptTokens = promptRuns.reduce((a, run) => a + run.tokens, 0);
+    const output: Run = { key: `${stepId}:out`, tokens: step.outputTokens };
+    if (this.oracle)
+      return this.sendToOracle(r, promptRuns, promptTokens, output, () => done([fresh, output]));
     const json = {
       model: step.model ?? plan.model ?? 'llama',
       messages: [
@@ -253,5 +263,51 @@ export class SessionDriver {
         },
       },
     );
+  }
+
+  /** The oracle bound: held in its gateway queue, no router, priority = remaining session work. */
+  private sendToOracle(
+    r: StepRequest,
+    promptRuns: readonly Run[],
+    promptTokens: number,
+    output: Run,
+    done: () => void,
+  ): boolean {
+    const oracle = this.oracle as OracleGate;
+    const pool = r.step.model ?? r.plan.model ?? 'llama';
+    const id = `r${this.requestSeq++}`;
+    const started = this.queue.now;
+    this.tally.requests++;
+    this.tally.requestPromptTokens += promptTokens;
+    const blockSize = this.fleet.ofPool(pool)[0]?.engine.profile.blockSize ?? 16;
+    const promptBlocks = blockHashes(promptRuns, blockSize);
+    oracle.submit({
+      pool,
+      remainingWork: r.remainingWork,
+      promptBlocks,
+      promptTokens,
+      outputTokens: r.step.outputTokens,
+      dispatch: (replica) =>
+        this.fleet.submit(
+          replica,
+          {
+            id,
+            promptBlocks,
+            fullBlocks: blockHashes([...promptRuns, output], blockSize),
+            promptTokens,
+            outputTokens: r.step.outputTokens,
+            priority: r.remainingWork,
+            arrivalMs: this.queue.now,
+          },
+          {
+            onFirst: (ms) => this.tally.ttftS.push((ms - started) / 1000),
+            onDone: (ms) => {
+              this.tally.requestDone(ms, r.step.outputTokens);
+              done();
+            },
+          },
+        ),
+    });
+    return true;
   }
 }

@@ -87,6 +87,23 @@ export const BUILT_IN_PROFILES: Readonly<Record<string, ProfileConfig>> = {
     ],
     picker: maxScore,
   },
+  // The peers as they ship in 2026 (docs/bench.md, "Peers"). llm-d router's default: prefix-cache
+  // affinity gated by token load ("sticky until saturated"), then least token load. Its
+  // flow-control variant (`llm-d-flow`: the same behind a picker queue with a saturation
+  // detector, FCFS) is this profile plus ext-proc's flow control (issue 14 item 4), a bench
+  // preset over this profile's name.
+  'llm-d': {
+    filters: [healthy, { type: 'prefix-affinity-gate-filter', parameters: { threshold: 0.8 } }],
+    scorers: [{ type: 'token-load-scorer', weight: 1 }],
+    picker: maxScore,
+  },
+  // NVIDIA Dynamo's KV router: uncached prompt blocks x overlap weight (1) + active blocks,
+  // temperature 0 (the cheapest). Its router queue (`wspt`) is this profile plus flow control.
+  dynamo: {
+    filters: [healthy],
+    scorers: [{ type: 'kv-cost-scorer', weight: 1, parameters: { overlap_weight: 1 } }],
+    picker: maxScore,
+  },
 };
 
 /** User profiles over the built-in ones. */

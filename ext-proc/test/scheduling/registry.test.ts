@@ -61,6 +61,18 @@ test('the built-in profiles: plugins, weights and order', () => {
       picker: 'max-score-picker',
       needs: { prefixHashes: false },
     },
+    'llm-d': {
+      filters: ['healthy-filter', 'prefix-affinity-gate-filter'],
+      scorers: [['token-load-scorer', 1]],
+      picker: 'max-score-picker',
+      needs: { prefixHashes: true },
+    },
+    dynamo: {
+      filters: ['healthy-filter'],
+      scorers: [['kv-cost-scorer', 1]],
+      picker: 'max-score-picker',
+      needs: { prefixHashes: true },
+    },
   });
 });
 

@@ -18,13 +18,16 @@ import { headroomScorer } from './plugins/headroom-scorer.js';
 import { healthyFilter } from './plugins/healthy-filter.js';
 import { historyAffinityScorer } from './plugins/history-affinity-scorer.js';
 import { kvFeasibilityFilter } from './plugins/kv-feasibility-filter.js';
+import { kvCostScorer } from './plugins/kv-cost-scorer.js';
 import { kvUsageScorer } from './plugins/kv-usage-scorer.js';
 import { leastRequestScorer } from './plugins/least-request-scorer.js';
 import { maxScorePicker } from './plugins/max-score-picker.js';
+import { prefixAffinityGateFilter } from './plugins/prefix-affinity-gate-filter.js';
 import { prefixAffinityScorer } from './plugins/prefix-affinity-scorer.js';
 import { queueScorer } from './plugins/queue-scorer.js';
 import { roundRobinPicker } from './plugins/round-robin-picker.js';
 import { sessionAffinityScorer } from './plugins/session-affinity-scorer.js';
+import { tokenLoadScorer } from './plugins/token-load-scorer.js';
 import type { Filter, Picker, Profile, Scorer } from './types.js';
 
 type Definition = PluginDefinition<unknown>;
@@ -95,6 +98,7 @@ export class PluginRegistry implements PluginCatalogue {
 export const BUILT_IN_PLUGINS = new PluginRegistry([
   healthyFilter,
   kvFeasibilityFilter,
+  prefixAffinityGateFilter,
   headroomScorer,
   prefixAffinityScorer,
   historyAffinityScorer,
@@ -104,6 +108,8 @@ export const BUILT_IN_PLUGINS = new PluginRegistry([
   kvUsageScorer,
   leastRequestScorer,
   costModelScorer,
+  tokenLoadScorer,
+  kvCostScorer,
   maxScorePicker,
   roundRobinPicker,
 ]);

@@ -1,0 +1,122 @@
+// The load sweep's pieces: capacity search, the sessions of a run, the ratios it reports.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { findCapacity } from '../src/runner/load-capacity.js';
+import { parseLoadOptions, LoadUsageError } from '../src/runner/load-options.js';
+import { derivedFigures, gainShare, versusBestPeer } from '../src/runner/load-report.js';
+import { loadPlans, windowThroughput } from '../src/runner/load-run.js';
+import { isMeasured } from '../src/runner/plans.js';
+import type { PolicySummary } from '../src/runner/summary.js';
+
+test('capacity: doubling until the throughput plateaus, capacity = plateau / tokens per session', () => {
+  // A cluster that serves at most 8,000 output tokens/s; sessions ask for 4,000 tokens.
+  const rates: number[] = [];
+  const cap = findCapacity(
+    8,
+    4000,
+    (rate) => {
+      rates.push(rate);
+      return { offered: rate * 4000, delivered: Math.min(rate * 4000, 8000), sessions: 100 };
+    },
+    () => {},
+  );
+  assert.equal(cap.sessions_per_s, 2);
+  // From 50 tok/s per replica: 0.1, 0.2, ... 1.6, then 3.2 delivers 62% of what it is offered.
+  assert.deepEqual(
+    rates.map((r) => +r.toFixed(2)),
+    [0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
+  );
+  assert.match(cap.method, /plateau 8000 tok\/s/);
+  assert.equal(cap.probes.length, 6);
+  // A cluster whose throughput stops growing while still serving most of it (a soft plateau).
+  const soft = findCapacity(
+    8,
+    4000,
+    (rate) => ({ offered: rate * 4000, delivered: Math.min(rate * 4000, 1700 + rate * 400), sessions: 100 }),
+    () => {},
+  );
+  assert.ok(soft.probes.length < 8);
+  // A first probe with a handful of sessions in the window can deliver less than offered by
+  // chance (work still in flight): it does not stop the search.
+  const noisy = findCapacity(
+    8,
+    4000,
+    (rate) => ({
+      offered: rate * 4000,
+      delivered: rate * 40 < 40 ? rate * 3000 : Math.min(rate * 4000, 8000),
+      sessions: rate * 40,
+    }),
+    () => {},
+  );
+  assert.equal(noisy.sessions_per_s, 2);
+});
+
+test('a load run measures only the sessions arriving in [warm-up, duration)', () => {
+  const plans = loadPlans({
+    workload: 'coding',
+    rate: 0.5,
+    durationS: 400,
+    warmupS: 100,
+    tailS: 50,
+    seed: 3,
+  });
+  assert.ok(plans.length > 100);
+  for (const p of plans) {
+    assert.ok(p.arrivalS < 450);
+    assert.equal(isMeasured(p.session), p.arrivalS >= 100 && p.arrivalS < 400, p.session);
+  }
+  // Poisson, not bursts: no two sessions arrive together.
+  assert.equal(new Set(plans.map((p) => p.arrivalS)).size, plans.length);
+});
+
+test('window throughput counts only the output completed inside the window', () => {
+  const timeline: Array<[number, number]> = [
+    [500, 100],
+    [1500, 200],
+    [2500, 300],
+  ];
+  assert.equal(windowThroughput(timeline, 1, 2), 200);
+  assert.equal(windowThroughput(timeline, 0, 3), 200);
+});
+
+const summary = (mean: number, p95: number): PolicySummary =>
+  ({ jct_mean_s: mean, jct_p95_s: p95, sessions_completed: 10 }) as PolicySummary;
+
+test('share of the oracle gain and pythia against the best peer', () => {
+  assert.equal(gainShare(100, 80, 60), 0.5);
+  assert.equal(gainShare(100, 110, 60), -0.25, 'worse than round-robin: negative');
+  assert.equal(gainShare(100, 80, 100), null, 'no gain to share');
+  const rows = {
+    'round-robin': summary(100, 200),
+    'least-request': summary(90, 150),
+    dynamo: summary(95, 140),
+    pythia: summary(75, 175),
+  };
+  assert.deepEqual(versusBestPeer(rows), { best_peer: 'least-request', jct_mean: 1.2, jct_p95: 0.8 });
+  const d = derivedFigures({ coding: { '0.9': rows } }, { coding: { '0.9': summary(50, 100) } });
+  assert.equal(d.oracle_gain_share['coding']?.['0.9']?.['pythia']?.jct_mean, 0.5);
+  assert.equal(d.oracle_gain_share['coding']?.['0.9']?.['pythia']?.jct_p95, 0.25);
+});
+
+test('options: every bad value reported at once', () => {
+  assert.throws(
+    () =>
+      parseLoadOptions([
+        '--workload',
+        'nope',
+        '--loads',
+        '0,x',
+        '--policies',
+        'least-request',
+        '--jobs',
+        '0',
+      ]),
+    (err: unknown) => err instanceof LoadUsageError && err.problems.length === 4,
+  );
+  const { options } = parseLoadOptions(['--workload', 'coding-long', '--duration-s', '900']);
+  assert.equal(options.durationS, 900);
+  assert.ok(options.policies.includes('llm-d') && options.policies.includes('dynamo'));
+  // The peers' queues (flow-control presets) are policies of the sweep too.
+  const flow = parseLoadOptions(['--policies', 'round-robin,llm-d-flow,dynamo-wspt']).options;
+  assert.deepEqual(flow.policies, ['round-robin', 'llm-d-flow', 'dynamo-wspt']);
+});
