@@ -15,6 +15,7 @@ const plain: RouteDecision = {
   priority: null,
   enginePriority: null,
   prediction: null,
+  retention: null,
 };
 const proactive: RouteDecision = {
   ...plain,

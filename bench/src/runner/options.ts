@@ -71,7 +71,7 @@ DIR/report.json, DIR/report.md and SVG charts.
   --policies LIST        comma-separated policies (default ${DEFAULTS.policies}); each is
                          <routing>[-no-<lever>][-with-<lever>][+<scaling>]:
                            routing  round-robin, least-request, prefix-aware, session-affinity, pythia
-                           lever    placement, priority, warming (pythia only; -no- switches off,
+                           lever    placement, priority, warming, retention (pythia only; -no- switches off,
                                     -with- switches on one off by default)
                            scaling  autoscaler (forecast) or reactive-autoscaler[:S] (queue length,
                                     scale-down window S seconds, 300 by default)

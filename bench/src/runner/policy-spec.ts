@@ -9,7 +9,7 @@ import { configSchema } from '../../../common/src/config/schema.js';
 /** A built-in scheduler profile name (peer baselines and `pythia`). */
 export type ProfileName = string;
 const ROUTING_PROFILES = BUILT_IN_PROFILES;
-const LEVERS = ['placement', 'priority', 'warming'] as const;
+const LEVERS = ['placement', 'priority', 'warming', 'retention'] as const;
 export type Lever = (typeof LEVERS)[number];
 
 export type Scaling =

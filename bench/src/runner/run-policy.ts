@@ -58,6 +58,7 @@ export function runPolicy(
         placement: leverOn(spec, 'placement'),
         priority: leverOn(spec, 'priority'),
         warming: leverOn(spec, 'warming'),
+        retention: leverOn(spec, 'retention'),
       },
     },
     // The simulator completes a session at its end marker without waiting for stragglers.

@@ -109,6 +109,11 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
       unblockWeight: s.priority.unblock_weight,
       agingBoundMs: s.priority.aging_bound_s * 1000,
     },
+    retention: {
+      minProbability: s.retention.min_probability,
+      marginMs: s.retention.margin_s * 1000,
+      maxTtlMs: s.retention.max_ttl_s * 1000,
+    },
     scheduling: settings,
     prefixBlockChars: s.prefix.block_bytes,
     outputQuantile: config.profiler.output_quantile,

@@ -22,6 +22,7 @@ import {
   WARM_PRIORITY,
 } from './priority.js';
 import type { RequestRouter, RouteDecision } from './route-decision.js';
+import { type RetentionSettings, retentionFor } from './retention.js';
 import type { RouteInput } from './route-input.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import {
@@ -60,6 +61,7 @@ export interface LeverSwitches {
   readonly placement: boolean;
   readonly priority: boolean;
   readonly warming: boolean;
+  readonly retention: boolean;
 }
 
 export interface RouterEvents {
@@ -86,6 +88,7 @@ export interface RouterParts {
   readonly clock: Clock;
   readonly levers: LeverSwitches;
   readonly priority: PrioritySettings;
+  readonly retention: RetentionSettings;
   readonly scheduling: SchedulingSettings;
   /** Block size of the prefix hashes, in characters. */
   readonly prefixBlockChars: number;
@@ -140,6 +143,8 @@ interface RouteMemo {
   readonly load: RequestLoad;
   readonly prediction: Prediction | null;
   readonly proactive: boolean;
+  /** The prompt's block hashes recorded in the prefix index (confirmed computed on completion). */
+  readonly hashes: readonly number[];
 }
 
 export class WorkflowRouter implements RequestRouter {
@@ -213,8 +218,23 @@ export class WorkflowRouter implements RequestRouter {
         ? enginePriority(priority ?? NEUTRAL_PRIORITY, p.clock.wallNow(), p.priority.agingBoundMs)
         : null,
       prediction,
+      // Only to pools whose servers take the hint (`session_control_field`).
+      retention:
+        identity && p.levers.retention && (p.cluster.pool(placement.pool)?.sessionControlField ?? false)
+          ? retentionFor(
+              {
+                session: identity.session,
+                sessionEnd: input.sessionEnd,
+                prediction,
+                proactive,
+                agent: agentStats,
+                siblingsInFlight,
+              },
+              p.retention,
+            )
+          : null,
     };
-    this.memos.set(decision, { load, prediction, proactive });
+    this.memos.set(decision, { load, prediction, proactive, hashes });
     return decision;
   }
 
@@ -222,6 +242,9 @@ export class WorkflowRouter implements RequestRouter {
     const p = this.parts;
     const memo = this.memos.get(decision);
     p.cluster.release(decision.endpoint, memo?.load);
+    // A request that ran to its end computed its prompt there: parallel siblings may hit it now.
+    if (memo && memo.hashes.length > 0 && outcome.status === 'OK')
+      p.prefixIndex.confirm(memo.hashes, decision.endpoint, p.clock.now());
     const identity = input.identity;
     if (identity) {
       const now = p.clock.now();

@@ -21,6 +21,8 @@ const parameters = z.strictObject({
   /** No endpoint takes more than load_bound x the mean in-flight + load_slack (unless all would). */
   load_bound: z.number().min(1).default(1.25),
   load_slack: z.number().min(0).default(1),
+  /** Weight of the delay this request adds to what already runs there (1: as much as its own time). */
+  added_weight: z.number().min(0).default(1),
 });
 export type CostModel = z.output<typeof parameters>;
 
@@ -68,7 +70,7 @@ export function placementCostMs(
   const completionGap = batch > 0 ? (before * remaining) / batch : 0;
   const own = ahead * completionGap + prefill + output * after;
   const added = batch * prefill + batch * Math.min(output, remaining) * (after - before);
-  return (own + added) / ep.speed;
+  return (own + m.added_weight * added) / ep.speed;
 }
 
 /**
@@ -86,25 +88,27 @@ export const costModelScorer: ScorerPlugin<CostModel> = {
     name: 'cost-model-scorer',
     score: (request, candidates, ctx) => {
       const hashes = request.prefixHashes;
+      // A fan-out's siblings count only blocks already computed: the prefix a sibling was just
+      // placed with is not computed yet, and counting it would pile the stage onto one
+      // endpoint (it waits for its slowest); what an earlier stage computed (a searcher's own
+      // thread) still counts.
       const matches =
-        hashes.length === 0 || request.siblingsInFlight > 0
+        hashes.length === 0
           ? new Map<string, number>()
           : ctx.prefixIndex.matchLengths(
               hashes,
               candidates.map((c) => c.endpoint.address),
               ctx.nowMs(),
+              request.siblingsInFlight > 0,
             );
       let total = 1;
       for (const c of candidates) total += totalLoad(c.endpoint).inFlight;
       const limit = (m.load_bound * total) / Math.max(1, candidates.length) + m.load_slack;
       const within = candidates.map((c) => totalLoad(c.endpoint).inFlight + 1 <= limit);
       const anyWithin = within.includes(true);
-      // A fan-out's siblings share the prefix one of them was just placed with, which is not
-      // computed yet: counting it would pile the stage onto one endpoint (it waits for its slowest).
-      const counted = hashes.length > 0 && request.siblingsInFlight === 0;
       const costs = candidates.map((c, i) => {
         if (anyWithin && !within[i]) return Number.POSITIVE_INFINITY;
-        const share = counted ? (matches.get(c.endpoint.address) ?? 0) / hashes.length : 0;
+        const share = hashes.length > 0 ? (matches.get(c.endpoint.address) ?? 0) / hashes.length : 0;
         return placementCostMs(m, request, c.endpoint, share, ctx.settings);
       });
       const best = Math.min(...costs);
