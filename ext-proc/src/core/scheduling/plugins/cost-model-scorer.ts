@@ -21,8 +21,6 @@ const parameters = z.strictObject({
   /** No endpoint takes more than load_bound x the mean in-flight + load_slack (unless all would). */
   load_bound: z.number().min(1).default(1.25),
   load_slack: z.number().min(0).default(1),
-  /** Weight of the delay this request adds to what already runs there (1: as much as its own time). */
-  added_weight: z.number().min(0).default(1),
 });
 export type CostModel = z.output<typeof parameters>;
 
@@ -70,7 +68,7 @@ export function placementCostMs(
   const completionGap = batch > 0 ? (before * remaining) / batch : 0;
   const own = ahead * completionGap + prefill + output * after;
   const added = batch * prefill + batch * Math.min(output, remaining) * (after - before);
-  return (own + m.added_weight * added) / ep.speed;
+  return (own + added) / ep.speed;
 }
 
 /**
