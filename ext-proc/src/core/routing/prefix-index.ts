@@ -78,7 +78,8 @@ export class PrefixIndex {
     computedOnly = false,
   ): Map<string, number> {
     const live = (at: number | undefined): boolean =>
-      at !== undefined && (at >= 0 ? nowMs - at <= this.ttlMs : !computedOnly && nowMs + at + 1 <= this.ttlMs);
+      at !== undefined &&
+      (at >= 0 ? nowMs - at <= this.ttlMs : !computedOnly && nowMs + at + 1 <= this.ttlMs);
     const out = new Map<string, number>();
     let alive = new Set(candidates);
     for (let i = 0; i < hashes.length && alive.size > 0; i++) {
