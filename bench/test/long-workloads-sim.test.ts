@@ -19,7 +19,12 @@ function run(
 ) {
   const config = parseConfig({
     pools: [{ name: 'llama', models: ['llama'] }],
-    scheduler: { profile: 'least-request', reactive_profile: 'least-request', scrape_interval_ms: 1000 },
+    scheduler: {
+      profile: 'least-request',
+      reactive_profile: 'least-request',
+      shadow_profile: 'least-request',
+      scrape_interval_ms: 1000,
+    },
   });
   return runCluster({
     config,

@@ -131,15 +131,22 @@ test('each lever switches off alone', () => {
   assert.equal(noWarming.warms.length, 0);
 });
 
-test('shadow workflows are annotated but routed reactively, without priority or warming', () => {
+test('shadow workflows are annotated and placed by the shadow profile (the cost model, no predictions), without priority or warming', () => {
   const { c, warms, wall } = core({}, 'shadow');
   const r = c.router.route(input('planner'));
-  assert.equal(r.profile, 'least-request');
+  assert.equal(r.profile, 'pythia');
   assert.equal(r.prediction?.mode, 'shadow');
   assert.equal(r.priority, null);
   assert.equal(r.enginePriority, enginePriority(50, wall(), AGING_MS), 'not proactive: the neutral priority');
   c.router.complete(r, input('planner'), ok());
   assert.equal(warms.length, 0);
+  // Plain traffic (no workflow identity) keeps the reactive profile; so does everything with
+  // placement off.
+  assert.equal(c.router.route({ ...input('planner'), identity: null }).profile, 'least-request');
+  assert.equal(
+    core({ placement: false }, 'shadow').c.router.route(input('planner')).profile,
+    'least-request',
+  );
 });
 
 test('in-flight footprint is reserved at routing and released at completion', () => {

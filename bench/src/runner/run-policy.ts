@@ -54,6 +54,9 @@ export function runPolicy(
     scheduler: {
       profile: spec.routing,
       reactive_profile: pythia ? 'least-request' : spec.routing,
+      // A baseline places every request its own way; pythia's shadow workflows get the
+      // cost model without predictions (the default).
+      ...(pythia ? {} : { shadow_profile: spec.routing }),
       levers: {
         placement: leverOn(spec, 'placement'),
         priority: leverOn(spec, 'priority'),

@@ -132,6 +132,13 @@ const schedulerSchema = z.strictObject({
   profile: profileName.default('pythia'),
   /** Profile for shadow, unknown and non-workflow traffic (and when placement is off). */
   reactive_profile: profileName.default('least-request'),
+  /**
+   * Profile for requests of a workflow not proactive yet (shadow, no model yet, or off its
+   * automaton): the cost model places them without predictions (prefix and session affinity as
+   * the prefill they save, under the load bound) instead of scattering a new workflow's
+   * sessions while it is learned. Plain traffic keeps `reactive_profile`.
+   */
+  shadow_profile: profileName.default('pythia'),
   /** Named profiles (filters, weighted scorers, a picker) added to, or replacing, the built-in ones. */
   profiles: profilesSchema,
   levers: z

@@ -99,6 +99,7 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     ...parts,
     proactiveProfile: profile(s.profile),
     reactiveProfile: profile(s.reactive_profile),
+    shadowProfile: profile(s.shadow_profile),
     traces: options.traces ?? null,
     warmSender: options.warmSender ?? null,
     events: options.events ?? null,

@@ -75,6 +75,8 @@ export interface RouterParts {
   readonly scheduler: Scheduler;
   readonly proactiveProfile: Profile;
   readonly reactiveProfile: Profile;
+  /** For workflow requests not proactive yet (placement on). */
+  readonly shadowProfile: Profile;
   readonly sessions: SessionTracker;
   readonly affinity: SessionAffinity;
   readonly prefixIndex: PrefixIndex;
@@ -169,7 +171,16 @@ export class WorkflowRouter implements RequestRouter {
         p.prompts.observe(identity.workflow, identity.agent, input.llm.model, input.llm.json);
     }
     const proactive = prediction?.mode === 'proactive' && prediction.known;
-    const profile = proactive && p.levers.placement ? p.proactiveProfile : p.reactiveProfile;
+    // Placement off: everything reactive. On: proactive workflows get the lookahead profile,
+    // other workflow requests (shadow, no model yet) the shadow profile, plain traffic the
+    // reactive one.
+    const profile = !p.levers.placement
+      ? p.reactiveProfile
+      : proactive
+        ? p.proactiveProfile
+        : identity
+          ? p.shadowProfile
+          : p.reactiveProfile;
     const hashes = profile.needs.prefixHashes
       ? chainedBlockHashes(promptText(input.llm.json), p.prefixBlockChars)
       : [];
