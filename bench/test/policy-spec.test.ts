@@ -7,6 +7,7 @@ import {
   parsePolicySpec,
   routingLabel,
 } from '../src/runner/policy-spec.js';
+import { flowControlConfig } from '../src/runner/run-policy.js';
 
 test('every policy the bench scripts use parses and formats back to the same label', () => {
   for (const label of [
@@ -94,4 +95,31 @@ test('-with-<lever> switches on a lever that is off by default, after any -no-',
   assert.throws(() => parsePolicySpec('pythia-with-warming-no-priority'), /after every "-no-<lever>"/);
   assert.throws(() => parsePolicySpec('pythia-no-warming-with-warming'), /switched both off and on/);
   assert.throws(() => parsePolicySpec('least-request-with-warming'), /only be switched off for pythia/);
+});
+
+test("@<order> turns flow control on; the peers' queue presets stand for routing and queue together", () => {
+  const spec = parsePolicySpec('pythia-no-warming@oldest-session-first');
+  assert.equal(spec.flow, 'oldest-session-first');
+  assert.equal(formatPolicySpec(spec), 'pythia-no-warming@oldest-session-first');
+  assert.deepEqual(flowControlConfig(spec), {
+    enabled: true,
+    policy: 'oldest-session-first',
+    queue_ttl_s: 3000,
+  });
+  assert.deepEqual(flowControlConfig(parsePolicySpec('pythia')), { enabled: false });
+  const llmd = parsePolicySpec('llm-d-flow');
+  assert.equal(formatPolicySpec(llmd), 'llm-d-flow');
+  assert.equal(llmd.flow, 'fcfs');
+  assert.deepEqual(flowControlConfig(llmd), {
+    enabled: true,
+    policy: 'fcfs',
+    queue_ttl_s: 3000,
+    release: 'any-endpoint',
+    saturation: { waiting_requests: 5, kv_usage: 0.8, count_reservations: false },
+  });
+  const dynamo = parsePolicySpec('dynamo-wspt+autoscaler');
+  assert.equal(formatPolicySpec(dynamo), 'dynamo-wspt+autoscaler');
+  assert.equal(dynamo.flow, 'wspt');
+  assert.throws(() => parsePolicySpec('pythia@lifo'), /unknown flow-control order "lifo"/);
+  assert.throws(() => parsePolicySpec('pythia@fcfs@wspt'), /at most one "@<order>"/);
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_REPLICA_DELAY_MS } from '../src/sim/ext-proc-replicas.js';
 import { HELP, type RunnerOptions, UsageError, parseRunnerOptions } from '../src/runner/options.js';
 import { formatPolicySpec } from '../src/runner/policy-spec.js';
 
@@ -40,8 +41,20 @@ test('no flags: the default run', () => {
       hostKvTokens: 0,
       sessionKvTtlS: 0,
       identity: 'headers',
+      extProcReplicas: 1,
+      replicaDelayMs: DEFAULT_REPLICA_DELAY_MS,
     },
   );
+});
+
+test('--extproc-replicas and --replica-delay-ms set the ext-proc replicas and their event delay', () => {
+  const o = options('--extproc-replicas', '4', '--replica-delay-ms', '2.5');
+  assert.equal(o.extProcReplicas, 4);
+  assert.equal(o.replicaDelayMs, 2.5);
+  assert.deepEqual(problems('--extproc-replicas', '0', '--replica-delay-ms=-1'), [
+    '--extproc-replicas "0": expected an integer > 0',
+    '--replica-delay-ms "-1": expected a number >= 0',
+  ]);
 });
 
 test('--identity picks what the simulated clients send', () => {

@@ -22,6 +22,8 @@ export class EndpointScraper {
     private readonly config: PythiaConfig,
     private readonly metrics: ScrapeMetrics,
     private readonly log: Logger,
+    /** Called after each round of scrapes (flow control may release held requests). */
+    private readonly onScraped: (() => void) | null = null,
   ) {
     for (const pool of config.pools)
       for (const ep of pool.endpoints) this.paths.set(ep.address, pool.metrics_path);
@@ -35,6 +37,7 @@ export class EndpointScraper {
     this.inProgress ??= Promise.all([...this.cluster.allEndpoints()].map((ep) => this.scrape(ep))).then(
       () => {
         this.inProgress = null;
+        this.onScraped?.();
       },
     );
     return this.inProgress;

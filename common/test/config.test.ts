@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfigText } from '../src/config/load.js';
+import { parseConfig, parseConfigText } from '../src/config/load.js';
 import { ConfigError } from '../../core/src/errors.js';
 
 const minimal = `
@@ -114,4 +114,22 @@ scheduler:
     (err: unknown) =>
       err instanceof ConfigError && err.problems.map((p) => p.path).join() === 'scheduler.profile',
   );
+});
+
+test('flow control: a queue TTL the idle-stream reaper would cut short is refused', () => {
+  assert.throws(
+    () =>
+      parseConfig({
+        ext_proc: { stream_idle_timeout_s: 30 },
+        scheduler: { flow_control: { enabled: true, queue_ttl_s: 60 } },
+        pools: [{ name: 'p', models: ['m'] }],
+      }),
+    /scheduler\.flow_control\.queue_ttl_s: a held request would be reaped as idle first/,
+  );
+  const ok = parseConfig({
+    scheduler: { flow_control: { enabled: true } },
+    pools: [{ name: 'p', models: ['m'] }],
+  });
+  assert.equal(ok.scheduler.flow_control.policy, 'workflow-aware');
+  assert.equal(ok.scheduler.flow_control.queue_ttl_s, 60);
 });

@@ -72,6 +72,19 @@ export class NoReadyEndpointError extends PythiaError {
   }
 }
 
+/**
+ * Load shed (flow control: the queue is full, or the request waited past its TTL): a 429
+ * the client may retry after `retryAfterS` seconds, as OpenAI's rate-limit error.
+ */
+export class OverloadedError extends PythiaError {
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super('overloaded', 429, 'requests', 'rate_limit_exceeded', message);
+  }
+}
+
 /** The ext_proc peer broke the protocol (only raised by our Envoy-faithful client and tests). */
 export class ProtocolError extends PythiaError {
   constructor(message: string) {

@@ -28,6 +28,8 @@ const settings: ExtProcSettings = {
   maxResponseScanBytes: 4096,
   maxCapturedOutputChars: 0,
   maxOutputTokens: new Map([['p', 1000]]),
+  tenantHeader: null,
+  heldMessageTimeoutMs: 0,
 };
 
 class FakeRouter implements RequestRouter {

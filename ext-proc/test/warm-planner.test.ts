@@ -85,6 +85,7 @@ test('skips unlikely, unknown, already cached, busy and over-budget warms', () =
     {
       kind: 'skip',
       reason: 'already_cached',
+      reserved: { endpoint: 'e1', untilMs: 60001 },
     },
   );
   waiting.set('e2', 10);
@@ -99,6 +100,7 @@ test('skips unlikely, unknown, already cached, busy and over-budget warms', () =
     {
       kind: 'skip',
       reason: 'busy',
+      reserved: { endpoint: 'e2', untilMs: 60002 },
     },
   );
   // e1 has one warm in flight (max 1); a different endpoint still has room but the rate
@@ -124,6 +126,7 @@ test('skips unlikely, unknown, already cached, busy and over-budget warms', () =
     {
       kind: 'skip',
       reason: 'rate_budget',
+      reserved: { endpoint: 'e4', untilMs: 60004 },
     },
   );
   planner.done('e3');
@@ -198,7 +201,7 @@ test('a warm is sent only when the prefill it is expected to save exceeds its co
   // 0.7 / 0.3 = 2.3 requests: a wasted warm's prefill would stall 3 running there.
   assert.deepEqual(
     planner.plan(session, { agent: 'explorer', probability: 0.7 }, null, () => decision('e1'), 0),
-    { kind: 'skip', reason: 'not_worth' },
+    { kind: 'skip', reason: 'not_worth', reserved: { endpoint: 'e1', untilMs: 60000 } },
   );
   running.set('e1', 2);
   const out = planner.plan(session, { agent: 'explorer', probability: 0.7 }, null, () => decision('e1'), 1);

@@ -113,3 +113,48 @@ test('without learnOnStore (offline builds, the simulator) sessions are learned 
   assert.equal(core.awaitingStore, 0);
   assert.equal(learned(core), 1);
 });
+
+test('a session stored long ago (its summary gone from the stream) whose later traces lie past the floor is not stored again', () => {
+  // s0 was stored and acknowledged; a long session L, started between s0's requests, holds the
+  // acknowledgement floor below s0's later traces. Then the profiler restarts; s0's summary has
+  // rolled off the sessions stream (max_sessions_kept newer ones), so nothing replays it.
+  const WAIT = 5 * IDLE;
+  const [s0, long] = [sessionTraces(5), sessionTraces(6)].map((ts, k) =>
+    ts.map((t) => ({ ...t, session: `s${k}`, requestId: `s${k}-${t.requestId}` })),
+  ) as [Trace[], Trace[]];
+  const half = Math.floor(s0.length / 2);
+  const next = new ProfilerCore<string>({ ...CORE_CONFIG }, { learnOnStore: true, redeliveryWaitMs: WAIT });
+  // Read past the floor without tokens: s0's later half (acknowledged) and L's first trace (not).
+  const at = 10 * IDLE;
+  for (const t of [...s0.slice(half), ...long.slice(0, 1)]) next.ingest(t, null, at);
+  // L's trace is redelivered (it was unacknowledged); s0's never are.
+  next.ingest(long[0] as Trace, 'redelivered', at + 1);
+  for (const t of long.slice(1)) next.ingest(t, 'new', at + 2);
+  const early = next.completeDue(at + 2 + IDLE);
+  assert.deepEqual(
+    early.map((d) => d.summary.session),
+    ['s1'],
+    'the long session completes; the fragment waits for redeliveries',
+  );
+  assert.equal(early[0]?.summary.requests.length, long.length);
+  const late = next.completeDue(at + WAIT);
+  assert.equal(late.length, 1);
+  assert.equal(late[0]?.summary.session, 's0');
+  assert.equal(late[0]?.duplicate, true, 'no token came: it was stored, and is not stored again');
+  assert.deepEqual(late[0]?.acks, []);
+  assert.equal(next.awaitingStore, 1, 'only the long session waits for its store');
+});
+
+test('a session read without tokens that was not stored completes whole once its traces are redelivered', () => {
+  const WAIT = 5 * IDLE;
+  const traces = sessionTraces(7).map((t, i) => ({ ...t, sessionEnd: i === 0 ? false : t.sessionEnd }));
+  const next = new ProfilerCore<string>({ ...CORE_CONFIG }, { learnOnStore: true, redeliveryWaitMs: WAIT });
+  for (const t of traces) next.ingest(t, null, 0);
+  assert.deepEqual(next.completeDue(IDLE), [], 'not completed before a redelivery or the wait');
+  // The crashed leader's traces come back after the ack wait (< WAIT), with tokens.
+  traces.forEach((t, i) => next.ingest(t, `tok${i}`, 2 * IDLE));
+  const [done] = next.completeDue(2 * IDLE);
+  assert.ok(done && !done.duplicate);
+  assert.equal(done.summary.requests.length, traces.length);
+  assert.equal(done.acks.length, traces.length);
+});

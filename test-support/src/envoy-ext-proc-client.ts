@@ -26,6 +26,12 @@ export interface EnvoyFilterOptions {
   /** Envoy sends everything and expects no answer. */
   readonly observabilityMode: boolean;
   readonly messageTimeoutMs: number;
+  /**
+   * The filter's max_message_timeout: an answer carrying only override_message_timeout restarts
+   * the message timer with its value when 1 ms <= value <= this; otherwise (and when 0, unset)
+   * Envoy ignores it (stat override_message_timeout_ignored).
+   */
+  readonly maxMessageTimeoutMs: number;
   readonly failureModeAllow: boolean;
   readonly allowModeOverride: boolean;
   readonly receivingNamespaces: readonly string[];
@@ -41,6 +47,8 @@ export const DEFAULT_FILTER: EnvoyFilterOptions = {
   responseBodyMode: 'STREAMED',
   observabilityMode: false,
   messageTimeoutMs: 200,
+  // As envoy/envoy.yaml sets it: flow control's queue TTL (60 s) plus a second.
+  maxMessageTimeoutMs: 61_000,
   failureModeAllow: true,
   allowModeOverride: true,
   receivingNamespaces: ['envoy.lb'],
@@ -126,6 +134,8 @@ export class ExtProcExchange {
   /** The last response message was exchanged (Envoy is about to finish the request). */
   private responseDone = false;
   private closing = false;
+  /** Timer overrides received: the value, and whether Envoy's rules let it restart the timer. */
+  readonly timerOverrides: Array<{ readonly ms: number; readonly applied: boolean }> = [];
 
   constructor(
     client: grpc.Client,
@@ -252,7 +262,19 @@ export class ExtProcExchange {
     | { ok: true; message: ProcessingResponse }
     | { ok: false; reason: string; status: number; cleanClose: boolean }
   > {
-    const r = await this.next(timeoutMs);
+    let deadline = Date.now() + timeoutMs;
+    let r = await this.next(timeoutMs);
+    // Envoy handles a message carrying override_message_timeout on its own (nothing else in
+    // it is read): the timer restarts with the new value when within [1 ms, max_message_timeout].
+    while (r?.kind === 'response' && r.message.override_message_timeout) {
+      const d = r.message.override_message_timeout;
+      const ms = Number(d.seconds ?? 0) * 1000 + Math.floor(Number(d.nanos ?? 0) / 1_000_000);
+      const applied = ms >= 1 && ms <= this.options.maxMessageTimeoutMs;
+      this.timerOverrides.push({ ms, applied });
+      // Ignored: the running timer goes on.
+      if (applied) deadline = Date.now() + ms;
+      r = await this.next(Math.max(0, deadline - Date.now()));
+    }
     if (r === null)
       return {
         ok: false,
@@ -548,6 +570,11 @@ export class EnvoyExtProcClient {
     this.client = new Ctor(target, credentials, {
       'grpc.max_send_message_length': 512 * 1024 * 1024,
       'grpc.max_receive_message_length': 512 * 1024 * 1024,
+      // Envoy's connection pool tries a new connection for the next stream after one failed,
+      // without grpc-js's exponential reconnect backoff (1 s, 1.6 s, ... up to 120 s), which
+      // would keep failing open for seconds after a restarted ext-proc is listening again.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 100,
     });
   }
 

@@ -4,7 +4,12 @@
 // sends them (Envoy-faithful ext_proc client, fail-open, then the upstream), while in turn
 // nats-server, the profiler leader, the autoscaler leader, one model server and ext-proc are
 // SIGKILLed and restarted. Prints and asserts client requests failed per fault, sessions lost,
-// sessions stored twice, traces lost, and the seconds to take a dead endpoint out and back in.
+// sessions stored twice, traces lost, and the seconds to take a dead endpoint out and back in,
+// and routing quality per fault (routing-quality.ts): the share of requests sent to their
+// session's endpoint and the share carrying a proactive prediction, per 1 s window, against
+// the 2 s before the fault (back: neither below 80% of it beyond chance in a later window);
+// asserted back within 5 s of the profiler's and the autoscaler's leader kills, and within
+// 5 s of the replacement being ready after the (only) ext-proc's.
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../common/src/config/load.js';
 import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../test-support/src/envoy-ext-proc-client.js';
@@ -12,13 +17,21 @@ import { forward } from '../../test-support/src/forward.js';
 import { freePort } from '../../test-support/src/free-port.js';
 import { natsServerAvailable, TestNatsServer } from '../../test-support/src/nats-server.js';
 import { waitFor } from '../../test-support/src/wait-for.js';
-import { allTracesAcknowledged, storedSessions, tally } from './observe.js';
+import { allTracesAcknowledged, SummaryRecorder, tally } from './observe.js';
+import { type FaultQuality, faultQuality, type RoutedRequest } from './routing-quality.js';
 import { configFile, ServiceProcess } from './service-process.js';
 
 const MODEL = 'llama';
 const CLIENTS = 6;
 const AGENTS = ['planner', 'coder', 'coder', 'reviewer'];
 const STEADY_MS = 4000;
+/**
+ * Each session's requests share its context (about 2k tokens), as an agent team's requests
+ * share their conversation: where it is cached is what session affinity keeps, so routing
+ * quality can be seen to fall when that knowledge is lost.
+ */
+const context = (session: string) =>
+  `Context of session ${session}. ${'The team works through the task step by step. '.repeat(170)}`;
 
 if (!natsServerAvailable()) {
   console.log('fault suite skipped: nats-server is not installed (apt-get install nats-server)');
@@ -50,6 +63,9 @@ async function metric(port: number, name: string, labels = ''): Promise<number |
 }
 
 const nats = await TestNatsServer.start();
+// Every summary as it is stored: the stream keeps only the newest max_sessions_kept (2000) of
+// a workflow, fewer than a fast machine plays here.
+const recorder = await SummaryRecorder.start(nats.url);
 const [grpcPort, adminPort, modelA, modelB] = [
   await freePort(),
   await freePort(),
@@ -103,16 +119,25 @@ const reasons = new Map<string, Map<string, number>>();
 /** Session -> requests that reached ext-proc (a trace each) and whether it touched the ext-proc kill. */
 const played = new Map<string, number>();
 const touchedExtProcKill = new Set<string>();
+/** Session -> the phase it started in (to say where lost sessions come from). */
+const startedIn = new Map<string, string>();
+/** Every request sent upstream, for routing quality; a session's last endpoint. */
+const routed: RoutedRequest[] = [];
+const lastEndpoint = new Map<string, string>();
 let running = true;
 
 async function oneRequest(session: string, agent: string, end: boolean): Promise<void> {
   const p = phase;
+  const atMs = Date.now();
   sent.set(p, (sent.get(p) ?? 0) + 1);
   const body = Buffer.from(
     JSON.stringify({
       model: MODEL,
       max_tokens: 8,
-      messages: [{ role: 'user', content: `${agent} ${session}` }],
+      messages: [
+        { role: 'system', content: context(session) },
+        { role: 'user', content: `${agent} ${session}` },
+      ],
     }),
   );
   try {
@@ -133,6 +158,17 @@ async function oneRequest(session: string, agent: string, end: boolean): Promise
       new Map([['pool', endpoints]]),
       'pool',
     );
+    if (result.upstream !== null) {
+      const previous = lastEndpoint.get(session);
+      routed.push({
+        atMs,
+        sticky: previous === undefined ? null : previous === result.upstream,
+        annotated:
+          result.request.kind === 'continue' &&
+          result.request.headers.some(([k, v]) => k === 'x-pythia-mode' && v === 'proactive'),
+      });
+      lastEndpoint.set(session, result.upstream);
+    }
     if (result.status >= 400)
       throw new Error(`status ${result.status}: ${result.body.toString().slice(0, 60)}`);
     if (result.request.kind === 'continue' && result.request.failedOpen === null)
@@ -154,17 +190,29 @@ async function oneRequest(session: string, agent: string, end: boolean): Promise
 async function clientLoop(c: number): Promise<void> {
   for (let s = 0; running; s++) {
     const session = `c${c}-s${s}`;
+    startedIn.set(session, phase);
     for (let i = 0; i < AGENTS.length; i++)
       await oneRequest(session, AGENTS[i] as string, i === AGENTS.length - 1);
   }
 }
+const figures: Record<string, unknown> = {};
 const loops = Array.from({ length: CLIENTS }, (_, c) => clientLoop(c));
+// The faults start once the workflow is learned and routed proactively (its last requests all
+// carry the prediction), after a steady period that is each first fault's baseline.
+await waitFor(
+  'the workflow routed proactively',
+  () => routed.length >= 24 && routed.slice(-24).every((r) => r.annotated),
+  120_000,
+);
+figures['proactive_after_s'] = (Date.now() - started) / 1000;
 await pause(STEADY_MS);
 
 // --- faults, in turn -------------------------------------------------------------------------
-const figures: Record<string, unknown> = {};
+/** When each fault struck (ms). */
+const faultAt = new Map<string, number>();
 
 phase = 'nats';
+faultAt.set('nats', Date.now());
 await nats.kill();
 await pause(3000);
 await nats.restart();
@@ -181,6 +229,7 @@ phase = 'profiler';
 {
   const leader = await leaderOf(profilers, 'pythia_profiler_leader');
   const killedAt = Date.now();
+  faultAt.set('profiler', killedAt);
   await leader.kill();
   const standby = profilers.find((p) => p !== leader) as ServiceProcess;
   await waitFor(
@@ -196,6 +245,7 @@ phase = 'autoscaler';
 {
   const leader = await leaderOf(autoscalers, 'pythia_autoscaler_leader');
   const killedAt = Date.now();
+  faultAt.set('autoscaler', killedAt);
   await leader.kill();
   const standby = autoscalers.find((p) => p !== leader) as ServiceProcess;
   await waitFor(
@@ -211,6 +261,7 @@ phase = 'model-server';
   const healthy = () =>
     metric(adminPort, 'pythia_ext_proc_endpoint_healthy', `pool="pool",endpoint="${endpoints[1]}"`);
   const killedAt = Date.now();
+  faultAt.set('model-server', killedAt);
   await models[1]?.kill();
   await waitFor('the dead endpoint taken out', async () => (await healthy()) === 0);
   figures['endpoint_out_s'] = (Date.now() - killedAt) / 1000;
@@ -225,18 +276,22 @@ phase = 'model-server';
 }
 
 phase = 'ext-proc';
+faultAt.set('ext-proc', Date.now());
 await extProc.kill();
 extProc = spawnService('ext-proc-2', 'ext-proc', path);
 await extProc.logged('ext_proc service ready', 120_000);
+figures['ext_proc_ready_s'] = (Date.now() - (faultAt.get('ext-proc') as number)) / 1000;
 phase = 'after';
 await pause(STEADY_MS);
+const endedAt = Date.now();
 
 running = false;
 await Promise.all(loops);
 
 // --- settle and count ------------------------------------------------------------------------
 await waitFor('every trace acknowledged', () => allTracesAcknowledged(nats.url), 120_000);
-const stored = await storedSessions(nats.url);
+await recorder.caughtUp();
+const stored = recorder.stored;
 const steady = new Map([...played].filter(([s]) => !touchedExtProcKill.has(s)));
 const acrossExtProc = new Map([...played].filter(([s]) => touchedExtProcKill.has(s)));
 const t = tally(steady, stored);
@@ -246,10 +301,44 @@ console.log('client requests failed/sent by fault phase:', JSON.stringify(perFau
 for (const [p, why] of reasons) console.log(`  ${p} failures:`, JSON.stringify(Object.fromEntries(why)));
 console.log('learning (sessions not in flight on the killed ext-proc):', JSON.stringify(t));
 console.log('learning (sessions in flight on the killed ext-proc):', JSON.stringify(tx));
+if (recorder.missed > 0) console.log(`summaries discarded by retention before read: ${recorder.missed}`);
+const lostSessions = [...steady.keys()].filter((s) => (stored.get(s) ?? []).length === 0);
+if (lostSessions.length > 0)
+  console.log(
+    'lost sessions (started in):',
+    lostSessions
+      .slice(0, 10)
+      .map((s) => `${s} (${startedIn.get(s)})`)
+      .join(', '),
+  );
 console.log('failover:', JSON.stringify(figures));
+
+// Routing quality per fault, each observed until the next fault (the last until the end).
+const order = [...faultAt.entries()].sort((a, b) => a[1] - b[1]);
+const qualities = new Map<string, FaultQuality>();
+order.forEach(([name, at], i) => qualities.set(name, faultQuality(routed, at, order[i + 1]?.[1] ?? endedAt)));
+const pct = (x: number | null) => (x === null ? '  -' : `${Math.round(x * 100)}%`.padStart(4));
+console.log('');
+console.log('fault          failed/sent  sticky before/worst  proactive before/worst  quality back after');
+for (const [name, q] of qualities) {
+  const back = q.recoveredAfterS === null ? 'not back' : `${q.recoveredAfterS} s`;
+  console.log(
+    `${name.padEnd(14)} ${`${failed.get(name) ?? 0}/${sent.get(name) ?? 0}`.padStart(11)}  ` +
+      `${pct(q.baseline.sticky)} / ${pct(q.worst.sticky)}`.padEnd(21) +
+      `${pct(q.baseline.annotated)} / ${pct(q.worst.annotated)}`.padEnd(24) +
+      back,
+  );
+}
+for (const [name, q] of qualities)
+  console.log(
+    `  ${name} per 1 s (sticky/proactive %):`,
+    q.windows.map((w) => `${pct(w.sticky).trim()}/${pct(w.annotated).trim()}`).join(' '),
+  );
+console.log('');
 console.log(`fault suite ran in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
 client.close();
+await recorder.stop();
 await Promise.all(children.map((c) => c.kill()));
 await nats.stop();
 
@@ -263,9 +352,32 @@ console.log(
   `model server kill: ${modelServerFailureTimes.length} failed, ${lateFailures} after it was taken out`,
 );
 assert.equal(lateFailures, 0, 'model server kill: failures after the endpoint was taken out');
+assert.equal(recorder.missed, 0, 'summaries discarded by retention before the recorder read them');
 assert.equal(t.lost, 0, 'sessions lost');
 assert.equal(t.storedTwice + tx.storedTwice, 0, 'sessions stored twice');
 assert.equal(t.tracesLost, 0, 'traces lost');
 assert.ok((figures['profiler_takeover_s'] as number) < 10);
 assert.ok((figures['autoscaler_takeover_s'] as number) < 10);
+// Routing quality: measurable (proactive and sticky before each fault, well above the 50% two
+// endpoints give by chance), back within 5 s of the profiler's and the autoscaler's leader
+// kills, and within 5 s of the replacement ext-proc being ready (one replica: no other holds
+// the sessions meanwhile; Envoy fails open until it listens again).
+for (const name of ['profiler', 'autoscaler', 'ext-proc']) {
+  const q = qualities.get(name) as FaultQuality;
+  assert.ok(
+    (q.baseline.annotated ?? 0) >= 0.9,
+    `${name}: proactive before the fault ${q.baseline.annotated}`,
+  );
+  assert.ok((q.baseline.sticky ?? 0) >= 0.75, `${name}: sticky before the fault ${q.baseline.sticky}`);
+}
+for (const name of ['profiler', 'autoscaler']) {
+  const back = qualities.get(name)?.recoveredAfterS ?? null;
+  assert.ok(back !== null && back <= 5, `${name} kill: routing quality back after ${back} s`);
+}
+const extProcBack = qualities.get('ext-proc')?.recoveredAfterS ?? null;
+const extProcReady = figures['ext_proc_ready_s'] as number;
+assert.ok(
+  extProcBack !== null && extProcBack - extProcReady <= 5,
+  `ext-proc kill: routing quality back after ${extProcBack} s, ready after ${extProcReady} s`,
+);
 console.log('fault suite passed');

@@ -30,8 +30,8 @@ function rawConfig(natsUrl: string) {
 }
 
 /**
- * Interleaved sessions, published within a few seconds (less than the idle timeout between a
- * session's traces); every other one has no end marker (it completes when idle).
+ * Interleaved sessions, in the order their traces end; every other one has no end marker (it
+ * completes when idle).
  */
 function workload(prefix: string, seed: number): { traces: Trace[]; played: Map<string, number> } {
   const plans = [
@@ -51,25 +51,49 @@ function workload(prefix: string, seed: number): { traces: Trace[]; played: Map<
   return { traces, played };
 }
 
-/** Publishes the traces paced over about `seconds`, calling `at(fraction)` hooks on the way. */
+/**
+ * The traces the profiler's durable consumer has been handed (its delivered stream sequence):
+ * the leader has read them into its open sessions, unacknowledged until they are stored.
+ */
+async function delivered(url: string): Promise<number> {
+  const nc = await connect({ servers: url });
+  try {
+    const info = await (await nc.jetstreamManager()).consumers.info(TRACES.stream, TRACES.consumer);
+    return info.delivered.stream_seq;
+  } catch {
+    return 0; // no consumer yet: no leader has started consuming
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * Publishes the traces in order, running each `[fraction, hook]` once that share of them is
+ * published and a leader has been handed every one published so far (so a kill lands on a
+ * profiler holding sessions in progress, whatever the machine's speed).
+ */
 async function publish(
   url: string,
   traces: readonly Trace[],
-  seconds: number,
   hooks: ReadonlyArray<[number, () => Promise<void>]>,
 ): Promise<void> {
   const nc = await connect({ servers: url });
   const js = nc.jetstream();
   const pending = [...hooks].sort((a, b) => a[0] - b[0]);
-  const perTick = Math.max(1, Math.ceil(traces.length / (seconds * 50)));
-  for (let i = 0; i < traces.length; i += perTick) {
-    while (pending.length > 0 && (pending[0]?.[0] ?? 1) * traces.length <= i) await pending.shift()?.[1]();
-    await Promise.all(
+  let lastSeq = 0;
+  const BATCH = 8;
+  for (let i = 0; i < traces.length; i += BATCH) {
+    while (pending.length > 0 && (pending[0]?.[0] ?? 1) * traces.length <= i) {
+      const seq = lastSeq;
+      await waitFor('the leader handed every trace published', async () => (await delivered(url)) >= seq);
+      await pending.shift()?.[1]();
+    }
+    const acks = await Promise.all(
       traces
-        .slice(i, i + perTick)
+        .slice(i, i + BATCH)
         .map((t) => js.publish(TRACES.subject, TRACES.encode(t), { msgID: t.requestId })),
     );
-    await new Promise((r) => setTimeout(r, 20));
+    for (const a of acks) lastSeq = Math.max(lastSeq, a.seq);
   }
   for (const [, hook] of pending) await hook();
   await nc.close();
@@ -114,7 +138,7 @@ describe('profiler SIGKILL mid-sessions', { skip }, () => {
       await profiler.kill();
       profiler = start(`profiler-${n}`, path);
     };
-    await publish(url, traces, 4, [
+    await publish(url, traces, [
       [0.35, killAndRestart(2)],
       [0.7, killAndRestart(3)],
     ]);
@@ -146,7 +170,7 @@ describe('profiler SIGKILL mid-sessions', { skip }, () => {
       standbys.splice(standbys.indexOf(next), 1);
       leader = next;
     };
-    await publish(url, traces, 5, [
+    await publish(url, traces, [
       [0.3, killLeader()],
       [0.65, killLeader()],
     ]);

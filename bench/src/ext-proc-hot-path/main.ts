@@ -6,8 +6,12 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../../test-support/src/envoy-ext-proc-client.js';
 import type { HeaderList } from '../../../test-support/src/header-mutation.js';
-import { measureCoreCost } from './core-cost.js';
+import { measureApplyCost, measureCoreCost } from './core-cost.js';
 import { quantileSorted } from '../../../core/src/stats/quantile.js';
+import { connect } from 'nats';
+import { TestNatsServer } from '../../../test-support/src/nats-server.js';
+import { REPLICA_EVENTS } from '../../../core/src/wire/channels.js';
+import { preciseWallNow } from '../../../ext-proc/src/adapters/replica-sync.js';
 
 interface Args {
   seconds: number;
@@ -15,13 +19,19 @@ interface Args {
   json: string | null;
   /** Run only the scenarios whose name contains this text. */
   only: string | null;
+  /**
+   * 0: ext-proc alone (no NATS). N >= 1: also one and N replicas on a nats-server sharing
+   * live sessions, requests spread round-robin over them, compared in the same run.
+   */
+  replicas: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seconds: 5, endpoints: 64, json: null, only: null };
+  const args: Args = { seconds: 5, endpoints: 64, json: null, only: null, replicas: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--seconds') args.seconds = Number(argv[++i]);
+    else if (a === '--replicas') args.replicas = Number(argv[++i]);
     else if (a === '--endpoints') args.endpoints = Number(argv[++i]);
     else if (a === '--json') args.json = argv[++i] ?? null;
     else if (a === '--only') args.only = argv[++i] ?? null;
@@ -32,6 +42,7 @@ function parseArgs(argv: string[]): Args {
 async function startServer(
   kind: 'ours' | 'echo',
   endpoints: number,
+  natsUrl?: string,
 ): Promise<{ child: ChildProcess; port: number }> {
   const script = fileURLToPath(new URL('./server-process.ts', import.meta.url));
   // A larger young generation keeps 200 KiB bodies from forcing a scavenge every few
@@ -46,6 +57,7 @@ async function startServer(
       script,
       kind,
       String(endpoints),
+      ...(natsUrl ? [natsUrl] : []),
     ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -109,8 +121,16 @@ const UPSTREAM = {
  * close). Resolves with the request-side latency: what the client waits for before the
  * request can go upstream.
  */
-async function one(client: EnvoyExtProcClient, body: Buffer): Promise<number | null> {
-  const exchange = client.open();
+/** A server's clients: one per replica, each request to the next (Envoy's round robin). */
+type Target = () => EnvoyExtProcClient;
+
+function roundRobin(clients: readonly EnvoyExtProcClient[]): Target {
+  let next = 0;
+  return () => clients[next++ % clients.length] as EnvoyExtProcClient;
+}
+
+async function one(target: Target, body: Buffer): Promise<number | null> {
+  const exchange = target().open();
   try {
     const t = performance.now();
     const out = await exchange.processRequest(HEADERS, [body]);
@@ -136,12 +156,7 @@ function summarise(latencies: number[], errors: number, start: number): RunResul
 }
 
 /** Open loop: requests start on schedule whatever the latency; latency counts from the scheduled time. */
-async function fixedRate(
-  client: EnvoyExtProcClient,
-  body: Buffer,
-  rate: number,
-  seconds: number,
-): Promise<RunResult> {
+async function fixedRate(client: Target, body: Buffer, rate: number, seconds: number): Promise<RunResult> {
   const total = Math.round(rate * seconds);
   const latencies: number[] = [];
   let errors = 0;
@@ -170,7 +185,7 @@ async function fixedRate(
 
 /** Closed loop with fixed concurrency: the most requests per second the server sustains. */
 async function maxThroughput(
-  client: EnvoyExtProcClient,
+  client: Target,
   body: Buffer,
   concurrency: number,
   seconds: number,
@@ -192,20 +207,44 @@ async function maxThroughput(
 }
 
 const args = parseArgs(process.argv.slice(2));
-const servers = {
-  ours: await startServer('ours', args.endpoints),
-  echo: await startServer('echo', args.endpoints),
-};
-const clients = {
-  ours: new EnvoyExtProcClient(`127.0.0.1:${servers.ours.port}`, DEFAULT_FILTER),
-  echo: new EnvoyExtProcClient(`127.0.0.1:${servers.echo.port}`, DEFAULT_FILTER),
-};
-await clients.ours.waitForReady();
-await clients.echo.waitForReady();
+const nats = args.replicas > 0 ? await TestNatsServer.start() : null;
+const children: ChildProcess[] = [];
+async function serverSet(kind: 'ours' | 'echo', count: number, natsUrl?: string): Promise<Target> {
+  const clients: EnvoyExtProcClient[] = [];
+  for (let i = 0; i < count; i++) {
+    const server = await startServer(kind, args.endpoints, natsUrl);
+    children.push(server.child);
+    const client = new EnvoyExtProcClient(`127.0.0.1:${server.port}`, DEFAULT_FILTER);
+    await client.waitForReady();
+    clients.push(client);
+    opened.push(client);
+  }
+  return roundRobin(clients);
+}
+const opened: EnvoyExtProcClient[] = [];
+const oursTarget = await serverSet('ours', 1);
+const echoTarget = await serverSet('echo', 1);
+const clients: Record<string, Target> = { ours: oursTarget, echo: echoTarget };
+if (nats) {
+  clients['ours_nats_1'] = await serverSet('ours', 1, nats.url);
+  if (args.replicas > 1)
+    clients[`ours_nats_${args.replicas}`] = await serverSet('ours', args.replicas, nats.url);
+}
+/** What the replicas send each other, seen by a third subscriber: messages, bytes, staleness. */
+const wire = { messages: 0, bytes: 0, staleness: [] as number[] };
+const watcher = nats ? await connect({ servers: nats.url }) : null;
+watcher?.subscribe(REPLICA_EVENTS.subject, {
+  callback: (_err, msg) => {
+    wire.messages++;
+    wire.bytes += msg.data.length;
+    const event = REPLICA_EVENTS.decode(msg.data);
+    if (event.body.kind !== 'heartbeat') wire.staleness.push(preciseWallNow() - event.unixMs);
+  },
+});
 
 const small = chatBody(4 * 1024);
 const large = chatBody(200 * 1024);
-type Scenario = { name: string; run: (c: EnvoyExtProcClient) => Promise<RunResult> };
+type Scenario = { name: string; run: (c: Target) => Promise<RunResult> };
 const scenarios: Scenario[] = [
   { name: '4 KiB @ 1000 req/s', run: (c) => fixedRate(c, small, 1000, args.seconds) },
   { name: '200 KiB @ 500 req/s', run: (c) => fixedRate(c, large, 500, args.seconds) },
@@ -213,20 +252,21 @@ const scenarios: Scenario[] = [
   { name: '200 KiB max, concurrency 16', run: (c) => maxThroughput(c, large, 16, args.seconds) },
 ];
 
-// Warm both servers (JIT, connections) before measuring.
+// Warm every server (JIT, connections) before measuring.
 for (const c of Object.values(clients)) await fixedRate(c, small, 500, 1);
 
 const rows: Array<Record<string, string | number>> = [];
+const replicaRows: Array<Record<string, string | number>> = [];
 for (const [i, scenario] of scenarios.filter((s) => !args.only || s.name.includes(args.only)).entries()) {
   // Alternate which server goes first so drift in machine load affects both alike.
   let echo: RunResult;
   let ours: RunResult;
   if (i % 2 === 0) {
-    echo = await scenario.run(clients.echo);
-    ours = await scenario.run(clients.ours);
+    echo = await scenario.run(echoTarget);
+    ours = await scenario.run(oursTarget);
   } else {
-    ours = await scenario.run(clients.ours);
-    echo = await scenario.run(clients.echo);
+    ours = await scenario.run(oursTarget);
+    echo = await scenario.run(echoTarget);
   }
   rows.push({
     scenario: scenario.name,
@@ -241,22 +281,60 @@ for (const [i, scenario] of scenarios.filter((s) => !args.only || s.name.include
     echo_over_ours: +(echo.achievedRps / ours.achievedRps).toFixed(2),
     errors: ours.errors + echo.errors,
   });
+  // The same scenario on ext-proc with NATS: one replica, then N sharing live sessions.
+  for (const [name, target] of Object.entries(clients).filter(([n]) => n.startsWith('ours_nats_'))) {
+    const before = { ...wire, staleness: wire.staleness.length };
+    const r = await scenario.run(target);
+    const requests = Math.max(1, r.achievedRps * args.seconds);
+    const fresh = wire.staleness.slice(before.staleness).sort((x, y) => x - y);
+    replicaRows.push({
+      scenario: scenario.name,
+      replicas: Number(name.slice('ours_nats_'.length)),
+      p50_ms: +r.p50.toFixed(3),
+      p99_ms: +r.p99.toFixed(3),
+      rps: Math.round(r.achievedRps),
+      nats_msgs_per_request: +((wire.messages - before.messages) / requests).toFixed(2),
+      nats_bytes_per_request: Math.round((wire.bytes - before.bytes) / requests),
+      staleness_p50_ms: fresh.length > 0 ? +quantileSorted(fresh, 0.5).toFixed(3) : 0,
+      staleness_p99_ms: fresh.length > 0 ? +quantileSorted(fresh, 0.99).toFixed(3) : 0,
+      errors: r.errors,
+    });
+  }
 }
 console.log(
   'Over gRPC, Envoy-faithful client, ours vs a raw grpc-js echo of the same messages (request-side latency):',
 );
 console.table(rows);
 const core = measureCoreCost([small, large], args.endpoints, 3000);
-console.log('In-process cost per request of the StreamProcessor (parse, route, annotate, count usage):');
+console.log(
+  'In-process cost per request of the StreamProcessor (parse, route, annotate, count usage), alone and with the replica events encoded:',
+);
 console.table(
-  core.map((c) => ({ body_bytes: c.bodyBytes, p50_ms: +c.p50Ms.toFixed(4), p99_ms: +c.p99Ms.toFixed(4) })),
+  core.map((c) => ({
+    body_bytes: c.bodyBytes,
+    p50_ms: +c.p50Ms.toFixed(4),
+    p99_ms: +c.p99Ms.toFixed(4),
+    replicas_p50_ms: +c.replicasP50Ms.toFixed(4),
+    replicas_p99_ms: +c.replicasP99Ms.toFixed(4),
+  })),
+);
+measureApplyCost(args.endpoints, 20_000);
+console.log(
+  `Folding another replica's request (decode and apply its start and end events): ${measureApplyCost(args.endpoints, 100_000).toFixed(2)} us per request`,
 );
 console.log(`endpoints=${args.endpoints} seconds=${args.seconds} node=${process.version}`);
 console.log(
   'targets: added p50 <= 0.3 ms and p99 <= 1.5 ms at 1000 req/s (4 KiB); >= 500 req/s at 200 KiB; echo/ours throughput <= 1.5',
 );
-if (args.json) writeFileSync(args.json, `${JSON.stringify({ args, rows, core }, null, 2)}\n`);
-clients.ours.close();
-clients.echo.close();
-servers.ours.child.kill();
-servers.echo.child.kill();
+if (replicaRows.length > 0) {
+  console.log(
+    `ext-proc with NATS: one replica, then ${args.replicas} sharing live sessions (requests round-robin); ` +
+      'NATS messages and bytes per request and event staleness as a third subscriber sees them:',
+  );
+  console.table(replicaRows);
+}
+if (args.json) writeFileSync(args.json, `${JSON.stringify({ args, rows, replicaRows, core }, null, 2)}\n`);
+for (const c of opened) c.close();
+for (const child of children) child.kill();
+await watcher?.close();
+await nats?.stop();

@@ -9,6 +9,8 @@ import { addEchoService } from './echo-server.js';
 
 const kind = process.argv[2];
 const endpoints = Number(process.argv[3] ?? 64);
+/** With a NATS url, ext-proc shares live sessions with the other replicas on it. */
+const natsUrl = process.argv[4];
 
 if (kind === 'echo') {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
@@ -22,6 +24,7 @@ if (kind === 'echo') {
     listen: '127.0.0.1:0',
     admin: '127.0.0.1:0',
     log_level: 'warn',
+    ...(natsUrl ? { nats: { url: natsUrl } } : {}),
     // No model servers listen at these addresses: no scraping, no warming.
     scheduler: { scrape_interval_ms: 0, levers: { warming: false } },
     pools: [
@@ -35,5 +38,6 @@ if (kind === 'echo') {
     ],
   });
   const service = await startExtProc(config, { log: createLogger('ext-proc', 'warn') });
+  await service.ready;
   process.stdout.write(`PORT ${service.grpcPort}\n`);
 }

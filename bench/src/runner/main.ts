@@ -38,7 +38,11 @@ const setup = {
   simPools: simPoolsFor(options),
   replicas: options.replicas,
   seed: options.seed,
-  extras: { ...engineExtras(options), identity: options.identity },
+  extras: {
+    ...engineExtras(options),
+    identity: options.identity,
+    extProcReplicas: { count: options.extProcReplicas, delayMs: options.replicaDelayMs },
+  },
 };
 const bar = process.stderr.isTTY ? progressBar(process.stderr) : null;
 const log = (line: string) => process.stderr.write(`${line}\n`);

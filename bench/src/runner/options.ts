@@ -3,6 +3,7 @@
 // own (`npm run bench:autoscale -- --sessions 60`) override them.
 import { parseArgs } from 'node:util';
 import { IDENTITY_MODES, type IdentityMode } from '../sim/client-identity.js';
+import { DEFAULT_REPLICA_DELAY_MS } from '../sim/ext-proc-replicas.js';
 import { type PolicySpec, PolicySpecError, formatPolicySpec, parsePolicySpec } from './policy-spec.js';
 
 export interface RunnerOptions {
@@ -36,6 +37,10 @@ export interface RunnerOptions {
   readonly sessionKvTtlS: number;
   /** What the simulated clients send to identify their workflows (see IdentityMode). */
   readonly identity: IdentityMode;
+  /** ext-proc replicas (gateway cores fed round-robin, sharing live sessions). */
+  readonly extProcReplicas: number;
+  /** Virtual milliseconds before one replica's events reach the others. */
+  readonly replicaDelayMs: number;
 }
 
 export const DEFAULT_POLICIES = 'round-robin,least-request,prefix-aware,session-affinity,pythia';
@@ -55,6 +60,8 @@ const DEFAULTS = {
   'host-kv-tokens': '0',
   'session-kv-ttl-s': '0',
   identity: 'headers',
+  'extproc-replicas': '1',
+  'replica-delay-ms': String(DEFAULT_REPLICA_DELAY_MS),
 } as const;
 
 /** Generated workloads (besides FILE.jsonl traces). */
@@ -69,10 +76,13 @@ DIR/report.json, DIR/report.md and SVG charts.
                          to replay), comma-separated
                          (default ${DEFAULTS.workload})
   --policies LIST        comma-separated policies (default ${DEFAULTS.policies}); each is
-                         <routing>[-no-<lever>][-with-<lever>][+<scaling>]:
+                         <routing>[-no-<lever>][-with-<lever>][@<order>][+<scaling>], or a
+                         peer's queue: llm-d-flow, dynamo-wspt
                            routing  round-robin, least-request, prefix-aware, session-affinity, pythia
                            lever    placement, priority, warming, retention (pythia only; -no- switches off,
                                     -with- switches on one off by default)
+                           order    flow control on, releasing in this order: fcfs,
+                                    oldest-session-first, workflow-aware, wspt
                            scaling  autoscaler (forecast) or reactive-autoscaler[:S] (queue length,
                                     scale-down window S seconds, 300 by default)
   --replicas N           replicas of the 8B pool, the most when autoscaled (default ${DEFAULTS.replicas})
@@ -90,6 +100,10 @@ DIR/report.json, DIR/report.md and SVG charts.
   --identity MODE        what clients send to identify their workflows: headers (the three
                          Pythia headers), native (only a Claude-Code-style session header) or
                          none (only the OpenAI body); see docs/identity.md (default ${DEFAULTS.identity})
+  --extproc-replicas N   ext-proc replicas: N gateway cores fed round-robin (as Envoy spreads
+                         ext_proc streams), sharing live sessions (default 1)
+  --replica-delay-ms D   virtual ms before one replica's events reach the others (default
+                         ${DEFAULTS['replica-delay-ms']}: the p50 staleness measured on loopback NATS)
   --no-sweep             skip the peak-concurrency sweep
   --out DIR              output directory (default ${DEFAULTS.out})
   --help                 this text
@@ -214,6 +228,8 @@ export function parseRunnerOptions(argv: readonly string[]): ParsedCommandLine {
     sessionKvTtlS: number('session-kv-ttl-s', text('session-kv-ttl-s'), 'nonNegative'),
     out: text('out'),
     identity: identityFrom(text('identity'), problems),
+    extProcReplicas: number('extproc-replicas', text('extproc-replicas'), 'positiveInt'),
+    replicaDelayMs: number('replica-delay-ms', text('replica-delay-ms'), 'nonNegative'),
   };
   if (options.out === '') problems.push('--out: expected a directory');
   if (problems.length > 0) throw new UsageError(problems);

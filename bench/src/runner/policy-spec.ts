@@ -1,10 +1,13 @@
-// The bench's policy grammar, typed: `<routing>[-no-<lever>...][+<scaling>]`, where routing is
-// a scheduler profile (a peer baseline or `pythia`), levers (pythia only) are switched off for
-// ablations, and scaling is `autoscaler` (Pythia's forecast) or `reactive-autoscaler[:S]` (the
+// The bench's policy grammar, typed: `<routing>[-no-<lever>...][-with-<lever>...][@<order>][+<scaling>]`,
+// where routing is a scheduler profile (a peer baseline or `pythia`), levers (pythia only) are
+// switched off for ablations, `@<order>` turns flow control on with that release order (fcfs,
+// oldest-session-first, workflow-aware, wspt), a peer's queue preset (`llm-d-flow`,
+// `dynamo-wspt`) stands for its routing and flow control together, and scaling is `autoscaler` (Pythia's forecast) or `reactive-autoscaler[:S]` (the
 // queue alone, scale-down window S seconds, the HPA default when left out). A spec formats back
 // to the exact string it was parsed from: it is the report's key for the policy.
 import { BUILT_IN_PROFILES } from '../../../common/src/config/profiles.js';
 import { configSchema } from '../../../common/src/config/schema.js';
+import { FLOW_POLICIES, type FlowPolicy } from '../../../ext-proc/src/core/flow-control/settings.js';
 
 /** A built-in scheduler profile name (peer baselines and `pythia`). */
 export type ProfileName = string;
@@ -20,6 +23,10 @@ export type Scaling =
 
 export interface PolicySpec {
   readonly routing: ProfileName;
+  /** Flow control on with this release order (`@<policy>`); absent: off. */
+  readonly flow?: FlowPolicy;
+  /** A peer's flow-control preset (`llm-d-flow`, `dynamo-wspt`): the label it was written as. */
+  readonly preset?: FlowPresetName;
   /** Pythia's levers switched off, in the order written. */
   readonly leversOff: readonly Lever[];
   /** Levers off by default (`scheduler.levers`) switched on (`-with-<lever>`, after any `-no-`). */
@@ -43,6 +50,46 @@ const LEVER_OFF = '-no-';
 const LEVER_ON = '-with-';
 
 const isProfile = (s: string): s is ProfileName => Object.hasOwn(ROUTING_PROFILES, s);
+const FLOW = '@';
+
+/**
+ * Peers' queues as bench policies: the peer's routing profile (a stand-in while it is not a
+ * built-in profile) with flow control configured as the peer's queue (run-policy.ts applies
+ * FLOW_PRESETS[name].config). llm-d: the picker's flow-control queue behind its utilisation
+ * saturation detector (queue depth 5, KV 0.8, scraped figures only), FCFS, releasing the head
+ * to the scheduler's choice among all endpoints. Dynamo: the router queue in `wspt` order
+ * (shortest prompt first, no client hints), released to the cost function's choice.
+ */
+export const FLOW_PRESETS = {
+  'llm-d-flow': {
+    routing: ['llm-d', 'prefix-aware'],
+    flow: 'fcfs',
+    config: {
+      saturation: { waiting_requests: 5, kv_usage: 0.8, count_reservations: false },
+      release: 'any-endpoint',
+    },
+  },
+  'dynamo-wspt': {
+    routing: ['dynamo', 'prefix-aware'],
+    flow: 'wspt',
+    config: { release: 'any-endpoint' },
+  },
+} as const satisfies Record<
+  string,
+  { routing: readonly string[]; flow: FlowPolicy; config: Record<string, unknown> }
+>;
+export type FlowPresetName = keyof typeof FLOW_PRESETS;
+const isPreset = (s: string): s is FlowPresetName => Object.hasOwn(FLOW_PRESETS, s);
+
+function parseFlow(spec: string, text: string): FlowPolicy {
+  const policy = FLOW_POLICIES.find((p) => p === text);
+  if (!policy)
+    throw new PolicySpecError(
+      spec,
+      `unknown flow-control order "${text}" (expected one of ${FLOW_POLICIES.join(', ')})`,
+    );
+  return policy;
+}
 const isLever = (s: string): s is Lever => (LEVERS as readonly string[]).includes(s);
 
 function parseScaling(spec: string, text: string | undefined): Scaling {
@@ -100,13 +147,34 @@ function parseRouting(spec: string, text: string): Pick<PolicySpec, 'routing' | 
 export function parsePolicySpec(spec: string): PolicySpec {
   const parts = spec.split('+');
   if (parts.length > 2) throw new PolicySpecError(spec, 'at most one "+<scaling>" part');
-  const [routing = '', scaling] = parts;
-  return { ...parseRouting(spec, routing), scaling: parseScaling(spec, scaling) };
+  const [routingText = '', scaling] = parts;
+  if (isPreset(routingText)) {
+    const preset = FLOW_PRESETS[routingText];
+    // The peer's own profile once it is built in; its stand-in before.
+    const routing = preset.routing.find(isProfile) ?? 'least-request';
+    return {
+      routing,
+      leversOff: [],
+      flow: preset.flow,
+      preset: routingText,
+      scaling: parseScaling(spec, scaling),
+    };
+  }
+  const [routing = '', flowText, ...extra] = routingText.split(FLOW);
+  if (extra.length > 0) throw new PolicySpecError(spec, `at most one "${FLOW}<order>" part`);
+  const flow = flowText === undefined ? undefined : parseFlow(spec, flowText);
+  return {
+    ...parseRouting(spec, routing),
+    ...(flow ? { flow } : {}),
+    scaling: parseScaling(spec, scaling),
+  };
 }
 
-/** The routing part of the label: profile and levers off (`pythia-no-warming`). */
+/** The routing part of the label: profile, levers off and on, flow control (`pythia-no-warming@fcfs`). */
 export function routingLabel(spec: PolicySpec): string {
-  return [[spec.routing, ...spec.leversOff].join(LEVER_OFF), ...(spec.leversOn ?? [])].join(LEVER_ON);
+  if (spec.preset) return spec.preset;
+  const levers = [[spec.routing, ...spec.leversOff].join(LEVER_OFF), ...(spec.leversOn ?? [])].join(LEVER_ON);
+  return spec.flow ? `${levers}${FLOW}${spec.flow}` : levers;
 }
 
 /** The label the spec was parsed from (the report's key). */

@@ -3,7 +3,7 @@
 import { parseConfig } from '../../../common/src/config/load.js';
 import type { SessionPlan } from '../../../test-support/src/workloads/session-plan.js';
 import { type ClusterRunOptions, type SimPool, runCluster } from '../sim/cluster.js';
-import { type PolicySpec, formatPolicySpec, leverOn } from './policy-spec.js';
+import { FLOW_PRESETS, type PolicySpec, formatPolicySpec, leverOn } from './policy-spec.js';
 import { type PolicySummary, measuredJcts, summarize } from './summary.js';
 
 /** HPA's default scale-down stabilization window (KEDA scales through the HPA). */
@@ -22,16 +22,39 @@ export interface PolicyRun {
     readonly prefillShareOfBusyGpu: number;
     /** Prompt tokens loaded from the host KV tier. */
     readonly hostTokens: number;
+    /** Requests flow control shed (429). */
+    readonly shed: number;
+    /** Requests flow control held. */
+    readonly held: number;
+    /** Mean seconds a held request waited. */
+    readonly heldWaitS: number;
+    /** Events between ext-proc replicas per routed request, and their bytes. */
+    readonly replicaEventsPerRequest: number;
+    readonly replicaBytesPerRequest: number;
   };
 }
 
 export interface ClusterSetup {
   readonly simPools: readonly SimPool[];
   /** Engine extras for every policy alike (host KV tier, a fixed retention TTL). */
-  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity'>;
+  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity' | 'extProcReplicas'>;
   /** The 8B pool's replicas (the most it may have when autoscaled). */
   readonly replicas: number;
   readonly seed: number;
+}
+
+/**
+ * A held request's TTL in the bench: simulated clients do not retry a 429, so a shed request
+ * would drop its work and flatter the policy's JCT; every policy holds as long as it needs
+ * (the default burst drains in ~450 s). The streams' idle reaper is moved past it to match.
+ */
+export const BENCH_QUEUE_TTL_S = 3000;
+
+/** `scheduler.flow_control` for the spec: off, on with its order, or a peer's preset. */
+export function flowControlConfig(spec: PolicySpec): Record<string, unknown> {
+  if (!spec.flow) return { enabled: false };
+  const preset = spec.preset ? FLOW_PRESETS[spec.preset].config : {};
+  return { ...preset, enabled: true, policy: spec.flow, queue_ttl_s: BENCH_QUEUE_TTL_S };
 }
 
 export type Progress = (policy: string, done: number, total: number) => void;
@@ -63,9 +86,11 @@ export function runPolicy(
         warming: leverOn(spec, 'warming'),
         retention: leverOn(spec, 'retention'),
       },
+      flow_control: flowControlConfig(spec),
     },
     // The simulator completes a session at its end marker without waiting for stragglers.
     profiler: { end_grace_s: 0 },
+    ...(spec.flow ? { ext_proc: { stream_idle_timeout_s: BENCH_QUEUE_TTL_S + 60 } } : {}),
     // The reactive scaler scales down after its window (HPA's default unless given).
     ...(reactiveWindowS !== null
       ? {
@@ -103,6 +128,11 @@ export function runPolicy(
       promptTokensPerRequest: Math.round(r.requestPromptTokens / Math.max(1, r.requests)),
       prefillShareOfBusyGpu: r.prefillGpuSeconds / Math.max(1e-9, r.busyGpuSeconds),
       hostTokens: r.hostTokens,
+      shed: r.shed,
+      held: r.held,
+      heldWaitS: r.held > 0 ? r.heldWaitS / r.held : 0,
+      replicaEventsPerRequest: (r.replicaEvents ?? 0) / Math.max(1, r.requests),
+      replicaBytesPerRequest: (r.replicaEventBytes ?? 0) / Math.max(1, r.requests),
     },
   };
 }

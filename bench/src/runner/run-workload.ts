@@ -43,7 +43,7 @@ export function runWorkload(
       log(
         `${workload} ${policy}: mean JCT ${summary.jct_mean_s} s, prefix hit ${summary.prefix_hit_rate}, ` +
           `prompt ${figures.promptTokensPerRequest} tok/request, prefill ${(100 * figures.prefillShareOfBusyGpu).toFixed(1)}% ` +
-          `of busy GPU time, host-tier tokens ${figures.hostTokens} (${summary.wall_s} s wall)`,
+          `of busy GPU time, host-tier tokens ${figures.hostTokens}, held ${figures.held} (mean ${figures.heldWaitS.toFixed(2)} s), shed ${figures.shed} (${summary.wall_s} s wall)`,
       );
   }
   let sweep: Row[] | null = null;

@@ -19,6 +19,8 @@ import { EPOCH_MS, type RetentionPolicy, SessionDriver } from './session-driver.
 import { simulatedConfig } from './sim-config.js';
 import { WarmTraffic } from './warm-traffic.js';
 import type { IdentityMode } from './client-identity.js';
+import { type ExtProcReplicas, ReplicaBus, RoundRobinGateways } from './ext-proc-replicas.js';
+import type { GatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
 
 export type { SimPool } from './replica-fleet.js';
 export type { ClusterRunResult } from './run-results.js';
@@ -51,6 +53,8 @@ export interface ClusterRunOptions {
   readonly retention?: RetentionPolicy;
   /** What the clients send to identify their workflows (default: the Pythia headers). */
   readonly identity?: IdentityMode;
+  /** Several ext-proc replicas sharing live sessions (default: one). */
+  readonly extProcReplicas?: ExtProcReplicas;
 }
 
 export function runCluster(options: ClusterRunOptions): ClusterRunResult {
@@ -67,24 +71,64 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
   const autoscaling = options.autoscale
     ? new SimAutoscaling(config, options.pools, fleet, queue, options.autoscale)
     : null;
-  const warm = new WarmTraffic(fleet, queue, () => core.planner);
-  const core = createGatewayCore(config, {
-    clock: { now: () => queue.now, wallNow: () => EPOCH_MS + queue.now },
-    // What ext-proc publishes over NATS, delivered in-process at the same moments.
-    traces: {
-      publish: (trace) => {
-        profiling?.ingest(trace, queue.now);
-        autoscaling?.ingest(trace);
+  const warm = new WarmTraffic(fleet, queue);
+  const replicaCount = options.extProcReplicas?.count ?? 1;
+  const wallNow = () => EPOCH_MS + queue.now;
+  const bus = replicaCount > 1 ? new ReplicaBus(queue, options.extProcReplicas?.delayMs ?? 0, wallNow) : null;
+  const random = seededRandom(options.seed);
+  const cores: GatewayCore[] = [];
+  for (let i = 0; i < replicaCount; i++) {
+    const core: GatewayCore = createGatewayCore(config, {
+      clock: { now: () => queue.now, wallNow },
+      // What ext-proc publishes over NATS, delivered in-process at the same moments.
+      traces: {
+        publish: (trace) => {
+          profiling?.ingest(trace, queue.now);
+          autoscaling?.ingest(trace);
+        },
+        started: (start) => autoscaling?.started(start),
       },
-      started: (start) => autoscaling?.started(start),
-    },
-    random: seededRandom(options.seed),
-    events: warm,
-    warmSender: warm,
-  });
-  const scrape = scrapeView(fleet, core.cluster, config.scheduler.unhealthy_after_failures, () => queue.now);
+      random,
+      tieBreakSeed: options.seed,
+      events: warm,
+      warmSender: { send: (plan) => warm.send(plan, core.planner) },
+      ...(bus ? { replica: { id: `r${i}`, sink: bus.sink(i) } } : {}),
+      flowEvents: {
+        held: () => tally.held++,
+        released: (_pool, _workflow, reason, waitS) => {
+          if (reason !== 'immediate') tally.heldWaitS += waitS;
+        },
+        shed: () => {},
+        cancelled: () => {},
+      },
+      // Flow control's timers on the virtual clock (a fired timer of a released request does nothing).
+      timers: {
+        at: (atMs, fn) => {
+          let live = true;
+          queue.schedule(atMs, () => {
+            if (live) fn();
+          });
+          return () => {
+            live = false;
+          };
+        },
+        defer: (fn) => queue.schedule(queue.now, fn),
+      },
+    });
+    bus?.add(core);
+    cores.push(core);
+  }
+  const core = cores[0] as GatewayCore;
+  const scrapes = cores.map((c) =>
+    scrapeView(fleet, c.cluster, config.scheduler.unhealthy_after_failures, () => queue.now),
+  );
+  // As the service's scraper does: fresh figures may release held requests.
+  const scrape = () => {
+    for (const s of scrapes) s();
+    for (const c of cores) c.flow?.scraped();
+  };
 
-  new SessionDriver(queue, core.router, fleet, tally, options.retention ?? null, {
+  new SessionDriver(queue, new RoundRobinGateways(cores), fleet, tally, options.retention ?? null, {
     resolver: core.identity,
     mode: options.identity ?? 'headers',
   }).schedule(options.plans);
@@ -102,14 +146,22 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
     every(autoscaling.intervalMs, () => autoscaling.tick(core.models.all(), scrape));
   }
   if (profiling)
-    every(profiling.intervalMs, () => profiling.run(queue.now, EPOCH_MS + queue.now, core.models));
+    every(profiling.intervalMs, () => {
+      // The models bucket reaches every replica alike.
+      profiling.run(queue.now, EPOCH_MS + queue.now, core.models);
+      for (const other of cores.slice(1)) for (const m of core.models.all()) other.models.set(m.model);
+    });
   queue.run();
 
-  return tally.result(
-    fleet,
-    autoscaling !== null,
-    warm,
-    profiling?.figures() ?? NO_LEARNING,
-    autoscaling?.timeline ?? [],
-  );
+  return {
+    ...tally.result(
+      fleet,
+      autoscaling !== null,
+      warm,
+      profiling?.figures() ?? NO_LEARNING,
+      autoscaling?.timeline ?? [],
+    ),
+    replicaEvents: bus?.events ?? 0,
+    replicaEventBytes: bus?.bytes ?? 0,
+  };
 }

@@ -5,6 +5,9 @@ import type { ReplicaFleet } from './replica-fleet.js';
 import type { WarmTraffic } from './warm-traffic.js';
 
 export interface ClusterRunResult {
+  /** Events the ext-proc replicas sent each other (pythia.replica.v1), and their encoded bytes. */
+  readonly replicaEvents?: number;
+  readonly replicaEventBytes?: number;
   readonly jctS: number[];
   readonly ttftS: number[];
   /** Session of each JCT, same order (to leave warm-up sessions out). */
@@ -22,6 +25,10 @@ export interface ClusterRunResult {
   readonly prefillGpuSeconds: number;
   /** Prompt tokens loaded from the host KV tier (part of cachedTokens). */
   readonly hostTokens: number;
+  /** Requests flow control answered 429 (0 with it off). */
+  readonly shed: number;
+  readonly held: number;
+  readonly heldWaitS: number;
   /** Prompt tokens of the workload's requests (warm requests left out). */
   readonly requestPromptTokens: number;
   /** Cache-manager decisions by result (sent, or why skipped). */
@@ -59,6 +66,12 @@ export class RunTally {
   readonly ttftS: number[] = [];
   outputTokens = 0;
   requests = 0;
+  /** Requests flow control answered 429 (past its bounds or TTL). */
+  shed = 0;
+  /** Requests flow control held before routing them. */
+  held = 0;
+  /** Seconds held requests waited, summed. */
+  heldWaitS = 0;
   requestPromptTokens = 0;
   sessionsDone = 0;
   /** When the last request ended (virtual ms). */
@@ -103,6 +116,9 @@ export class RunTally {
       cachedTokens: fleet.total('cachedTokensTotal'),
       preemptions: fleet.total('preemptionsTotal'),
       hostTokens: fleet.total('hostTokensTotal'),
+      shed: this.shed,
+      held: this.held,
+      heldWaitS: this.heldWaitS,
       requestPromptTokens: this.requestPromptTokens,
       busyGpuSeconds: fleet.total('busyMsTotal') / 1000,
       prefillGpuSeconds: fleet.total('prefillMsTotal') / 1000,

@@ -4,11 +4,11 @@
 // (router.complete, which publishes the trace ext-proc would); the next stage follows its
 // tool time after the slowest request, with the session's history in its prompts.
 import type { Clock } from '../../../core/src/clock.js';
-import type { WorkflowRouter } from '../../../ext-proc/src/core/routing/request-router.js';
 import { NEUTRAL_PRIORITY } from '../../../ext-proc/src/core/routing/priority.js';
 import { RequestLifecycle } from '../../../ext-proc/src/core/routing/request-lifecycle.js';
 import type { RouteDecision } from '../../../ext-proc/src/core/routing/route-decision.js';
 import type { RouteInput } from '../../../ext-proc/src/core/routing/route-input.js';
+import type { FlowAdmission } from '../../../ext-proc/src/core/flow-control/flow-controller.js';
 import {
   SessionHistory,
   type SessionPlan,
@@ -17,6 +17,7 @@ import {
 } from '../../../test-support/src/workloads/session-plan.js';
 import type { RetentionHint } from './engine.js';
 import type { EventQueue } from './event-queue.js';
+import type { RoundRobinGateways } from './ext-proc-replicas.js';
 import type { Replica, ReplicaFleet } from './replica-fleet.js';
 import type { RunTally } from './run-results.js';
 import { type ClientIdentity, clientHeaders, instructions, messagesOf } from './client-identity.js';
@@ -66,7 +67,8 @@ export class SessionDriver {
 
   constructor(
     private readonly queue: EventQueue,
-    private readonly router: WorkflowRouter,
+    /** The ext-proc each request reaches (one, or several fed round-robin). */
+    private readonly gateways: RoundRobinGateways,
     private readonly fleet: ReplicaFleet,
     private readonly tally: RunTally,
     private readonly retention: RetentionPolicy | null = null,
@@ -106,8 +108,11 @@ export class SessionDriver {
             ? !later.some((s) => s.history)
             : !later.some((s) => s.thread === step.thread);
         const sent = this.send({ plan, step, stepId, history, last, lastOfContext }, (runs) => {
-          finishedRuns[k] = runs;
-          maxAfter = Math.max(maxAfter, step.afterS);
+          // Null: flow control shed it after holding it; its stage goes on without it.
+          if (runs) {
+            finishedRuns[k] = runs;
+            maxAfter = Math.max(maxAfter, step.afterS);
+          }
           remaining--;
           if (remaining === 0) stageDone();
         });
@@ -124,11 +129,10 @@ export class SessionDriver {
    * through the router; `done` gets the prompt text and output it adds to the history.
    * False when the router refused it.
    */
-  private send(r: StepRequest, done: (runs: Run[]) => void): boolean {
+  private send(r: StepRequest, done: (runs: Run[] | null) => void): boolean {
     const { plan, step, stepId, last } = r;
     const prefix: Run = { key: step.prefix, tokens: step.prefixTokens };
     const fresh: Run = { key: `${stepId}:new`, tokens: step.newTokens };
-    const output: Run = { key: `${stepId}:out`, tokens: step.outputTokens };
     const promptRuns = [prefix, ...r.history.context(step), fresh];
     const promptTokens = promptRuns.reduce((a, run) => a + run.tokens, 0);
     const json = {
@@ -162,14 +166,46 @@ export class SessionDriver {
     };
     const started = this.queue.now;
     // The same request record as ext-proc's stream processor keeps, on the virtual clock.
-    const lifecycle = new RequestLifecycle(this.router, this.clock);
+    // Flow control (the gateway's, when on) may hold the request, or shed it.
+    const gateway = this.gateways.pick();
+    const lifecycle = new RequestLifecycle(gateway.router, this.clock, gateway.gate);
     lifecycle.start();
-    let decision: RouteDecision;
+    let admission: FlowAdmission;
     try {
-      decision = lifecycle.route(input);
+      admission = lifecycle.admit(input, null, (outcome) => {
+        if (outcome.kind === 'routed')
+          this.run(r, input, promptRuns, outcome.decision, lifecycle, started, done);
+        else {
+          this.tally.shed++;
+          done(null);
+        }
+      });
     } catch {
       return false;
     }
+    if (admission.kind === 'shed') {
+      this.tally.shed++;
+      return false;
+    }
+    if (admission.kind === 'routed')
+      this.run(r, input, promptRuns, admission.decision, lifecycle, started, done);
+    return true;
+  }
+
+  /** Runs a routed request on its replica and completes it through the lifecycle. */
+  private run(
+    r: StepRequest,
+    input: RouteInput,
+    promptRuns: Run[],
+    decision: RouteDecision,
+    lifecycle: RequestLifecycle,
+    started: number,
+    done: (runs: Run[] | null) => void,
+  ): void {
+    const { plan, step, stepId } = r;
+    const promptTokens = promptRuns.reduce((a, run) => a + run.tokens, 0);
+    const fresh = promptRuns[promptRuns.length - 1] as Run;
+    const output: Run = { key: `${stepId}:out`, tokens: step.outputTokens };
     const replica = this.fleet.get(decision.endpoint) as Replica;
     // What ext-proc writes into the body (aged), as a priority-scheduling vLLM reads it.
     const priority = decision.enginePriority ?? decision.priority ?? NEUTRAL_PRIORITY;
@@ -221,6 +257,5 @@ export class SessionDriver {
         },
       },
     );
-    return true;
   }
 }

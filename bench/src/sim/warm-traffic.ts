@@ -3,13 +3,13 @@
 // like any request, and the core is told when each ends, as ext-proc's HTTP warm sender
 // does. Counts the planner's decisions by outcome and the reservations that were hit.
 import { NEUTRAL_PRIORITY } from '../../../ext-proc/src/core/routing/priority.js';
-import type { RouterEvents, WarmSender } from '../../../ext-proc/src/core/routing/request-router.js';
+import type { RouterEvents } from '../../../ext-proc/src/core/routing/request-router.js';
 import type { WarmOutcome, WarmPlan, WarmPlanner } from '../../../ext-proc/src/core/routing/warm-planner.js';
 import type { EventQueue } from './event-queue.js';
 import type { ReplicaFleet } from './replica-fleet.js';
 import { type Run, blockHashes, textRuns } from './token-streams.js';
 
-export class WarmTraffic implements WarmSender, RouterEvents {
+export class WarmTraffic implements RouterEvents {
   /** Warm requests sent. */
   sent = 0;
   /** Requests that landed on the endpoint reserved (warmed) for them. */
@@ -21,8 +21,6 @@ export class WarmTraffic implements WarmSender, RouterEvents {
   constructor(
     private readonly fleet: ReplicaFleet,
     private readonly queue: EventQueue,
-    /** The gateway core's planner (built after this sender, which it takes). */
-    private readonly planner: () => WarmPlanner,
   ) {}
 
   warm(o: WarmOutcome): void {
@@ -35,10 +33,11 @@ export class WarmTraffic implements WarmSender, RouterEvents {
     if (hit) this.hits++;
   }
 
-  send(plan: WarmPlan): void {
+  /** Runs a warm of the core whose `planner` planned it (told when it ends). */
+  send(plan: WarmPlan, planner: WarmPlanner): void {
     const replica = this.fleet.get(plan.endpoint);
     if (!replica) {
-      this.planner().done(plan.endpoint);
+      planner.done(plan.endpoint);
       return;
     }
     // The messages are runText() pieces (system prompt, then history): recover the runs.
@@ -55,7 +54,7 @@ export class WarmTraffic implements WarmSender, RouterEvents {
         priority: plan.priority ?? NEUTRAL_PRIORITY,
         arrivalMs: this.queue.now,
       },
-      { onFirst: () => {}, onDone: () => this.planner().done(plan.endpoint) },
+      { onFirst: () => {}, onDone: () => planner.done(plan.endpoint) },
     );
   }
 }

@@ -75,6 +75,19 @@ function crossReferenceProblems(raw: unknown, plugins: PluginCatalogue | null): 
   return problems;
 }
 
+/** Problems between settings, read with their defaults applied. */
+function settingProblems(config: PythiaConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const flow = config.scheduler.flow_control;
+  // A held request's stream gets no message while it waits: the idle reaper must not end it first.
+  if (flow.enabled && flow.queue_ttl_s + 1 > config.ext_proc.stream_idle_timeout_s)
+    problems.push({
+      path: 'scheduler.flow_control.queue_ttl_s',
+      message: `a held request would be reaped as idle first: keep it below ext_proc.stream_idle_timeout_s (${config.ext_proc.stream_idle_timeout_s}) - 1`,
+    });
+  return problems;
+}
+
 /**
  * Applies defaults and validates; throws ConfigError listing every problem. With `plugins`
  * (ext-proc's registry) the scheduling profiles' plugin types and parameters are checked too.
@@ -84,6 +97,7 @@ export function parseConfig(raw: unknown, source = 'config', plugins?: PluginCat
   const problems = [
     ...(result.success ? [] : zodProblems(result.error)),
     ...crossReferenceProblems(raw, plugins ?? null),
+    ...(result.success ? settingProblems(result.data) : []),
   ];
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;

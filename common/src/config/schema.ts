@@ -123,6 +123,25 @@ const extProcSchema = z.strictObject({
   max_streams_per_connection: z.number().int().min(0).max(1000).default(500),
   /** Seconds a graceful stop waits for buffered traces to reach NATS. */
   stop_flush_timeout_s: z.number().min(0).default(5),
+  /** Live-session state shared between ext-proc replicas over NATS (docs/scaling.md). */
+  replicas: z
+    .strictObject({
+      /** Each replica says it is alive this often (in-flight counts ride on it). */
+      heartbeat_ms: positiveInt.default(500),
+      /** A replica not heard from for this long stops counting: its in-flight requests are dropped. */
+      dead_after_ms: positiveInt.default(2000),
+      /** How long the PYTHIA_REPLICA memory stream keeps events for a starting replica to catch up. */
+      stream_max_age_s: positiveInt.default(120),
+      /** Bytes the stream keeps at most (oldest dropped first). */
+      stream_max_bytes: positiveInt.default(256 * 1024 * 1024),
+      /** A starting replica reports ready after this long even if its catch-up did not finish. */
+      catch_up_timeout_s: positiveInt.default(15),
+      /** Other replicas followed at most. */
+      max_replicas: positiveInt.default(256),
+      /** In-flight requests followed per other replica (the oldest dropped beyond). */
+      max_in_flight_per_replica: positiveInt.default(100_000),
+    })
+    .prefault({}),
 });
 
 const fraction = z.number().min(0).max(1);
@@ -213,11 +232,56 @@ const schedulerSchema = z.strictObject({
       max_ttl_s: z.number().positive().default(60),
     })
     .prefault({}),
-  load_sharing: z
+  /**
+   * Flow control (docs/flow-control.md): while every endpoint for a request is saturated, the
+   * request is held in ext-proc and released in `policy` order when a good endpoint frees up.
+   */
+  flow_control: z
     .strictObject({
-      interval_ms: positiveInt.default(500),
-      /** Other replicas' reports older than this are ignored. */
-      stale_after_ms: positiveInt.default(2000),
+      enabled: z.boolean().default(false),
+      /** Release order: fcfs, oldest-session-first, workflow-aware, or wspt (Dynamo's, by prompt length). */
+      policy: z.enum(['fcfs', 'oldest-session-first', 'workflow-aware', 'wspt']).default('workflow-aware'),
+      /** Saturation detector: an endpoint is saturated at this many waiting requests or this KV use. */
+      saturation: z
+        .strictObject({
+          waiting_requests: positiveInt.default(1),
+          kv_usage: z.number().positive().max(1).default(0.9),
+          /** Adjust the scraped figures by what this replica dispatched and saw end since the scrape. */
+          count_reservations: z.boolean().default(true),
+        })
+        .prefault({}),
+      /** Held requests per pool at most; past it, 429. */
+      max_queued_requests: positiveInt.default(2000),
+      /** Request-body bytes held per pool at most; past it, 429. */
+      max_queued_bytes: positiveInt.default(256 * 1024 * 1024),
+      /** A request held this long is answered 429 (below Envoy's max_message_timeout). */
+      queue_ttl_s: z.number().positive().max(3600).default(60),
+      /** The retry-after header of a 429. */
+      retry_after_s: positiveInt.default(2),
+      /**
+       * good-endpoint: a held request goes to its preferred endpoint or one scoring as well, once
+       * free; any-endpoint: the first held request goes to the scheduler's choice among all
+       * endpoints as soon as one is free (the llm-d and Dynamo queues, for the bench's peers).
+       */
+      release: z.enum(['good-endpoint', 'any-endpoint']).default('good-endpoint'),
+      /** Endpoints scoring within this share of the profile's total weight of the best are equally good. */
+      score_tolerance: fraction.default(0.05),
+      /** After this long held, the best-scored unsaturated endpoint is good enough. */
+      prefer_hold_s: z.number().min(0).default(5),
+      /** Held requests examined per release attempt at most. */
+      max_scan: positiveInt.default(64),
+      fairness: z
+        .strictObject({
+          /** Weighted least-attained service over tokens between flows. */
+          enabled: z.boolean().default(false),
+          /** A flow is a tenant, a workflow, or a tenant's workflow. */
+          key: z.enum(['tenant', 'workflow', 'tenant-workflow']).default('tenant'),
+          /** The request header naming the tenant. */
+          tenant_header: headerName.default('x-pythia-tenant'),
+          /** Weight per flow name (tenant, workflow, or tenant/workflow); others weigh 1. */
+          weights: z.record(z.string(), z.number().positive()).default({}),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });

@@ -113,6 +113,8 @@ export interface ProcessingResponse {
   immediate_response?: ImmediateResponse;
   dynamic_metadata?: StructValue;
   mode_override?: ProcessingMode;
+  /** Restarts Envoy's message timer (up to the filter's max_message_timeout); sent alone. */
+  override_message_timeout?: { seconds?: number; nanos?: number };
 }
 
 const REQUEST_KINDS: readonly RequestKind[] = [

@@ -1,7 +1,7 @@
 // What this gateway knows about its pools and endpoints: configuration, health, what the
 // servers report (scraped), what this replica has in flight with each request's predicted
-// footprint, and what other replicas report over NATS. Pure in-memory state; adapters
-// (scrapers, load sharing) update it.
+// footprint, and what the other replicas have in flight (their events over NATS). Pure
+// in-memory state; adapters (scrapers, the replica view) update it.
 
 export interface PoolSpec {
   readonly name: string;
@@ -34,11 +34,11 @@ export interface EndpointState {
   readonly address: string;
   readonly pool: string;
   healthy: boolean;
-  /** Requests this replica has routed there that have not completed. */
+  /** Requests routed there that have not completed: by this replica and, as reported, by the others. */
   inFlight: number;
   /** This replica's in-flight footprint. */
   readonly local: LoadFigures;
-  /** Other replicas' latest reported footprint (zero when none or stale). */
+  /** The other live replicas' in-flight footprint, from their start and end events. */
   readonly remote: LoadFigures;
   /** Scraped from the server: requests waiting and running, KV usage in [0,1]. */
   waiting: number;
@@ -144,12 +144,34 @@ export class ClusterState {
 
   release(address: string, load: RequestLoad = { reservedTokens: 0, overflow: 0, decodeTokens: 0 }): void {
     const ep = this.byAddress.get(address);
-    if (!ep || ep.inFlight === 0) return;
-    ep.inFlight--;
+    if (!ep || ep.local.inFlight === 0) return;
+    ep.inFlight = Math.max(0, ep.inFlight - 1);
     ep.local.inFlight--;
     ep.local.reservedTokens = Math.max(0, ep.local.reservedTokens - load.reservedTokens);
     ep.local.overflowSum = Math.max(0, ep.local.overflowSum - load.overflow);
     ep.local.decodeTokens = Math.max(0, ep.local.decodeTokens - load.decodeTokens);
+  }
+
+  /** Another replica routed a request there. */
+  acquireRemote(address: string, load: RequestLoad): void {
+    const ep = this.byAddress.get(address);
+    if (!ep) return;
+    ep.inFlight++;
+    ep.remote.inFlight++;
+    ep.remote.reservedTokens += load.reservedTokens;
+    ep.remote.overflowSum += load.overflow;
+    ep.remote.decodeTokens += load.decodeTokens;
+  }
+
+  /** Another replica's request there ended (or that replica stopped counting). */
+  releaseRemote(address: string, load: RequestLoad): void {
+    const ep = this.byAddress.get(address);
+    if (!ep || ep.remote.inFlight === 0) return;
+    ep.inFlight = Math.max(0, ep.inFlight - 1);
+    ep.remote.inFlight--;
+    ep.remote.reservedTokens = Math.max(0, ep.remote.reservedTokens - load.reservedTokens);
+    ep.remote.overflowSum = Math.max(0, ep.remote.overflowSum - load.overflow);
+    ep.remote.decodeTokens = Math.max(0, ep.remote.decodeTokens - load.decodeTokens);
   }
 }
 

@@ -2,25 +2,26 @@
 // carries and that payload's codec, so a publisher and its readers cannot disagree on
 // either. Names are in subjects.ts (documented in the README), codecs in codec.ts.
 import {
-  type LoadReport,
   type ScalingDecisionRecord,
   type SessionSummary,
-  decodeLoadReport,
+  decodeReplicaEvent,
   decodeModel,
   decodeRequestStart,
   decodeScalingDecision,
   decodeSessionSummary,
   decodeTrace,
-  encodeLoadReport,
+  encodeReplicaEvent,
   encodeModel,
   encodeRequestStart,
   encodeScalingDecision,
   encodeSessionSummary,
   encodeTrace,
 } from './codec.js';
+import type { ReplicaEvent } from './replica-event.js';
 import type { RequestStart } from './request-start.js';
 import {
-  LOAD_SUBJECT,
+  REPLICA_STREAM,
+  REPLICA_SUBJECT,
   MODEL_BUCKET,
   SCALING_BUCKET,
   SCALING_SUBJECT_PREFIX,
@@ -73,12 +74,17 @@ export const SESSION_SUMMARIES = {
   decode: decodeSessionSummary,
 } as const satisfies Channel<SessionSummary>;
 
-/** Each ext-proc replica's in-flight load (core NATS, not stored): ext-proc <-> ext-proc. */
-export const LOAD_REPORTS = {
-  subject: LOAD_SUBJECT,
-  encode: encodeLoadReport,
-  decode: decodeLoadReport,
-} as const satisfies Channel<LoadReport>;
+/**
+ * Live-session events of each ext-proc replica: ext-proc <-> ext-proc. Published on core
+ * NATS (read live by every replica) and captured by a short-lived memory stream that a
+ * starting replica reads before it reports ready.
+ */
+export const REPLICA_EVENTS = {
+  stream: REPLICA_STREAM,
+  subject: REPLICA_SUBJECT,
+  encode: encodeReplicaEvent,
+  decode: decodeReplicaEvent,
+} as const satisfies Channel<ReplicaEvent>;
 
 /** Replica targets: a core subject per pool, and the latest per pool in a KV bucket. */
 export const SCALING_DECISIONS = {

@@ -1,6 +1,8 @@
 // protobuf encoding of the NATS state-plane payloads (proto/pythia/v1).
 import type protobuf from 'protobufjs';
+import type { ReplicaEvent } from './replica-event.js';
 import type { RequestStart } from './request-start.js';
+import type { WorkflowIdentity } from '../workflow/identifiers.js';
 import type { Trace, TraceStatus } from './trace.js';
 import type { RegexPart, WorkflowModel } from '../workflow/workflow-model.js';
 import { pythiaProtoRoot } from './proto-files.js';
@@ -98,26 +100,6 @@ export function decodeSessionSummary(bytes: Uint8Array): SessionSummary {
   return decode('SessionSummary', bytes) as unknown as SessionSummary;
 }
 
-export interface LoadReport {
-  readonly replica: string;
-  readonly unixMs: number;
-  readonly endpoints: ReadonlyArray<{
-    readonly address: string;
-    readonly inFlight: number;
-    readonly reservedTokens: number;
-    readonly overflowSum: number;
-    readonly decodeTokens: number;
-  }>;
-}
-
-export function encodeLoadReport(report: LoadReport): Uint8Array {
-  return encode('LoadReport', report as unknown as Record<string, unknown>);
-}
-
-export function decodeLoadReport(bytes: Uint8Array): LoadReport {
-  return decode('LoadReport', bytes) as unknown as LoadReport;
-}
-
 export interface ScalingDecisionRecord {
   readonly pool: string;
   readonly current: number;
@@ -139,4 +121,140 @@ export function encodeScalingDecision(d: ScalingDecisionRecord): Uint8Array {
 
 export function decodeScalingDecision(bytes: Uint8Array): ScalingDecisionRecord {
   return decode('ScalingDecision', bytes) as unknown as ScalingDecisionRecord;
+}
+
+function identityOf(o: unknown, what: string): WorkflowIdentity {
+  const id = o as Partial<WorkflowIdentity> | null | undefined;
+  if (!id || !id.workflow || !id.session || !id.agent) throw new Error(`replica ${what} without identity`);
+  return { workflow: id.workflow, session: id.session, agent: id.agent };
+}
+
+let replicaType: protobuf.Type | undefined;
+/** Looked up once: replica events are encoded and decoded per request by every replica. */
+function replicaEventType(): protobuf.Type {
+  replicaType ??= type('ReplicaEvent');
+  return replicaType;
+}
+
+export function encodeReplicaEvent(event: ReplicaEvent): Uint8Array {
+  const { body, ...head } = event;
+  let kind: Record<string, unknown>;
+  switch (body.kind) {
+    case 'heartbeat':
+      kind = { heartbeat: { inFlight: body.inFlight } };
+      break;
+    case 'start': {
+      const { kind: _k, prompt, ...rest } = body;
+      kind = {
+        start: { ...rest, ...(prompt ? { promptModel: prompt.model, promptSystem: prompt.system } : {}) },
+      };
+      break;
+    }
+    case 'end': {
+      const { kind: _k, history, ...rest } = body;
+      kind = {
+        end: {
+          ...rest,
+          ...(history ? { hasHistory: true, historyModel: history.model, history: history.messages } : {}),
+        },
+      };
+      break;
+    }
+    case 'reserve': {
+      const { kind: _k, ...rest } = body;
+      kind = { reserve: rest };
+      break;
+    }
+  }
+  // Plain values of the proto's types: encoded as they are (no fromObject on the hot path).
+  return replicaEventType()
+    .encode({ ...head, ...kind })
+    .finish();
+}
+
+interface DecodedIdentity {
+  workflow: string;
+  session: string;
+  agent: string;
+}
+
+/** Throws on bytes that are not a ReplicaEvent (the reader counts and drops them). */
+export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
+  const o = replicaEventType().decode(bytes) as unknown as {
+    replica: string;
+    seq: number;
+    unixMs: number;
+    kind?: string;
+    heartbeat?: { inFlight: number };
+    start?: {
+      requestId: string;
+      identity?: DecodedIdentity | null;
+      endpoint: string;
+      reservedTokens: number;
+      overflow: number;
+      decodeTokens: number;
+      prefixHashes: number[];
+      promptModel: string;
+      promptSystem: string;
+    };
+    end?: {
+      requestId: string;
+      identity?: DecodedIdentity | null;
+      sessionEnd: boolean;
+      hasHistory: boolean;
+      historyModel: string;
+      history: Array<{ role: string; content: string }>;
+    };
+    reserve?: { identity?: DecodedIdentity | null; endpoint: string; forMs: number; warmHashes: number[] };
+  };
+  if (!o.replica || !(o.seq >= 1)) throw new Error('replica event without replica or seq');
+  const head = { replica: o.replica, seq: o.seq, unixMs: o.unixMs };
+  if (o.kind === 'heartbeat' && o.heartbeat)
+    return { ...head, body: { kind: 'heartbeat', inFlight: o.heartbeat.inFlight } };
+  if (o.kind === 'start' && o.start) {
+    const s = o.start;
+    return {
+      ...head,
+      body: {
+        kind: 'start',
+        requestId: s.requestId,
+        identity: identityOf(s.identity, 'start'),
+        endpoint: s.endpoint,
+        reservedTokens: s.reservedTokens,
+        overflow: s.overflow,
+        decodeTokens: s.decodeTokens,
+        prefixHashes: [...s.prefixHashes],
+        prompt: s.promptSystem ? { model: s.promptModel, system: s.promptSystem } : null,
+      },
+    };
+  }
+  if (o.kind === 'end' && o.end) {
+    const e = o.end;
+    return {
+      ...head,
+      body: {
+        kind: 'end',
+        requestId: e.requestId,
+        identity: identityOf(e.identity, 'end'),
+        sessionEnd: e.sessionEnd,
+        history: e.hasHistory
+          ? { model: e.historyModel, messages: e.history.map((m) => ({ role: m.role, content: m.content })) }
+          : null,
+      },
+    };
+  }
+  if (o.kind === 'reserve' && o.reserve) {
+    const r = o.reserve;
+    return {
+      ...head,
+      body: {
+        kind: 'reserve',
+        identity: identityOf(r.identity, 'reserve'),
+        endpoint: r.endpoint,
+        forMs: r.forMs,
+        warmHashes: [...r.warmHashes],
+      },
+    };
+  }
+  throw new Error('replica event of no known kind');
 }

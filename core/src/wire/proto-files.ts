@@ -20,7 +20,12 @@ let pythiaRoot: protobuf.Root | undefined;
 /** protobufjs Root holding pythia.v1 for NATS payloads; fields in camelCase, as our TypeScript types. */
 export function pythiaProtoRoot(): protobuf.Root {
   pythiaRoot ??= loadProtoRoot(
-    ['pythia/v1/trace.proto', 'pythia/v1/workflow_model.proto', 'pythia/v1/load.proto'],
+    [
+      'pythia/v1/trace.proto',
+      'pythia/v1/workflow_model.proto',
+      'pythia/v1/load.proto',
+      'pythia/v1/replica.proto',
+    ],
     false,
   );
   return pythiaRoot;

@@ -12,8 +12,13 @@ export const MODEL_BUCKET = 'PYTHIA_MODELS';
 /** Core NATS (not stored): workflow requests as ext-proc routes them (for the autoscaler). */
 export const STARTS_SUBJECT = 'pythia.starts.v1';
 
-/** Core NATS (not stored): each ext-proc replica's in-flight load. */
-export const LOAD_SUBJECT = 'pythia.load.v1';
+/**
+ * Each ext-proc replica's live-session events (request start and end, reservations,
+ * heartbeats), read by every other replica; kept briefly in a memory stream so a new
+ * replica catches up before it reports ready.
+ */
+export const REPLICA_SUBJECT = 'pythia.replica.v1';
+export const REPLICA_STREAM = 'PYTHIA_REPLICA';
 
 /**
  * Encodes an identifier as one KV key or subject token: characters outside

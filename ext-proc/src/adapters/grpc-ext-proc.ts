@@ -74,6 +74,16 @@ export class ExtProcStreams {
       // request unmodified; the request is recorded as cancelled.
       const expire = endWithOk;
       this.table.open(expire, clock.now());
+      // A request flow control held is answered when it is released (or shed), not per message.
+      processor.onLater((answers) => {
+        if (closed) return;
+        this.table.touch(expire, clock.now());
+        for (const answer of answers) {
+          if (call.cancelled || call.writableEnded) return;
+          call.write(answer);
+        }
+        if (processor.finished) endWithOk();
+      });
       call.on('data', (message: ProcessingRequest) => {
         if (closed) return;
         this.table.touch(expire, clock.now());

@@ -1,5 +1,7 @@
 // Prometheus metrics of the ext_proc service. Labels stay low-cardinality: pools and
-// endpoints come from configuration, never from clients; no session or workflow ids.
+// endpoints come from configuration, never from clients; no session ids, and workflow names
+// only on flow control's queue metrics and only learned ones (bounded by profiler.limits).
+import type { FlowEvents } from '../core/flow-control/flow-controller.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { collectProcessMetrics as addProcessMetrics } from '../../../common/src/process-metrics.js';
 import type { PythiaError } from '../../../core/src/errors.js';
@@ -160,6 +162,72 @@ export class ExtProcMetrics implements StreamEvents {
     registers: [this.registry],
   });
 
+  readonly flowQueued = new Gauge({
+    name: 'pythia_ext_proc_flow_queued_requests',
+    help: 'Requests flow control holds now, by pool and workflow (learned workflows; others "other", none "none")',
+    labelNames: ['pool', 'workflow'],
+    registers: [this.registry],
+  });
+  readonly flowWaitSeconds = new Histogram({
+    name: 'pythia_ext_proc_flow_wait_seconds',
+    help: 'Time a request was held by flow control before it was released, shed or cancelled, by pool and workflow',
+    labelNames: ['pool', 'workflow'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly flowReleasesTotal = new Counter({
+    name: 'pythia_ext_proc_flow_releases_total',
+    help: 'Requests flow control let through, by pool and reason (immediate, preferred, equivalent, fallback, head)',
+    labelNames: ['pool', 'reason'],
+    registers: [this.registry],
+  });
+  readonly flowShedTotal = new Counter({
+    name: 'pythia_ext_proc_flow_shed_total',
+    help: 'Requests flow control answered 429, by pool and reason (queue_full, queue_bytes, ttl, route_error)',
+    labelNames: ['pool', 'reason'],
+    registers: [this.registry],
+  });
+  readonly flowCancelledTotal = new Counter({
+    name: 'pythia_ext_proc_flow_cancelled_total',
+    help: 'Held requests whose client went away, by pool',
+    labelNames: ['pool'],
+    registers: [this.registry],
+  });
+
+  readonly replicaEventsTotal = new Counter({
+    name: 'pythia_ext_proc_replica_events_total',
+    help: 'Live-session events exchanged with the other ext-proc replicas, by direction and kind',
+    labelNames: ['direction', 'kind'],
+    registers: [this.registry],
+  });
+  readonly replicaEventBytesTotal = new Counter({
+    name: 'pythia_ext_proc_replica_event_bytes_total',
+    help: 'Bytes of live-session events exchanged with the other ext-proc replicas, by direction',
+    labelNames: ['direction'],
+    registers: [this.registry],
+  });
+  readonly replicaStalenessSeconds = new Histogram({
+    name: 'pythia_ext_proc_replica_event_staleness_seconds',
+    help: 'From another replica sending a live event to this replica applying it',
+    buckets: [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1],
+    registers: [this.registry],
+  });
+  readonly replicaPeers = new Gauge({
+    name: 'pythia_ext_proc_replica_peers',
+    help: 'Other ext-proc replicas counting now (heard from within ext_proc.replicas.dead_after_ms)',
+    registers: [this.registry],
+  });
+  readonly replicaRemoteInFlight = new Gauge({
+    name: 'pythia_ext_proc_replica_remote_in_flight',
+    help: "The other replicas' requests in flight, as this replica folds them",
+    registers: [this.registry],
+  });
+  readonly replicaLostTotal = new Counter({
+    name: 'pythia_ext_proc_replica_lost_total',
+    help: 'Replica events missed (gap) and in-flight requests dropped (their replica stopped counting)',
+    labelNames: ['what'],
+    registers: [this.registry],
+  });
   constructor(collectProcessMetrics = true) {
     if (collectProcessMetrics) addProcessMetrics(this.registry);
   }
@@ -193,6 +261,29 @@ export class ExtProcMetrics implements StreamEvents {
     this.scrapesTotal.inc({ pool, result: ok ? 'ok' : 'error' });
     this.endpointHealthy.set({ pool, endpoint }, healthy ? 1 : 0);
   }
+
+  /** Flow control's events (FlowEvents). */
+  readonly flow: FlowEvents = {
+    held: (pool, workflow) => this.flowQueued.inc({ pool, workflow }),
+    released: (pool, workflow, reason, waitS) => {
+      this.flowReleasesTotal.inc({ pool, reason });
+      if (reason === 'immediate') return;
+      this.flowQueued.dec({ pool, workflow });
+      this.flowWaitSeconds.observe({ pool, workflow }, waitS);
+    },
+    shed: (pool, workflow, reason, waitS) => {
+      this.flowShedTotal.inc({ pool, reason });
+      // Shed at admission (a bound): it was never held.
+      if (reason === 'queue_full' || reason === 'queue_bytes') return;
+      this.flowQueued.dec({ pool, workflow });
+      this.flowWaitSeconds.observe({ pool, workflow }, waitS);
+    },
+    cancelled: (pool, workflow, waitS) => {
+      this.flowCancelledTotal.inc({ pool });
+      this.flowQueued.dec({ pool, workflow });
+      this.flowWaitSeconds.observe({ pool, workflow }, waitS);
+    },
+  };
 
   spoofedHeader(name: string): void {
     this.spoofedTotal.inc({ header: name });

@@ -19,7 +19,8 @@ import { type ExtProcSettings, StreamProcessor } from '../core/envoy/stream-proc
 import { EndpointScraper } from '../../../common/src/endpoint-scraper.js';
 import { SharedBodyBudget } from '../core/envoy/stream-hygiene.js';
 import { addExtProcService, type ExtProcStreams, recycleConnectionsAfter } from './grpc-ext-proc.js';
-import { LoadSharing } from './load-sharing.js';
+import { ReplicaSync } from './replica-sync.js';
+import type { ReplicaView } from '../core/routing/replica-view.js';
 import { ExtProcMetrics } from './metrics.js';
 import { ModelWatcher } from '../../../common/src/model-watcher.js';
 import type { Clock } from '../../../core/src/clock.js';
@@ -38,6 +39,12 @@ export interface ExtProcService {
   readonly traces: NatsTracePublisher | null;
   /** The open ext_proc streams (sweep() reaps those past a deadline; a timer calls it each second). */
   readonly streams: ExtProcStreams;
+  /** The other ext-proc replicas as this one folds them (null without NATS). */
+  readonly replicas: ReplicaView | null;
+  /** Sharing with the other replicas (null without NATS): its `ready` resolves after catch-up. */
+  readonly replicaSync: ReplicaSync | null;
+  /** Resolves when the service reports ready (after catching up with the other replicas). */
+  readonly ready: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,9 +55,15 @@ export interface ExtProcServiceOptions {
   readonly random?: () => number;
   /** Time for routing, stages, TTLs and traces (tests move a manual clock). */
   readonly clock?: Clock;
+  /** Wall time stamping replica events and measuring their age (default: sub-millisecond system time). */
+  readonly replicaWallNow?: () => number;
 }
 
+/** Seconds a held request's Envoy message timer runs past flow control's TTL. */
+export const HELD_TIMER_MARGIN_S = 1;
+
 export function settingsFromConfig(config: PythiaConfig): ExtProcSettings {
+  const flow = config.scheduler.flow_control;
   return {
     headerNames: {
       workflow: config.headers.workflow,
@@ -68,6 +81,9 @@ export function settingsFromConfig(config: PythiaConfig): ExtProcSettings {
       ? config.scheduler.warming.max_history_bytes / 2
       : 0,
     maxOutputTokens: new Map(config.pools.map((p) => [p.name, p.max_output_tokens])),
+    tenantHeader: flow.enabled ? flow.fairness.tenant_header : null,
+    // A second past the queue's TTL: the 429 at the TTL reaches Envoy before its timer fires.
+    heldMessageTimeoutMs: flow.enabled ? (flow.queue_ttl_s + HELD_TIMER_MARGIN_S) * 1000 : 0,
   };
 }
 
@@ -120,20 +136,34 @@ export async function startExtProc(
     ? new NatsTracePublisher(link, config.ext_proc.trace_buffer, streamLimits(config), metrics, log)
     : null;
   let warmer: HttpWarmSender | null = null;
+  const sync = link
+    ? new ReplicaSync(link, config.ext_proc.replicas, metrics, log, clock, options.replicaWallNow)
+    : null;
   const core = createGatewayCore(config, {
     clock,
     random: options.random ?? Math.random,
     traces,
     warmSender: { send: (plan) => warmer?.send(plan) },
     events: metrics,
+    flowEvents: metrics.flow,
+    timers: {
+      at: (atMs, fn) => {
+        const timer = setTimeout(fn, Math.max(0, atMs - clock.now()));
+        return () => clearTimeout(timer);
+      },
+      defer: (fn) => setImmediate(fn),
+    },
+    ...(sync ? { replica: { id: sync.id, sink: sync } } : {}),
   });
+  if (sync && core.replicas) sync.attach(core.replicas);
   warmer = new HttpWarmSender(core.planner, config.scheduler.warming.timeout_ms, metrics, log);
   const { cluster, sessions, models } = core;
   const router = core.router;
   const watcher = link ? new ModelWatcher(link, models, metrics, log) : null;
   const scraper =
-    config.scheduler.scrape_interval_ms > 0 ? new EndpointScraper(cluster, config, metrics, log) : null;
-  const loadShare = link ? new LoadSharing(link, cluster, config.scheduler.load_sharing, log) : null;
+    config.scheduler.scrape_interval_ms > 0
+      ? new EndpointScraper(cluster, config, metrics, log, () => core.flow?.scraped())
+      : null;
   const settings = settingsFromConfig(config);
   const gaugeTimer = setInterval(() => {
     metrics.trackedSessions.set(sessions.size);
@@ -151,7 +181,16 @@ export async function startExtProc(
   const bodyBudget = new SharedBodyBudget(config.ext_proc.max_buffered_bytes_total);
   const streams = addExtProcService(server, {
     newProcessor: () =>
-      new StreamProcessor(settings, router, metrics, clock, systemRequestIds, bodyBudget, core.identity),
+      new StreamProcessor(
+        settings,
+        router,
+        metrics,
+        clock,
+        systemRequestIds,
+        bodyBudget,
+        core.identity,
+        core.flow,
+      ),
     metrics,
     log,
     clock,
@@ -170,7 +209,14 @@ export async function startExtProc(
   const grpcPortPromise = bindGrpc(server, config.listen, serverCredentials(config));
   const admin: HttpServer = createAdminServer({
     registry: metrics.registry,
-    notReadyReason: () => (stopping ? 'shutting down' : grpcPort === 0 ? 'gRPC listener not bound' : null),
+    notReadyReason: () =>
+      stopping
+        ? 'shutting down'
+        : grpcPort === 0
+          ? 'gRPC listener not bound'
+          : sync && !sync.caughtUp
+            ? 'catching up with the other ext-proc replicas'
+            : null,
     log,
   });
   const adminAddress = parseHostPort(config.admin, true);
@@ -183,8 +229,13 @@ export async function startExtProc(
     );
     if (hooked === 0) log.warn('cannot recycle HTTP/2 connections: stream resets may drop connections');
   }
-  health.setStatus('', 'SERVING');
-  health.setStatus(EXT_PROC_SERVICE, 'SERVING');
+  // Serving only once the other replicas' live sessions are folded in: a request routed
+  // before would not decide as they do.
+  const ready = (sync?.ready ?? Promise.resolve()).then(() => {
+    if (stopping) return;
+    health.setStatus('', 'SERVING');
+    health.setStatus(EXT_PROC_SERVICE, 'SERVING');
+  });
   log.info(
     {
       listen: config.listen,
@@ -204,13 +255,16 @@ export async function startExtProc(
     sessions,
     traces,
     streams,
+    replicas: core.replicas,
+    replicaSync: sync,
+    ready,
     async stop() {
       stopping = true;
       clearInterval(gaugeTimer);
       clearInterval(sweepTimer);
       watcher?.stop();
       scraper?.stop();
-      loadShare?.stop();
+      sync?.stop();
       warmer?.stop();
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');

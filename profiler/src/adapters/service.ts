@@ -68,8 +68,15 @@ export async function startProfiler(
   if (!config.nats) throw new Error('the profiler needs nats.url in its configuration');
   const p = config.profiler;
   const metrics = new ProfilerMetrics(options.collectProcessMetrics ?? true);
+  // The durable consumer's ack wait: unacknowledged until the session completes. A trace
+  // redelivered while its session is still open is held again under its new token, so the
+  // wait need not cover a whole session; it bounds how long the traces a crashed leader held
+  // stay unacknowledged.
+  const ackWaitMs = Math.max(10, p.session_idle_s * 2 + 5) * 1000;
   const profilerPass = ProfilerPass.fromConfig<JsMsg>(config, () => performance.now(), {
     learnOnStore: true,
+    // Twice the ack wait: a held trace is surely redelivered by then, even to a slow consumer.
+    redeliveryWaitMs: 2 * ackWaitMs,
   });
   const core = profilerPass.core;
   const link = new NatsLink(
@@ -297,10 +304,7 @@ export async function startProfiler(
     const jsm = await nc.jetstreamManager();
     await caughtUp(nc);
     const settings = {
-      // Unacknowledged until the session completes. A trace redelivered while its session is
-      // still open is held again under its new token, so the wait need not cover a whole
-      // session; it bounds how long the traces a crashed leader held stay unacknowledged.
-      ack_wait: nanos(Math.max(10, p.session_idle_s * 2 + 5) * 1000),
+      ack_wait: nanos(ackWaitMs),
       max_ack_pending: Math.min(1_000_000, p.limits.max_open_sessions * 10),
     };
     try {

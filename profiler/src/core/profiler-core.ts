@@ -40,6 +40,12 @@ interface OpenSession<T> {
   readonly tokens: Map<string, T>;
   lastSeenMs: number;
   endSeenMs: number | null;
+  /**
+   * Opened by a trace read without a token (a new leader reading past the acknowledgement
+   * floor): until this time, while no trace of it comes with a token, it may be a session
+   * already stored and acknowledged (see ProfilerCoreOptions.redeliveryWaitMs).
+   */
+  unconfirmedUntilMs: number | null;
 }
 
 export interface CompletedSessionResult<T> {
@@ -59,6 +65,16 @@ export interface ProfilerCoreOptions {
    * Without it (offline builds, the simulator) a session is learned as it completes.
    */
   readonly learnOnStore?: boolean;
+  /**
+   * With learnOnStore: the longest a trace left unacknowledged by a crashed leader takes to be
+   * redelivered (the consumer's ack wait, plus a margin). A session assembled only from traces
+   * read without a token waits this long for one; if none comes, every trace of it had been
+   * acknowledged, so it was stored, and it is dropped as a duplicate. Without this, a session
+   * stored long ago (its summary gone from the sessions stream, so unknown to a restarted
+   * profiler) whose later traces lie past the floor, held back by a long open session, is stored
+   * again as a fragment. Unset: such sessions complete as any other.
+   */
+  readonly redeliveryWaitMs?: number;
 }
 
 /** A stored session's time span, to recognise replays of any part of it. */
@@ -104,6 +120,7 @@ export class ProfilerCore<T> {
   /** Request ids of the sessions awaiting their store -> their identity. */
   private readonly awaitingByRequest = new Map<string, string>();
   private readonly learnOnStore: boolean;
+  private readonly redeliveryWaitMs: number | null;
   readonly rejected = new Map<RejectReason, number>();
 
   constructor(
@@ -113,6 +130,7 @@ export class ProfilerCore<T> {
     this.seenIds = new TwoGenerationCache(config.dedupeCapacity);
     this.storedSpans = new TwoGenerationCache(config.dedupeCapacity);
     this.learnOnStore = options.learnOnStore === true;
+    this.redeliveryWaitMs = this.learnOnStore ? (options.redeliveryWaitMs ?? null) : null;
     this.learners = new CompetingNames(config.maxWorkflows, config.nameHalfLifeMs);
   }
 
@@ -189,6 +207,8 @@ export class ProfilerCore<T> {
         tokens: new Map(),
         lastSeenMs: nowMs,
         endSeenMs: null,
+        unconfirmedUntilMs:
+          token === null && this.redeliveryWaitMs !== null ? nowMs + this.redeliveryWaitMs : null,
       };
     }
     session.traces.push(trace);
@@ -220,6 +240,7 @@ export class ProfilerCore<T> {
   private complete(
     session: OpenSession<T>,
     reason: CompletedSessionResult<T>['reason'],
+    knownStored = false,
   ): CompletedSessionResult<T> {
     const key = sessionKey(session.workflow, session.session);
     let first = Number.POSITIVE_INFINITY;
@@ -229,7 +250,7 @@ export class ProfilerCore<T> {
       last = Math.max(last, t.endUnixMs);
     }
     // Offline builds and the simulator (no learnOnStore) learn every completion, as always.
-    const duplicate = this.learnOnStore && this.isStored(key, first);
+    const duplicate = this.learnOnStore && (knownStored || this.isStored(key, first));
     const result: CompletedSessionResult<T> = {
       id: sessionIdentity(session.workflow, session.session, first),
       duplicate,
@@ -307,6 +328,14 @@ export class ProfilerCore<T> {
   completeDue(nowMs: number): CompletedSessionResult<T>[] {
     const done = this.pendingEvictions.splice(0);
     for (const [key, session] of this.open) {
+      if (session.unconfirmedUntilMs !== null && session.tokens.size === 0) {
+        // Read without a token and none redelivered yet: wait for the redeliveries, and past
+        // the wait, none will come: its traces were all acknowledged, it is stored.
+        if (nowMs < session.unconfirmedUntilMs) continue;
+        this.open.delete(key);
+        done.push(this.complete(session, 'idle', true));
+        continue;
+      }
       const idle = nowMs - session.lastSeenMs >= this.config.sessionIdleMs;
       const ended = session.endSeenMs !== null && nowMs - session.endSeenMs >= this.config.endGraceMs;
       if (idle || ended) {

@@ -24,6 +24,8 @@ import {
 } from '../../../../core/src/identity/resolver.js';
 import type { IdentifierRejection } from '../../../../core/src/workflow/identifiers.js';
 import type { CompletedRequest } from '../routing/completed-request.js';
+import type { FlowAdmission, FlowOutcome } from '../flow-control/flow-controller.js';
+import type { FlowGate } from '../flow-control/flow-gate.js';
 import { NO_USAGE, RequestLifecycle } from '../routing/request-lifecycle.js';
 import type { RequestRouter, RouteDecision } from '../routing/route-decision.js';
 import type { RouteInput } from '../routing/route-input.js';
@@ -52,7 +54,17 @@ export interface ExtProcSettings {
   readonly maxCapturedOutputChars: number;
   /** Output tokens a response of each pool can count at most (the request's max_tokens too). */
   readonly maxOutputTokens: ReadonlyMap<string, number>;
+  /** The header naming the request's tenant (flow control's fairness); null: not read. */
+  readonly tenantHeader: string | null;
+  /**
+   * BUFFERED mode: a request flow control holds restarts Envoy's message timer with this
+   * (override_message_timeout; Envoy honours it up to the filter's max_message_timeout).
+   */
+  readonly heldMessageTimeoutMs: number;
 }
+
+/** Answers produced later than the message they answer (a held request's release). */
+export type LaterAnswers = (answers: ProcessingResponse[]) => void;
 
 /** A fresh id for a request that came without a usable one (unique among live requests). */
 export type RequestIdSource = () => string;
@@ -70,7 +82,15 @@ export interface StreamEvents {
   outOfOrder(kind: string): void;
 }
 
-type Phase = 'request_headers' | 'request_body' | 'response' | 'done';
+type Phase = 'request_headers' | 'request_body' | 'held' | 'response' | 'done';
+
+/** What a held request's answer is built from once flow control releases it. */
+interface Pending {
+  readonly body: Buffer;
+  readonly json: Record<string, unknown>;
+  readonly identitySource: IdentitySource | null;
+  readonly bodyEndsStream: boolean;
+}
 
 /** Envoy's x-request-id is a UUID; anything else is replaced so it is safe as a key. */
 function safeRequestId(raw: string | null, newRequestId: RequestIdSource): string {
@@ -96,6 +116,8 @@ export class StreamProcessor {
   private sawResponseBody = false;
   /** Bytes of bodyChunks reserved from the shared budget. */
   private reserved = 0;
+  private later: LaterAnswers | null = null;
+  private trailersPending = false;
 
   constructor(
     private readonly settings: ExtProcSettings,
@@ -106,9 +128,16 @@ export class StreamProcessor {
     private readonly budget: BodyBudget = UNBOUNDED_BODY_BUDGET,
     /** Null: only the Pythia headers identify workflow traffic. */
     private readonly identity: IdentityResolver | null = null,
+    /** Flow control; null: every request is routed at once. */
+    gate: FlowGate | null = null,
   ) {
     this.requestBodyMode = settings.defaultRequestBodyMode;
-    this.lifecycle = new RequestLifecycle(router, clock);
+    this.lifecycle = new RequestLifecycle(router, clock, gate);
+  }
+
+  /** Where answers produced after handle() returned go (a held request's routing answer). */
+  onLater(sink: LaterAnswers): void {
+    this.later = sink;
   }
 
   /**
@@ -164,6 +193,8 @@ export class StreamProcessor {
 
   /** The stream ended (Envoy's half-close and reset, or an error). Idempotent. */
   close(): void {
+    // Held: the client went away; the request leaves flow control's queue at once.
+    if (this.phase === 'held') this.lifecycle.abandon();
     if (this.phase !== 'done') this.finish(!this.responseMayBeComplete());
     this.phase = 'done';
     this.dropBody();
@@ -203,6 +234,7 @@ export class StreamProcessor {
         names.session,
         names.agent,
         names.sessionEnd,
+        ...(this.settings.tenantHeader ? [this.settings.tenantHeader] : []),
         ...(this.identity?.headerNames ?? []),
       ]),
     );
@@ -293,21 +325,25 @@ export class StreamProcessor {
       // The body ended with trailers instead of an end_of_stream flag.
       const answers = this.decide(false);
       if (answers.some((a) => a.immediate_response)) return answers;
+      // Held: the trailers' answer follows the body's, when the request is released.
+      if (this.lifecycle.held) {
+        this.trailersPending = true;
+        return answers;
+      }
       return [...answers, { request_trailers: {} }];
     }
     return [{ request_trailers: {} }];
   }
 
-  /** Parses the buffered body, routes, and builds the routing answer for the current mode. */
+  /** Parses the buffered body, routes (or holds), and builds the routing answer for the current mode. */
   private decide(bodyEndsStream: boolean): ProcessingResponse[] {
     const body =
       this.bodyChunks.length === 1 ? (this.bodyChunks[0] as Buffer) : Buffer.concat(this.bodyChunks);
     this.dropBody();
     const view = this.headers as RequestHeaderView;
     const started = this.clock.now();
-    let decision: RouteDecision;
-    let newBody: Buffer | null;
-    let setHeaders: HeaderValueOption[];
+    let pending: Pending;
+    let admission: FlowAdmission;
     try {
       const llm = parseLlmRequest(body, apiForPath(view.path));
       const names = this.settings.headerNames;
@@ -322,19 +358,65 @@ export class StreamProcessor {
         requestId: this.requestId,
         sessionEnd: view.wanted.get(names.sessionEnd)?.toLowerCase() === 'true',
       };
-      decision = this.lifecycle.route(input);
-      newBody = decisionBody(decision, body, llm.json);
-      setHeaders = decisionHeaders(decision);
-      if (this.identity) {
-        setHeaders.push(rawHeader(IDENTITY_HEADER, resolved.source));
-        this.events.identityResolved?.(resolved.source);
-      }
+      pending = {
+        body,
+        json: llm.json,
+        identitySource: this.identity ? resolved.source : null,
+        bodyEndsStream,
+      };
+      const tenant = this.settings.tenantHeader
+        ? (view.wanted.get(this.settings.tenantHeader) ?? null)
+        : null;
+      admission = this.lifecycle.admit(input, tenant, (outcome) => this.released(outcome, pending));
     } catch (err) {
       return this.reject(
         err instanceof PythiaError ? err : new InvalidRequestError('request could not be processed'),
       );
     }
-    this.events.decided(decision, (this.clock.now() - started) / 1000);
+    if (admission.kind === 'shed') return this.reject(admission.error);
+    if (admission.kind === 'held') {
+      this.phase = 'held';
+      // BUFFERED: Envoy's message timer runs while we hold the body answer; restart it long
+      // enough for the queue's TTL. FULL_DUPLEX_STREAMED has no message timer.
+      if (this.requestBodyMode !== 'BUFFERED' || this.settings.heldMessageTimeoutMs <= 0) return [];
+      const ms = this.settings.heldMessageTimeoutMs;
+      return [
+        {
+          override_message_timeout: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 },
+        },
+      ];
+    }
+    return this.routed(admission.decision, pending, (this.clock.now() - started) / 1000);
+  }
+
+  /** Flow control released (or shed) a held request: its answers go out now. */
+  private released(outcome: FlowOutcome, pending: Pending): void {
+    if (this.phase !== 'held') return;
+    let answers: ProcessingResponse[];
+    try {
+      answers =
+        outcome.kind === 'routed' ? this.routed(outcome.decision, pending, 0) : this.reject(outcome.error);
+    } catch (err) {
+      answers = this.reject(
+        err instanceof PythiaError ? err : new InvalidRequestError('request could not be processed'),
+      );
+    }
+    if (this.trailersPending && !answers.some((a) => a.immediate_response))
+      answers.push({ request_trailers: {} });
+    this.later?.(answers);
+  }
+
+  /** The routing answer for a decision, in the current body mode. */
+  private routed(decision: RouteDecision, pending: Pending, seconds: number): ProcessingResponse[] {
+    const view = this.headers as RequestHeaderView;
+    const { body, json, bodyEndsStream } = pending;
+    const newBody = decisionBody(decision, body, json);
+    const setHeaders: HeaderValueOption[] = decisionHeaders(decision);
+    if (pending.identitySource !== null) {
+      setHeaders.push(rawHeader(IDENTITY_HEADER, pending.identitySource));
+      this.events.identityResolved?.(pending.identitySource);
+    }
+    this.events.decided(decision, seconds);
     this.phase = 'response';
 
     if (newBody && this.requestBodyMode === 'BUFFERED') {

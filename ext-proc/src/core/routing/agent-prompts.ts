@@ -35,17 +35,28 @@ export class AgentPrompts {
     return `${workflow}\u0000${agent}`;
   }
 
-  /** Learns from one request body (chat: its leading system message). */
-  observe(workflow: string, agent: string, model: string, json: Record<string, unknown>): void {
+  /**
+   * Learns from one request body (chat: its leading system message). Returns the prompt
+   * when it is new or changed (the other replicas are told), else null.
+   */
+  observe(workflow: string, agent: string, model: string, json: Record<string, unknown>): AgentPrompt | null {
     const messages = json['messages'];
-    if (!Array.isArray(messages)) return;
+    if (!Array.isArray(messages)) return null;
     const first = messages[0] as { role?: unknown; content?: unknown } | undefined;
-    if (first?.role !== 'system' || typeof first.content !== 'string') return;
-    if (first.content.length * 2 > this.maxPromptBytes) return;
+    if (first?.role !== 'system' || typeof first.content !== 'string') return null;
+    if (first.content.length * 2 > this.maxPromptBytes) return null;
     const key = AgentPrompts.key(workflow, agent);
     const old = this.prompts.get(key);
-    if (old && old.system === first.content && old.model === model) return;
-    this.prompts.set(key, { model, system: first.content });
+    if (old && old.system === first.content && old.model === model) return null;
+    const prompt = { model, system: first.content };
+    this.prompts.set(key, prompt);
+    return prompt;
+  }
+
+  /** A prompt another replica learned. */
+  put(workflow: string, agent: string, prompt: AgentPrompt): void {
+    if (prompt.system.length * 2 > this.maxPromptBytes) return;
+    this.prompts.set(AgentPrompts.key(workflow, agent), { model: prompt.model, system: prompt.system });
   }
 
   get(workflow: string, agent: string): AgentPrompt | undefined {

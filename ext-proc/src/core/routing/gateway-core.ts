@@ -16,15 +16,34 @@ import { SessionAffinity } from './session-affinity.js';
 import { SessionHistory } from './session-history.js';
 import { SessionTracker } from './session-tracker.js';
 import { WarmPlanner } from './warm-planner.js';
+import type { PreparedRoute } from './request-router.js';
+import { FlowController, type FlowEvents, type FlowTimers } from '../flow-control/flow-controller.js';
+import { FlowGate } from '../flow-control/flow-gate.js';
+import { flowSettings } from '../flow-control/settings.js';
+import { ReplicaView, type ReplicaSink, type ReplicaViewSettings } from './replica-view.js';
+import { TieBreak } from '../scheduling/tie-break.js';
 
 export interface GatewayCoreOptions {
   readonly clock: Clock;
   readonly random: () => number;
+  /**
+   * Seeds exact-tie draws together with each request's session (the same on every replica;
+   * default 0). The bench passes its seed so that runs vary by seed as before.
+   */
+  readonly tieBreakSeed?: number;
   readonly traces?: TraceSink | null;
   readonly warmSender?: WarmSender | null;
   readonly events?: RouterEvents | null;
   /** Plugin types the profiles may use (default: the built-in ones). */
   readonly plugins?: PluginRegistry;
+  /** Timers for flow control (required when scheduler.flow_control.enabled). */
+  readonly timers?: FlowTimers;
+  readonly flowEvents?: FlowEvents | null;
+  /**
+   * Several ext-proc replicas: this one's id and where its events go (the other replicas'
+   * arrive through `GatewayCore.replicas.apply`). Absent: it decides alone.
+   */
+  readonly replica?: { readonly id: string; readonly sink: ReplicaSink };
 }
 
 export interface GatewayCore {
@@ -40,6 +59,21 @@ export interface GatewayCore {
   readonly planner: WarmPlanner;
   /** Resolves each request's workflow identity (Pythia headers, native session headers, inference). */
   readonly identity: IdentityResolver;
+  /** Flow control, when scheduler.flow_control.enabled: requests are admitted through it. */
+  readonly flow: FlowGate | null;
+  /** The other ext-proc replicas folded into this one's tables (null without `options.replica`). */
+  readonly replicas: ReplicaView | null;
+}
+
+/** The replica view's bounds from configuration. */
+export function replicaViewSettings(config: PythiaConfig): ReplicaViewSettings {
+  const r = config.ext_proc.replicas;
+  return {
+    deadAfterMs: r.dead_after_ms,
+    maxReplicas: r.max_replicas,
+    maxInFlightPerReplica: r.max_in_flight_per_replica,
+    requestMaxMs: config.ext_proc.stream_max_duration_s * 1000,
+  };
 }
 
 export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOptions): GatewayCore {
@@ -74,10 +108,17 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
   // A fresh instance per use: a picker's state (round robin) is never shared.
   const profile = (name: string) => plugins.build(name, s.profiles);
   const settings = { overflowThreshold: s.overflow_threshold, defaultOutputTokens: s.default_output_tokens };
+  const tieBreak = new TieBreak(options.random, options.tieBreakSeed ?? 0);
   const scheduler = new Scheduler(
     cluster,
     profile(s.reactive_profile),
-    { random: options.random, nowMs: () => options.clock.now(), prefixIndex, sessions: affinity, settings },
+    {
+      random: () => tieBreak.next(),
+      nowMs: () => options.clock.now(),
+      prefixIndex,
+      sessions: affinity,
+      settings,
+    },
     { defaultPool: config.ext_proc.default_pool ?? null, fallbacks: 2, trace: false },
   );
   const planner = new WarmPlanner(
@@ -103,6 +144,8 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     traces: options.traces ?? null,
     warmSender: options.warmSender ?? null,
     events: options.events ?? null,
+    replicas: options.replica?.sink ?? null,
+    tieBreak,
     clock: options.clock,
     levers: s.levers,
     priority: {
@@ -123,5 +166,41 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     identitySettings(config.identity, config.headers, config.identifiers.max_length),
     options.clock,
   );
-  return { ...parts, router, identity };
+  const flow = createFlowGate(config, options, router, cluster, models);
+  const replicas = options.replica
+    ? new ReplicaView(
+        options.replica.id,
+        { cluster, sessions, affinity, prefixIndex, prompts, history, planner },
+        replicaViewSettings(config),
+      )
+    : null;
+  return { ...parts, router, identity, flow, replicas };
+}
+
+function createFlowGate(
+  config: PythiaConfig,
+  options: GatewayCoreOptions,
+  router: WorkflowRouter,
+  cluster: ClusterState,
+  models: ModelRegistry,
+): FlowGate | null {
+  const settings = flowSettings(config);
+  if (!settings.enabled) return null;
+  if (!options.timers) throw new Error('flow control needs timers (GatewayCoreOptions.timers)');
+  const e = config.ext_proc;
+  const controller = new FlowController<PreparedRoute>(settings, {
+    clock: options.clock,
+    timers: options.timers,
+    cluster,
+    router,
+    events: options.flowEvents ?? null,
+    // Learned workflows only (bounded by the profiler's limits); the rest share one label.
+    workflowLabel: (w) => (w === null ? 'none' : models.get(w) ? w : 'other'),
+    sessionBounds: {
+      maxEntries: e.max_tracked_sessions,
+      maxBytes: e.session_budget_bytes,
+      idleMs: e.session_idle_s * 1000,
+    },
+  });
+  return new FlowGate(router, controller, config.scheduler.default_output_tokens);
 }

@@ -5,6 +5,8 @@ import type { Clock } from '../../../../core/src/clock.js';
 import type { CompletedRequest, CompletionStatus, UsageReport } from './completed-request.js';
 import type { RequestRouter, RouteDecision } from './route-decision.js';
 import type { RouteInput } from './route-input.js';
+import type { FlowAdmission, FlowOutcome, FlowTicket } from '../flow-control/flow-controller.js';
+import type { FlowGate } from '../flow-control/flow-gate.js';
 
 /** The usage of a request whose response body was never seen. */
 export const NO_USAGE: UsageReport = {
@@ -26,10 +28,16 @@ export class RequestLifecycle {
   private routedInput: RouteInput | null = null;
   private routedDecision: RouteDecision | null = null;
   private ended = false;
+  /** Held by flow control: the ticket to cancel it with. */
+  private ticket: FlowTicket | null = null;
+  /** Given up while held: a release that was already under way is ended at once. */
+  private abandoned = false;
 
   constructor(
     private readonly router: RequestRouter,
     private readonly clock: Clock,
+    /** Flow control; null: every request is routed at once. */
+    private readonly gate: FlowGate | null = null,
   ) {}
 
   /** The request began (its headers arrived). */
@@ -45,6 +53,45 @@ export class RequestLifecycle {
     this.routedInput = input;
     this.routedDecision = decision;
     return decision;
+  }
+
+  /**
+   * Routes the request, or (with flow control) holds or sheds it. A held request's outcome
+   * goes to `onLater` (never synchronously); cancelHeld() withdraws it. Throws what the
+   * router throws.
+   */
+  admit(input: RouteInput, tenant: string | null, onLater: (outcome: FlowOutcome) => void): FlowAdmission {
+    if (!this.gate) return { kind: 'routed', decision: this.route(input) };
+    const admission = this.gate.admit(input, tenant, (outcome) => {
+      this.ticket = null;
+      if (outcome.kind === 'routed') {
+        this.routedInput = input;
+        this.routedDecision = outcome.decision;
+        // The stream went away while the release was on its way: end it now, as cancelled.
+        if (this.abandoned) {
+          this.cancel(NO_USAGE);
+          return;
+        }
+      }
+      if (!this.abandoned) onLater(outcome);
+    });
+    if (admission.kind === 'routed') {
+      this.routedInput = input;
+      this.routedDecision = admission.decision;
+    } else if (admission.kind === 'held') this.ticket = admission.ticket;
+    return admission;
+  }
+
+  /** Held: whether flow control still holds the request. */
+  get held(): boolean {
+    return this.ticket !== null;
+  }
+
+  /** The request's stream went away: a held request leaves the queue at once. */
+  abandon(): void {
+    this.abandoned = true;
+    if (this.ticket && this.gate) this.gate.cancel(this.ticket);
+    this.ticket = null;
   }
 
   /** What was routed, once it was. */
@@ -121,6 +168,7 @@ export class RequestLifecycle {
       mode: prediction?.mode ?? '',
     };
     this.router.complete(decision, input, record);
+    this.gate?.completed(decision);
     return record;
   }
 }

@@ -35,6 +35,9 @@ import type { SessionAffinity } from './session-affinity.js';
 import type { SessionHistory } from './session-history.js';
 import type { SessionTracker } from './session-tracker.js';
 import type { WarmOutcome, WarmPlan, WarmPlanner } from './warm-planner.js';
+import type { Ranking } from '../flow-control/flow-controller.js';
+import type { ReplicaSink } from './replica-view.js';
+import type { TieBreak } from '../scheduling/tie-break.js';
 
 /** Prompt tokens estimated from body bytes: no tokenizer on the hot path. */
 export function estimatePromptTokens(bodyBytes: number): number {
@@ -87,6 +90,10 @@ export interface RouterParts {
   readonly traces: TraceSink | null;
   readonly warmSender: WarmSender | null;
   readonly events: RouterEvents | null;
+  /** The other ext-proc replicas (null: this replica decides alone). */
+  readonly replicas: ReplicaSink | null;
+  /** The scheduler's tie-break draws, seeded per request from its session. */
+  readonly tieBreak: TieBreak;
   readonly clock: Clock;
   readonly levers: LeverSwitches;
   readonly priority: PrioritySettings;
@@ -140,6 +147,20 @@ export function traceOf(record: CompletedRequest): Trace | null {
   };
 }
 
+/** A request between prepare() and commit() (flow control may hold it in between). */
+export interface PreparedRoute {
+  readonly input: RouteInput;
+  readonly request: SchedulingRequest;
+  readonly profile: Profile;
+  readonly prediction: Prediction | null;
+  readonly proactive: boolean;
+  readonly gatesNextStage: boolean;
+  /** The agent's system prompt when new to this replica (told to the others at commit). */
+  readonly prompt: { model: string; system: string } | null;
+  /** Seeds the tie-break at commit: flow control may prepare other requests in between. */
+  readonly tieBreakKey: string | null;
+}
+
 /** Router-private facts carried from route() to complete(). */
 interface RouteMemo {
   readonly load: RequestLoad;
@@ -155,20 +176,34 @@ export class WorkflowRouter implements RequestRouter {
   constructor(private readonly parts: RouterParts) {}
 
   route(input: RouteInput): RouteDecision {
+    return this.commit(this.prepare(input), null);
+  }
+
+  /**
+   * The first half of route(): the request's session stage starts and its prediction and
+   * scheduling request are computed. Flow control holds a prepared request until it commits
+   * it (or abandons it); route() does both at once.
+   */
+  prepare(input: RouteInput): PreparedRoute {
     const p = this.parts;
     const now = p.clock.now();
     const identity = input.identity;
     let prediction: Prediction | null = null;
     let gatesNextStage = false;
     let siblingsInFlight = 0;
+    let prompt: { model: string; system: string } | null = null;
+    let tieBreakKey: string | null = null;
     const model = identity ? p.models.get(identity.workflow) : undefined;
     if (identity) {
       const stages = p.sessions.start(identity, now);
-      prediction = model?.predict(stages.roles(), identity.agent) ?? null;
+      const roles = stages.roles();
+      prediction = model?.predict(roles, identity.agent) ?? null;
       gatesNextStage = stages.running === 1;
       siblingsInFlight = stages.running - 1;
       if (p.levers.warming)
-        p.prompts.observe(identity.workflow, identity.agent, input.llm.model, input.llm.json);
+        prompt = p.prompts.observe(identity.workflow, identity.agent, input.llm.model, input.llm.json);
+      // Seeded by the session's state, not this process: every replica breaks ties alike.
+      tieBreakKey = `${identity.workflow}\u0000${identity.session}\u0000${identity.agent}\u0000${roles.length}\u0000${stages.currentWidth}`;
     }
     const proactive = prediction?.mode === 'proactive' && prediction.known;
     // Placement off: everything reactive. On: proactive workflows get the lookahead profile,
@@ -197,8 +232,38 @@ export class WorkflowRouter implements RequestRouter {
       overflow: bound === null ? UNPREDICTED_OVERFLOW : 1 - p.outputQuantile,
       siblingsInFlight,
     };
+    return { input, request, profile, prediction, proactive, gatesNextStage, prompt, tieBreakKey };
+  }
+
+  /** The endpoints the request's profile keeps, scored, best first (nothing changes). */
+  rank(prepared: PreparedRoute): Ranking {
+    this.parts.tieBreak.seed(prepared.tieBreakKey);
+    return this.parts.scheduler.rank(prepared.request, prepared.profile);
+  }
+
+  /** Urgency of a prepared request in [0, 1] (1: most), as its priority would say; 0 without a prediction. */
+  urgency(prepared: PreparedRoute): number {
+    const { prediction, proactive, gatesNextStage } = prepared;
+    if (!proactive || !prediction) return 0;
+    return 1 - requestPriority(prediction, gatesNextStage, this.parts.priority) / 100;
+  }
+
+  /** A prepared request that will never be routed (shed or cancelled while held). */
+  abandon(prepared: PreparedRoute): void {
+    const identity = prepared.input.identity;
+    if (identity) this.parts.sessions.end(identity, this.parts.clock.now());
+  }
+
+  /** The second half of route(): places the request (among `only` when given) and records it. */
+  commit(prepared: PreparedRoute, only: ReadonlySet<string> | null): RouteDecision {
+    const p = this.parts;
+    const now = p.clock.now();
+    const { input, request, profile, prediction, proactive, gatesNextStage, prompt } = prepared;
+    const identity = input.identity;
+    const hashes = request.prefixHashes;
+    p.tieBreak.seed(prepared.tieBreakKey);
     const reservation = identity ? p.affinity.reservation(identity.workflow, identity.session, now) : null;
-    const placement = p.scheduler.decide(request, profile);
+    const placement = p.scheduler.decide(request, profile, only);
     if (reservation && identity && reservation.agent === identity.agent) {
       p.events?.reservation(reservation.endpoint === placement.endpoint);
     }
@@ -209,7 +274,20 @@ export class WorkflowRouter implements RequestRouter {
     };
     p.cluster.acquire(placement.endpoint, load);
     if (hashes.length > 0) p.prefixIndex.record(hashes, placement.endpoint, now);
-    if (identity) p.affinity.placed(identity.workflow, identity.session, placement.endpoint, now);
+    if (identity) {
+      p.affinity.placed(identity.workflow, identity.session, placement.endpoint, now);
+      p.replicas?.emit({
+        kind: 'start',
+        requestId: input.requestId,
+        identity,
+        endpoint: placement.endpoint,
+        reservedTokens: load.reservedTokens,
+        overflow: load.overflow,
+        decodeTokens: load.decodeTokens,
+        prefixHashes: hashes,
+        prompt,
+      });
+    }
 
     const start = p.traces ? startOf(input, placement.pool, p.clock.wallNow()) : null;
     if (start) p.traces?.started(start);
@@ -238,8 +316,8 @@ export class WorkflowRouter implements RequestRouter {
                 sessionEnd: input.sessionEnd,
                 prediction,
                 proactive,
-                agent: agentStats,
-                siblingsInFlight,
+                agent: proactive ? p.models.get(identity.workflow)?.agent(identity.agent) : undefined,
+                siblingsInFlight: request.siblingsInFlight,
               },
               p.retention,
             )
@@ -260,6 +338,7 @@ export class WorkflowRouter implements RequestRouter {
     if (identity) {
       const now = p.clock.now();
       p.sessions.end(identity, now);
+      let recorded = false;
       if (input.sessionEnd) {
         p.sessions.forget(identity);
         p.history.drop(identity.workflow, identity.session);
@@ -271,8 +350,20 @@ export class WorkflowRouter implements RequestRouter {
           input.llm.json,
           outcome.usage.outputText,
         );
-        if (memo?.proactive) this.maybeWarm(identity, memo.prediction, now);
+        recorded = true;
       }
+      // Told before any warm below, in the order a single replica applies them.
+      if (p.replicas) {
+        const history = recorded ? p.history.get(identity.workflow, identity.session) : undefined;
+        p.replicas.emit({
+          kind: 'end',
+          requestId: input.requestId,
+          identity,
+          sessionEnd: input.sessionEnd,
+          history: history ?? (recorded ? { model: input.llm.model, messages: [] } : null),
+        });
+      }
+      if (recorded && memo?.proactive) this.maybeWarm(identity, memo.prediction, now);
     }
     const trace = traceOf(outcome);
     if (trace) p.traces?.publish(trace);
@@ -288,6 +379,7 @@ export class WorkflowRouter implements RequestRouter {
     const next = prediction?.nextAgents[0];
     if (!next || p.sessions.running(identity) > 0) return;
     const model = p.models.get(identity.workflow);
+    p.tieBreak.seed(`${identity.workflow}\u0000${identity.session}\u0000warm\u0000${next.role}`);
     const outcome = p.planner.plan(
       identity,
       { agent: next.role, probability: next.probability },
@@ -303,6 +395,14 @@ export class WorkflowRouter implements RequestRouter {
       p.history.get(identity.workflow, identity.session) ?? null,
     );
     p.events?.warm(outcome);
+    if (outcome.reserved)
+      p.replicas?.emit({
+        kind: 'reserve',
+        identity: { ...identity, agent: next.role },
+        endpoint: outcome.reserved.endpoint,
+        forMs: outcome.reserved.untilMs - now,
+        warmHashes: outcome.kind === 'warm' ? outcome.hashes : [],
+      });
     if (outcome.kind === 'warm') {
       // On a priority-scheduling pool a warm must say it is the least urgent: vLLM reads a
       // missing priority as 0, which would put speculation ahead of every real request.

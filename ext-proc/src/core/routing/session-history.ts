@@ -72,6 +72,16 @@ export class SessionHistory {
     this.entries.set(key, { model, messages: kept });
   }
 
+  /** An exchange another replica recorded (within the same per-session bound). */
+  put(workflow: string, session: string, entry: HistoryEntry): void {
+    const key = SessionHistory.key(workflow, session);
+    this.entries.delete(key);
+    let chars = 0;
+    for (const m of entry.messages) chars += m.content.length;
+    if (chars * 2 > this.maxSessionBytes) return;
+    this.entries.set(key, entry);
+  }
+
   get(workflow: string, session: string): HistoryEntry | undefined {
     return this.entries.peek(SessionHistory.key(workflow, session));
   }

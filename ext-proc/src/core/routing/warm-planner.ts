@@ -56,8 +56,21 @@ export type WarmSkip =
   | 'rate_budget'
   | 'no_endpoint';
 
+/** The endpoint reserved for the next agent (set once a placement was found, warmed or not). */
+export interface WarmReservation {
+  readonly endpoint: string;
+  readonly untilMs: number;
+}
+
 export type WarmOutcome =
-  { readonly kind: 'warm'; readonly plan: WarmPlan } | { readonly kind: 'skip'; readonly reason: WarmSkip };
+  | {
+      readonly kind: 'warm';
+      readonly plan: WarmPlan;
+      readonly reserved: WarmReservation;
+      /** The prefix blocks the warm places on the endpoint. */
+      readonly hashes: readonly number[];
+    }
+  | { readonly kind: 'skip'; readonly reason: WarmSkip; readonly reserved?: WarmReservation };
 
 export class WarmPlanner {
   private readonly inFlight = new Map<string, number>();
@@ -122,33 +135,37 @@ export class WarmPlanner {
     });
     if (!decision) return { kind: 'skip', reason: 'no_endpoint' };
     // Where the next step will run is decided now: reserve it, warmed or not.
+    const reserved = { endpoint: decision.endpoint, untilMs: nowMs + this.settings.reservationMs };
     this.sessions.reserve(
       session.workflow,
       session.session,
       next.agent,
       decision.endpoint,
-      nowMs + this.settings.reservationMs,
+      reserved.untilMs,
       nowMs,
     );
     const held =
       this.prefixIndex.matchLengths(hashes, [decision.endpoint], nowMs).get(decision.endpoint) ?? 0;
-    if (hashes.length > 0 && held >= hashes.length) return { kind: 'skip', reason: 'already_cached' };
+    if (hashes.length > 0 && held >= hashes.length)
+      return { kind: 'skip', reason: 'already_cached', reserved };
     const ep = this.endpoint(decision.endpoint);
-    if (ep && ep.waiting >= this.settings.busyWaiting) return { kind: 'skip', reason: 'busy' };
+    if (ep && ep.waiting >= this.settings.busyWaiting) return { kind: 'skip', reason: 'busy', reserved };
     // Sent only when the expected prefill saved exceeds its cost at the target's load: used,
     // it takes the prefill of the blocks not held there off the next request's path (with
     // the prediction's probability); wasted, that prefill stalled each request running there.
     const fresh = hashes.length - held;
     const batch = ep ? Math.max(ep.running, ep.inFlight) : 0;
     if (next.probability * fresh <= (1 - next.probability) * batch * fresh)
-      return { kind: 'skip', reason: 'not_worth' };
+      return { kind: 'skip', reason: 'not_worth', reserved };
     if ((this.inFlight.get(decision.endpoint) ?? 0) >= this.settings.maxPerEndpoint)
-      return { kind: 'skip', reason: 'endpoint_budget' };
-    if (!this.takeRateToken(nowMs)) return { kind: 'skip', reason: 'rate_budget' };
+      return { kind: 'skip', reason: 'endpoint_budget', reserved };
+    if (!this.takeRateToken(nowMs)) return { kind: 'skip', reason: 'rate_budget', reserved };
     this.inFlight.set(decision.endpoint, (this.inFlight.get(decision.endpoint) ?? 0) + 1);
     this.prefixIndex.record(hashes, decision.endpoint, nowMs);
     return {
       kind: 'warm',
+      reserved,
+      hashes,
       plan: {
         endpoint: decision.endpoint,
         pool: decision.pool,
@@ -158,6 +175,14 @@ export class WarmPlanner {
         withHistory,
       },
     };
+  }
+
+  /**
+   * Another replica sent a warm: it spends this replica's rate budget too, so
+   * `max_per_second` holds for the replicas together, as for one.
+   */
+  remoteWarm(nowMs: number): void {
+    this.takeRateToken(nowMs);
   }
 
   /** The adapter reports a warm request finished (either way). */

@@ -1,3 +1,4 @@
+import type { Ranking } from '../flow-control/flow-controller.js';
 import type { Candidate, PluginTrace, Profile, SchedulingContext, SchedulingRequest } from './types.js';
 
 export interface ProfileResult {
@@ -43,4 +44,32 @@ export function runProfile(
     if (c) chosen.push(c);
   }
   return { chosen, trace };
+}
+
+/**
+ * The candidates the filters keep with their summed weighted scores, best first, without
+ * picking (flow control compares endpoints by them). Scores are computed as runProfile does.
+ */
+export function rankProfile(
+  profile: Profile,
+  request: SchedulingRequest,
+  candidates: readonly Candidate[],
+  ctx: SchedulingContext,
+): Ranking {
+  let remaining: readonly Candidate[] = candidates;
+  for (const filter of profile.filters) {
+    remaining = filter.filter(request, remaining, ctx);
+    if (remaining.length === 0) break;
+  }
+  const totals = new Array<number>(remaining.length).fill(0);
+  let weight = 0;
+  for (const { scorer, weight: w } of profile.scorers) {
+    weight += w;
+    if (remaining.length === 0) continue;
+    const scores = scorer.score(request, remaining, ctx);
+    for (let i = 0; i < totals.length; i++) totals[i] = (totals[i] ?? 0) + w * (scores[i] ?? 0);
+  }
+  const ranked = remaining.map((c, i) => ({ endpoint: c.endpoint, score: totals[i] ?? 0 }));
+  ranked.sort((a, b) => b.score - a.score);
+  return { candidates: ranked, weight };
 }

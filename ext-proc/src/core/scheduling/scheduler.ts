@@ -1,6 +1,6 @@
 import { NoReadyEndpointError, UnknownModelError } from '../../../../core/src/errors.js';
 import type { ClusterState, PoolState } from '../../../../core/src/cluster/cluster-state.js';
-import { runProfile } from './run-profile.js';
+import { rankProfile, runProfile } from './run-profile.js';
 import type {
   Candidate,
   Profile,
@@ -8,6 +8,7 @@ import type {
   SchedulingDecision,
   SchedulingRequest,
 } from './types.js';
+import type { Ranking } from '../flow-control/flow-controller.js';
 
 export interface SchedulerOptions {
   /** Pool for models no pool lists; null answers unknown models with 404. */
@@ -35,10 +36,20 @@ export class Scheduler {
     return [fallback];
   }
 
-  decide(request: SchedulingRequest, profile: Profile = this.profile): SchedulingDecision {
+  /**
+   * Decides among every endpoint of the pools serving the model, or among `only` of them
+   * (flow control releases a held request to the endpoints it found good and free).
+   */
+  decide(
+    request: SchedulingRequest,
+    profile: Profile = this.profile,
+    only: ReadonlySet<string> | null = null,
+  ): SchedulingDecision {
     const pools = this.candidatePools(request.model);
     const candidates: Candidate[] = [];
-    for (const pool of pools) for (const endpoint of pool.endpoints) candidates.push({ endpoint });
+    for (const pool of pools)
+      for (const endpoint of pool.endpoints)
+        if (only === null || only.has(endpoint.address)) candidates.push({ endpoint });
     const result = runProfile(profile, request, candidates, this.ctx, {
       fallbacks: this.options.fallbacks,
       trace: this.options.trace,
@@ -57,5 +68,13 @@ export class Scheduler {
       profile: profile.name,
       trace: result.trace,
     };
+  }
+
+  /** Every endpoint the profile's filters keep, with its summed score, best first (flow control). */
+  rank(request: SchedulingRequest, profile: Profile = this.profile): Ranking {
+    const candidates: Candidate[] = [];
+    for (const pool of this.candidatePools(request.model))
+      for (const endpoint of pool.endpoints) candidates.push({ endpoint });
+    return rankProfile(profile, request, candidates, this.ctx);
   }
 }

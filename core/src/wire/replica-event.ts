@@ -1,0 +1,59 @@
+// What one ext-proc replica tells the others about its live sessions (pythia.v1.ReplicaEvent,
+// camelCase). Every replica folds every other replica's events into its own view, so a
+// session's requests decide the same wherever Envoy sends them.
+import type { WorkflowIdentity } from '../workflow/identifiers.js';
+
+export interface ReplicaTurn {
+  readonly role: string;
+  readonly content: string;
+}
+
+/** A request routed: where it went, its footprint and the prefix blocks it placed there. */
+export interface ReplicaStartBody {
+  readonly kind: 'start';
+  readonly requestId: string;
+  readonly identity: WorkflowIdentity;
+  readonly endpoint: string;
+  readonly reservedTokens: number;
+  readonly overflow: number;
+  readonly decodeTokens: number;
+  readonly prefixHashes: readonly number[];
+  /** The agent's system prompt, when this replica first saw it or it changed. */
+  readonly prompt: { readonly model: string; readonly system: string } | null;
+}
+
+/** A routed request ended. */
+export interface ReplicaEndBody {
+  readonly kind: 'end';
+  readonly requestId: string;
+  readonly identity: WorkflowIdentity;
+  readonly sessionEnd: boolean;
+  /** The session's latest exchange, when warming recorded it (no messages: it was dropped, too long). */
+  readonly history: { readonly model: string; readonly messages: readonly ReplicaTurn[] } | null;
+}
+
+/** An endpoint reserved for a session's next agent, and the blocks a warm placed there. */
+export interface ReplicaReserveBody {
+  readonly kind: 'reserve';
+  readonly identity: WorkflowIdentity;
+  readonly endpoint: string;
+  /** Remaining reservation time when sent. */
+  readonly forMs: number;
+  readonly warmHashes: readonly number[];
+}
+
+export interface ReplicaHeartbeatBody {
+  readonly kind: 'heartbeat';
+  readonly inFlight: number;
+}
+
+export type ReplicaEventBody = ReplicaStartBody | ReplicaEndBody | ReplicaReserveBody | ReplicaHeartbeatBody;
+
+export interface ReplicaEvent {
+  /** Random per process. */
+  readonly replica: string;
+  /** Per replica, from 1, without gaps. */
+  readonly seq: number;
+  readonly unixMs: number;
+  readonly body: ReplicaEventBody;
+}

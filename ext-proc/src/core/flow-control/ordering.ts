@@ -1,0 +1,37 @@
+// The order held requests are released in: one static key per request (lower first, ties by
+// arrival). Aging is applied by the controller on top: a request held longer than the aging
+// bound goes before every request that is not, in arrival order, so none is overtaken once it
+// has waited the bound, and none waits more than the bound beyond its FCFS turn.
+import type { FlowPolicy } from './settings.js';
+
+export interface OrderFacts {
+  readonly arrivalMs: number;
+  /** When the request's session was first seen (its arrival without a session). */
+  readonly sessionStartMs: number;
+  /** How much releasing it first helps its workflow, in [0, 1] (0 without a prediction). */
+  readonly urgency: number;
+  readonly promptTokens: number;
+}
+
+/** `urgencyWindowMs`: how far (in session age) urgency can move a request up under workflow-aware. */
+export function orderKey(policy: FlowPolicy, f: OrderFacts, urgencyWindowMs: number): number {
+  switch (policy) {
+    case 'fcfs':
+      return f.arrivalMs;
+    case 'oldest-session-first':
+      return f.sessionStartMs;
+    case 'workflow-aware':
+      // Oldest session first, moved up by the request's urgency (the request that alone gates
+      // its session's next stage, a session near its end) by up to the window.
+      return f.sessionStartMs - urgencyWindowMs * f.urgency;
+    case 'wspt':
+      // Dynamo's weighted shortest processing time with unit weights: the shortest prompt
+      // first (what a router knows without client hints).
+      return f.promptTokens;
+  }
+}
+
+/** Whether aging applies: our orders; Dynamo's wspt has none (the TTL alone bounds its waits). */
+export function ages(policy: FlowPolicy): boolean {
+  return policy !== 'wspt' && policy !== 'fcfs';
+}

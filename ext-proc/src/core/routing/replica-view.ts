@@ -1,0 +1,218 @@
+// The other ext-proc replicas, folded into this replica's own tables. Envoy spreads a
+// session's requests over the replicas at random, so each replica applies every other
+// replica's request starts and ends, reservations and recorded exchanges to the same
+// structures the router decides with (session stages, session affinity, session history,
+// agent prompts, the prefix index, the in-flight footprint per endpoint). A replica not heard
+// from for `deadAfterMs` stops counting: its in-flight requests are dropped. Pure: the
+// adapter (NATS) or the bench (an in-memory bus) delivers the events and the time.
+import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
+import type { ReplicaEvent, ReplicaEventBody } from '../../../../core/src/wire/replica-event.js';
+import type { WorkflowIdentity } from '../../../../core/src/workflow/identifiers.js';
+import type { AgentPrompts } from './agent-prompts.js';
+import type { PrefixIndex } from './prefix-index.js';
+import type { SessionAffinity } from './session-affinity.js';
+import type { SessionHistory } from './session-history.js';
+import type { SessionTracker } from './session-tracker.js';
+import type { WarmPlanner } from './warm-planner.js';
+
+/** Where the router reports what the other replicas must know (the adapter stamps and sends it). */
+export interface ReplicaSink {
+  emit(body: ReplicaEventBody): void;
+}
+
+export interface ReplicaViewSettings {
+  /** A replica not heard from for longer stops counting. */
+  readonly deadAfterMs: number;
+  /** Other replicas tracked at most (more are ignored until one stops counting). */
+  readonly maxReplicas: number;
+  /** In-flight requests kept per other replica (the oldest is dropped beyond it). */
+  readonly maxInFlightPerReplica: number;
+  /** An in-flight request older than this is dropped (its end was lost). */
+  readonly requestMaxMs: number;
+}
+
+export interface ReplicaViewParts {
+  readonly cluster: ClusterState;
+  readonly sessions: SessionTracker;
+  readonly affinity: SessionAffinity;
+  readonly prefixIndex: PrefixIndex;
+  readonly prompts: AgentPrompts;
+  readonly history: SessionHistory;
+  readonly planner: WarmPlanner;
+}
+
+interface RemoteRequest {
+  readonly endpoint: string;
+  readonly load: RequestLoad;
+  readonly identity: WorkflowIdentity;
+  readonly startedMs: number;
+  /** Its prompt's block hashes: computed on its endpoint once it ends (prefix index). */
+  readonly prefixHashes: readonly number[];
+}
+
+interface Peer {
+  lastSeq: number;
+  lastHeardMs: number;
+  /** Request id -> its footprint, oldest first (Map insertion order). */
+  readonly inFlight: Map<string, RemoteRequest>;
+}
+
+export type ApplyResult = 'applied' | 'duplicate' | 'own' | 'refused';
+
+export interface ReplicaViewCounts {
+  /** Events missing between two applied ones of a replica (lost on core NATS). */
+  gaps: number;
+  /** Replicas that stopped counting. */
+  dead: number;
+  /** In-flight requests dropped (their replica stopped counting, or past the bounds). */
+  dropped: number;
+}
+
+export class ReplicaView {
+  private readonly peers = new Map<string, Peer>();
+  readonly counts: ReplicaViewCounts = { gaps: 0, dead: 0, dropped: 0 };
+
+  constructor(
+    /** This replica's id: its own events are skipped. */
+    readonly self: string,
+    private readonly parts: ReplicaViewParts,
+    private readonly settings: ReplicaViewSettings,
+  ) {}
+
+  /** Other replicas counting now. */
+  get replicas(): number {
+    return this.peers.size;
+  }
+
+  /** Other replicas' requests in flight. */
+  get remoteInFlight(): number {
+    let n = 0;
+    for (const peer of this.peers.values()) n += peer.inFlight.size;
+    return n;
+  }
+
+  /** The latest applied sequence number of each other replica. */
+  watermarks(): Map<string, number> {
+    return new Map([...this.peers].map(([id, p]) => [id, p.lastSeq]));
+  }
+
+  /**
+   * Applies one event at local time `nowMs`; `ageMs` is how long ago it was sent (catch-up
+   * replays old events: a replica silent for longer than the bound is dropped by the next
+   * expire(), with its in-flight requests).
+   */
+  apply(event: ReplicaEvent, nowMs: number, ageMs = 0): ApplyResult {
+    if (event.replica === this.self) return 'own';
+    let peer = this.peers.get(event.replica);
+    const heardMs = nowMs - Math.max(0, ageMs);
+    if (!peer) {
+      if (this.peers.size >= this.settings.maxReplicas) return 'refused';
+      peer = { lastSeq: 0, lastHeardMs: heardMs, inFlight: new Map() };
+      this.peers.set(event.replica, peer);
+    } else if (event.seq <= peer.lastSeq) return 'duplicate';
+    if (peer.lastSeq > 0 && event.seq > peer.lastSeq + 1) this.counts.gaps += event.seq - peer.lastSeq - 1;
+    peer.lastSeq = event.seq;
+    peer.lastHeardMs = Math.max(peer.lastHeardMs, heardMs);
+    this.fold(peer, event.body, nowMs);
+    return 'applied';
+  }
+
+  private fold(peer: Peer, body: ReplicaEventBody, nowMs: number): void {
+    const p = this.parts;
+    switch (body.kind) {
+      case 'heartbeat':
+        // Its count says how many of its requests are in flight: ends we missed (lost on
+        // core NATS) are caught up here, oldest first.
+        while (peer.inFlight.size > body.inFlight) this.dropOldest(peer);
+        return;
+      case 'start': {
+        const id = body.identity;
+        p.sessions.start(id, nowMs);
+        if (body.prompt) p.prompts.put(id.workflow, id.agent, body.prompt);
+        const load: RequestLoad = {
+          reservedTokens: body.reservedTokens,
+          overflow: body.overflow,
+          decodeTokens: body.decodeTokens,
+        };
+        p.cluster.acquireRemote(body.endpoint, load);
+        if (body.prefixHashes.length > 0) p.prefixIndex.record(body.prefixHashes, body.endpoint, nowMs);
+        p.affinity.placed(id.workflow, id.session, body.endpoint, nowMs);
+        const old = peer.inFlight.get(body.requestId);
+        if (old) this.drop(peer, body.requestId, old);
+        if (peer.inFlight.size >= this.settings.maxInFlightPerReplica) this.dropOldest(peer);
+        peer.inFlight.set(body.requestId, {
+          endpoint: body.endpoint,
+          load,
+          identity: id,
+          startedMs: nowMs,
+          prefixHashes: body.prefixHashes,
+        });
+        return;
+      }
+      case 'end': {
+        const id = body.identity;
+        const request = peer.inFlight.get(body.requestId);
+        if (request) {
+          peer.inFlight.delete(body.requestId);
+          p.cluster.releaseRemote(request.endpoint, request.load);
+          p.sessions.end(id, nowMs);
+          // As the placing replica confirms it: parallel siblings may now count these blocks.
+          if (request.prefixHashes.length > 0)
+            p.prefixIndex.confirm(request.prefixHashes, request.endpoint, nowMs);
+        }
+        if (body.sessionEnd) {
+          p.sessions.forget(id);
+          p.history.drop(id.workflow, id.session);
+        } else if (body.history) {
+          // An empty exchange: the recording replica dropped the session's (too long).
+          if (body.history.messages.length === 0) p.history.drop(id.workflow, id.session);
+          else p.history.put(id.workflow, id.session, body.history);
+        }
+        return;
+      }
+      case 'reserve': {
+        const id = body.identity;
+        p.affinity.reserve(id.workflow, id.session, id.agent, body.endpoint, nowMs + body.forMs, nowMs);
+        if (body.warmHashes.length > 0) {
+          p.prefixIndex.record(body.warmHashes, body.endpoint, nowMs);
+          p.planner.remoteWarm(nowMs);
+        }
+        return;
+      }
+    }
+  }
+
+  private drop(peer: Peer, requestId: string, request: RemoteRequest): void {
+    peer.inFlight.delete(requestId);
+    this.parts.cluster.releaseRemote(request.endpoint, request.load);
+    this.parts.sessions.end(request.identity, request.startedMs);
+    this.counts.dropped++;
+  }
+
+  private dropOldest(peer: Peer): void {
+    const first = peer.inFlight.entries().next();
+    if (!first.done) this.drop(peer, first.value[0], first.value[1]);
+  }
+
+  /**
+   * Drops replicas not heard from for longer than the bound (their in-flight requests stop
+   * counting) and requests older than `requestMaxMs`. Returns the replicas dropped.
+   */
+  expire(nowMs: number): string[] {
+    const gone: string[] = [];
+    for (const [id, peer] of this.peers) {
+      if (nowMs - peer.lastHeardMs > this.settings.deadAfterMs) {
+        for (const [requestId, request] of peer.inFlight) this.drop(peer, requestId, request);
+        this.peers.delete(id);
+        this.counts.dead++;
+        gone.push(id);
+        continue;
+      }
+      for (const [requestId, request] of peer.inFlight) {
+        if (nowMs - request.startedMs <= this.settings.requestMaxMs) break;
+        this.drop(peer, requestId, request);
+      }
+    }
+    return gone;
+  }
+}

@@ -1,0 +1,270 @@
+// Several real ext-proc replicas on one nats-server, driven by the Envoy-faithful client as
+// Envoy spreads ext_proc streams: each request of a session lands on a replica drawn at
+// random, and gets the endpoint and annotations it gets when one replica serves them all,
+// once the previous request's events have arrived (the test waits on those events, never on
+// time). A replica that joins catches up from the PYTHIA_REPLICA stream before it reports
+// ready; one that stops is forgotten within ext_proc.replicas.dead_after_ms of the test's clock.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { connect } from 'nats';
+import { parseConfig } from '../../common/src/config/load.js';
+import type { PythiaConfig } from '../../common/src/config/schema.js';
+import { modelBucket } from '../../common/src/nats/setup.js';
+import { encodeModel } from '../../core/src/wire/codec.js';
+import type { WorkflowModel } from '../../core/src/workflow/workflow-model.js';
+import { type ExtProcService, startExtProc } from '../../ext-proc/src/adapters/service.js';
+import { buildOffline } from '../../profiler/src/core/offline-build.js';
+import { CORE_CONFIG } from '../../profiler/test/support.js';
+import { EnvoyExtProcClient, TEST_FILTER } from '../../test-support/src/envoy-ext-proc-client.js';
+import { FakeModelServer } from '../../test-support/src/fake-model-server.js';
+import { forward } from '../../test-support/src/forward.js';
+import { getHeader } from '../../test-support/src/header-mutation.js';
+import { captureLogger } from '../../test-support/src/log-capture.js';
+import { ManualClock } from '../../test-support/src/manual-clock.js';
+import { natsServerAvailable, TestNatsServer } from '../../test-support/src/nats-server.js';
+import { waitFor } from '../../test-support/src/wait-for.js';
+import { codingWorkload } from '../../test-support/src/workloads/agent-workloads.js';
+import { seededRandom } from '../../test-support/src/workloads/rng.js';
+import { synthesizeTraces } from '../../test-support/src/workloads/synthesize-traces.js';
+
+const skip = natsServerAvailable() ? false : 'nats-server is not installed (apt-get install nats-server)';
+
+const model = buildOffline(
+  synthesizeTraces(codingWorkload({ sessions: 80, ratePerS: 1, seed: 3 })),
+  CORE_CONFIG,
+).models[0] as WorkflowModel;
+
+const SHAPE = [['planner'], ['explorer', 'explorer', 'explorer'], ['engineer'], ['engineer'], ['reviewer']];
+const SESSIONS = 6;
+const TOOL_TIME_MS = 5;
+/** What Envoy receives that the decision sets (the body's vLLM priority included). */
+const ANNOTATIONS = [
+  'x-gateway-destination-endpoint',
+  'x-pythia-mode',
+  'x-pythia-priority',
+  'x-pythia-next-agents',
+  'x-pythia-predicted-output-tokens',
+];
+
+interface Replica {
+  readonly service: ExtProcService;
+  readonly client: EnvoyExtProcClient;
+}
+
+describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
+  const servers = [0, 1, 2, 3].map(() => new FakeModelServer());
+  let clusters: Map<string, string[]>;
+  const { log } = captureLogger('ext-proc', 'warn');
+
+  before(async () => {
+    for (const s of servers) await s.start();
+    clusters = new Map([['pool', servers.map((s) => s.address)]]);
+  });
+  after(async () => {
+    for (const s of servers) await s.stop();
+  });
+
+  function configFor(url: string): PythiaConfig {
+    return parseConfig({
+      listen: '127.0.0.1:0',
+      admin: '127.0.0.1:0',
+      log_level: 'warn',
+      nats: { url },
+      pools: [
+        {
+          name: 'pool',
+          models: ['llama'],
+          endpoints: servers.map((s) => ({ address: s.address })),
+          priority_field: true,
+        },
+      ],
+      // Scraped load would differ between runs by timing alone: the decisions here depend
+      // only on what the replicas share.
+      scheduler: { scrape_interval_ms: 0, levers: { warming: true }, prefix: { block_bytes: 256 } },
+    });
+  }
+
+  async function startReplica(config: PythiaConfig, clock: ManualClock): Promise<Replica> {
+    const service = await startExtProc(config, {
+      log,
+      collectProcessMetrics: false,
+      clock,
+      replicaWallNow: clock.wallNow,
+    });
+    await service.ready;
+    await waitFor('the coding model', () => service.models.get('coding'));
+    const client = new EnvoyExtProcClient(`127.0.0.1:${service.grpcPort}`, TEST_FILTER);
+    await client.waitForReady();
+    return { service, client };
+  }
+
+  async function startNats(): Promise<TestNatsServer> {
+    const nats = await TestNatsServer.start();
+    const nc = await connect({ servers: nats.url });
+    await (await modelBucket(nc)).put('coding', encodeModel({ ...model, mode: 'proactive', version: 1 }));
+    await nc.close();
+    return nats;
+  }
+
+  /** `by` has applied every event `from` sent so far. */
+  function applied(by: Replica, from: Replica): boolean {
+    const sent = from.service.replicaSync?.sent ?? 0;
+    return (by.service.replicas?.watermarks().get(from.service.replicaSync?.id ?? '') ?? 0) >= sent;
+  }
+
+  /** Every replica has applied every other replica's events sent so far. */
+  async function settled(replicas: readonly Replica[]): Promise<void> {
+    await waitFor('every replica event applied everywhere', () =>
+      replicas.every((r) => replicas.every((o) => o === r || applied(r, o))),
+    );
+  }
+
+  async function request(replica: Replica, session: string, agent: string, step: number, k: number) {
+    const body = Buffer.from(
+      JSON.stringify({
+        model: 'llama',
+        messages: [
+          { role: 'system', content: `You are the ${agent}. ${'Work carefully. '.repeat(60)}` },
+          { role: 'user', content: `${session} step ${step}.${k}` },
+        ],
+        max_tokens: 20,
+      }),
+    );
+    const result = await forward(
+      replica.client,
+      [
+        [':method', 'POST'],
+        [':path', '/v1/chat/completions'],
+        ['content-type', 'application/json'],
+        ['x-request-id', `${session}-${step}-${k}`],
+        ['x-pythia-workflow', 'coding'],
+        ['x-pythia-session', session],
+        ['x-pythia-agent', agent],
+      ],
+      body,
+      clusters,
+      'pool',
+    );
+    assert.equal(result.status, 200);
+    const headers = result.request.kind === 'continue' ? result.request.headers : [];
+    const sent = servers.find((s) => s.address === result.upstream)?.received.at(-1);
+    return [
+      result.upstream,
+      ...ANNOTATIONS.map((h) => `${h}=${getHeader(headers, h) ?? ''}`),
+      `priority=${String(sent?.body['priority'])}`,
+    ].join(' ');
+  }
+
+  /** Plays the sessions stage by stage on `n` replicas, each request on one drawn at random. */
+  async function play(n: number, seed: number): Promise<string[]> {
+    for (const s of servers) {
+      await fetch(`http://${s.address}/reset_prefix_cache`, { method: 'POST' });
+      s.received.length = 0;
+    }
+    const nats = await startNats();
+    const clock = new ManualClock(Date.UTC(2026, 5, 1));
+    const config = configFor(nats.url);
+    const replicas: Replica[] = [];
+    for (let i = 0; i < n; i++) replicas.push(await startReplica(config, clock));
+    const pick = seededRandom(seed);
+    const out: string[] = [];
+    try {
+      for (let s = 0; s < SESSIONS; s += 2) {
+        for (const [step, stage] of SHAPE.entries()) {
+          for (const session of [`s${s}`, `s${s + 1}`]) {
+            for (const [k, agent] of stage.entries()) {
+              const replica = replicas[Math.floor(pick() * n)] as Replica;
+              out.push(
+                `${session} ${step}.${k} ${agent}: ${await request(replica, session, agent, step, k)}`,
+              );
+              // The request has ended everywhere and its events are applied.
+              const id = { workflow: 'coding', session, agent };
+              await waitFor('the request ended', () =>
+                replicas.every((r) => r.service.sessions.running(id) === 0),
+              );
+              await settled(replicas);
+            }
+            clock.advance(TOOL_TIME_MS);
+          }
+        }
+      }
+    } finally {
+      for (const r of replicas) {
+        r.client.close();
+        await r.service.stop();
+      }
+      await nats.stop();
+    }
+    return out;
+  }
+
+  test('2 and 4 replicas give a session the endpoints and annotations one replica gives', async (t) => {
+    const one = await play(1, 1);
+    for (const n of [2, 4]) {
+      const many = await play(n, n);
+      const same = many.filter((line, i) => line === one[i]).length;
+      t.diagnostic(`${n} replicas: ${same}/${one.length} requests identical to one replica`);
+      const differing = many
+        .filter((line, i) => line !== one[i])
+        .map((line) => `${line}\n  one: ${one[many.indexOf(line)]}`);
+      assert.ok(
+        same >= 0.99 * one.length,
+        `${n} replicas: ${same}/${one.length} identical\n${differing.join('\n')}`,
+      );
+    }
+  });
+
+  test('a joining replica catches up from the stream before it is ready; a silent one stops counting', async () => {
+    const nats = await startNats();
+    const clock = new ManualClock(Date.UTC(2026, 5, 1));
+    const config = configFor(nats.url);
+    const a = await startReplica(config, clock);
+    try {
+      await request(a, 'j1', 'planner', 0, 0);
+      await request(a, 'j1', 'explorer', 1, 0);
+      // A request routed by A that has not ended (its events are A's own, as the router sends them).
+      a.service.replicaSync?.emit({
+        kind: 'start',
+        requestId: 'held',
+        identity: { workflow: 'coding', session: 'j2', agent: 'planner' },
+        endpoint: servers[2]!.address,
+        reservedTokens: 1000,
+        overflow: 0.01,
+        decodeTokens: 200,
+        prefixHashes: [],
+        prompt: null,
+      });
+      const sentBefore = a.service.replicaSync?.sent ?? 0;
+
+      const b = await startReplica(config, clock);
+      try {
+        // Ready means caught up: A's events up to then are in B's tables already.
+        assert.ok((b.service.replicas?.watermarks().get(a.service.replicaSync!.id) ?? 0) >= sentBefore);
+        assert.equal(b.service.sessions.size, 2, 'both of A sessions are known to B');
+        const held = b.service.cluster.endpoint(servers[2]!.address);
+        assert.equal(held?.remote.inFlight, 1, "A's request in flight counts on B");
+        const next = await request(b, 'j1', 'explorer', 1, 1);
+        assert.match(next, /x-pythia-mode=proactive/);
+
+        // A stops publishing (its heartbeats end): on B's clock it counts until the bound, not after.
+        a.client.close();
+        a.service.replicaSync?.stop();
+        await waitFor('every event of A applied by B', () => applied(b, a));
+        const bound = config.ext_proc.replicas.dead_after_ms;
+        clock.advance(bound);
+        assert.deepEqual(b.service.replicaSync?.check(), []);
+        assert.equal(held?.remote.inFlight, 1);
+        clock.advance(1);
+        assert.deepEqual(b.service.replicaSync?.check(), [a.service.replicaSync!.id]);
+        assert.equal(held?.remote.inFlight, 0, "A's load stopped counting");
+        assert.equal(b.service.replicas?.replicas, 0);
+      } finally {
+        b.client.close();
+        await b.service.stop();
+      }
+    } finally {
+      await a.service.stop();
+      await nats.stop();
+    }
+  });
+});

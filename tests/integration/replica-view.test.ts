@@ -1,0 +1,237 @@
+// Several gateway cores sharing live-session state through their replica events decide a
+// session's requests as one core does, wherever each request lands; a replica that stops
+// being heard from stops counting; the events survive the wire.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { codingWorkload } from '../../test-support/src/workloads/agent-workloads.js';
+import { synthesizeTraces } from '../../test-support/src/workloads/synthesize-traces.js';
+import { seededRandom } from '../../test-support/src/workloads/rng.js';
+import { parseConfig } from '../../common/src/config/load.js';
+import { buildOffline } from '../../profiler/src/core/offline-build.js';
+import type { WorkflowModel } from '../../core/src/workflow/workflow-model.js';
+import { CORE_CONFIG } from '../../profiler/test/support.js';
+import { createGatewayCore, type GatewayCore } from '../../ext-proc/src/core/routing/gateway-core.js';
+import { parseLlmRequest } from '../../ext-proc/src/core/envoy/openai-request.js';
+import type { CompletedRequest } from '../../ext-proc/src/core/routing/completed-request.js';
+import type { RouteInput } from '../../ext-proc/src/core/routing/route-input.js';
+import type { RouteDecision } from '../../ext-proc/src/core/routing/route-decision.js';
+import { decisionHeaders } from '../../ext-proc/src/core/envoy/decision-mutation.js';
+import { REPLICA_EVENTS } from '../../core/src/wire/channels.js';
+import type { ReplicaEvent } from '../../core/src/wire/replica-event.js';
+
+const learned = buildOffline(
+  synthesizeTraces(codingWorkload({ sessions: 80, ratePerS: 1, seed: 3 })),
+  CORE_CONFIG,
+).models[0] as WorkflowModel;
+
+const config = parseConfig({
+  pools: [
+    {
+      name: 'p',
+      models: ['llama'],
+      endpoints: [1, 2, 3, 4].map((i) => ({ address: `127.0.0.1:${i}` })),
+      priority_field: true,
+    },
+  ],
+  scheduler: { levers: { warming: true }, scrape_interval_ms: 0, prefix: { block_bytes: 256 } },
+});
+
+/** N cores on one clock; every event is encoded, decoded and applied by the others at once. */
+function replicas(n: number) {
+  let now = 0;
+  const clock = { now: () => now, wallNow: () => 1_790_000_000_000 + now };
+  const cores: GatewayCore[] = [];
+  const seqs = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const id = `r${i}`;
+    const sink = {
+      emit: (body: ReplicaEvent['body']) => {
+        const seq = (seqs.get(id) ?? 0) + 1;
+        seqs.set(id, seq);
+        const wire = REPLICA_EVENTS.encode({ replica: id, seq, unixMs: clock.wallNow(), body });
+        for (const other of cores)
+          if (other !== cores[i]) other.replicas?.apply(REPLICA_EVENTS.decode(wire), now);
+      },
+    };
+    const core = createGatewayCore(config, {
+      clock,
+      random: seededRandom(100 + i),
+      warmSender: { send: (plan) => core.planner.done(plan.endpoint) },
+      ...(n > 1 ? { replica: { id, sink } } : {}),
+    });
+    core.models.set({ ...learned, mode: 'proactive', version: 1 });
+    cores.push(core);
+  }
+  return { cores, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+function input(session: string, agent: string, step: number, k = 0): RouteInput {
+  const body = Buffer.from(
+    JSON.stringify({
+      model: 'llama',
+      messages: [
+        { role: 'system', content: `You are the ${agent}. `.repeat(40) },
+        { role: 'user', content: `${session} step ${step}` },
+      ],
+    }),
+  );
+  return {
+    llm: parseLlmRequest(body, 'chat'),
+    identity: { workflow: 'coding', session, agent },
+    requestId: `${session}-${step}-${agent}-${k}`,
+    sessionEnd: false,
+  };
+}
+
+const ok = (output: string): CompletedRequest =>
+  ({
+    status: 'OK',
+    usage: { outputTokens: 10, reported: true, promptTokens: 1, cachedTokens: 0, outputText: output },
+  }) as CompletedRequest;
+
+/** What Envoy gets: the endpoint and every header the decision sets. */
+function seen(d: RouteDecision): string {
+  return decisionHeaders(d)
+    .map((h) => `${h.header.key}=${Buffer.from(h.header.raw_value ?? '').toString('latin1')}`)
+    .join(' ');
+}
+
+const SHAPE = [['planner'], ['explorer', 'explorer', 'explorer'], ['engineer'], ['engineer'], ['reviewer']];
+
+/** Plays 12 sessions in overlapping pairs, each request on a core drawn at random. */
+function play(n: number, seed: number): string[] {
+  const { cores, advance } = replicas(n);
+  const pick = seededRandom(seed);
+  const out: string[] = [];
+  for (let s = 0; s < 12; s += 2) {
+    const sessions = [`s${s}`, `s${s + 1}`];
+    for (const [step, stage] of SHAPE.entries()) {
+      for (const session of sessions) {
+        const running: Array<{ core: GatewayCore; inp: RouteInput; d: RouteDecision }> = [];
+        for (const [k, agent] of stage.entries()) {
+          const core = cores[Math.floor(pick() * n)] as GatewayCore;
+          const inp = input(session, agent, step, k);
+          const d = core.router.route(inp);
+          out.push(`${session} ${step} ${agent}: ${seen(d)}`);
+          advance(3);
+          running.push({ core, inp, d });
+        }
+        for (const r of running) r.core.router.complete(r.d, r.inp, ok(`${session} output ${step}`));
+        advance(5);
+      }
+    }
+  }
+  return out;
+}
+
+test('a session spread over 2 or 4 replicas gets the endpoints and annotations it gets on one', () => {
+  const one = play(1, 1);
+  for (const n of [2, 4]) {
+    for (const seed of [1, 2, 3]) {
+      const many = play(n, seed);
+      const same = many.filter((line, i) => line === one[i]).length;
+      assert.equal(same, one.length, `${n} replicas, seed ${seed}: ${same}/${one.length} identical`);
+    }
+  }
+});
+
+test('another replica in-flight load counts until it ends, or until that replica stops being heard from', () => {
+  const { cores, advance, now } = replicas(2);
+  const [a, b] = cores as [GatewayCore, GatewayCore];
+  const d = a.router.route(input('s1', 'planner', 0));
+  const seenByB = b.cluster.endpoint(d.endpoint);
+  assert.equal(seenByB?.remote.inFlight, 1);
+  assert.ok((seenByB?.remote.reservedTokens ?? 0) > 0);
+  assert.equal(b.sessions.running({ workflow: 'coding', session: 's1', agent: 'planner' }), 1);
+  a.router.complete(d, input('s1', 'planner', 0), ok('x'));
+  assert.deepEqual(seenByB?.remote, { inFlight: 0, reservedTokens: 0, overflowSum: 0, decodeTokens: 0 });
+
+  a.router.route(input('s2', 'planner', 0));
+  const bound = config.ext_proc.replicas.dead_after_ms;
+  advance(bound);
+  assert.deepEqual(b.replicas?.expire(now()), [], 'heard from within the bound: still counting');
+  assert.equal(b.replicas?.remoteInFlight, 1);
+  advance(1);
+  assert.deepEqual(b.replicas?.expire(now()), ['r0']);
+  assert.equal(b.replicas?.remoteInFlight, 0);
+  for (const ep of b.cluster.allEndpoints()) assert.equal(ep.remote.inFlight + ep.inFlight, 0);
+  assert.equal(b.sessions.running({ workflow: 'coding', session: 's2', agent: 'planner' }), 0);
+});
+
+test('a heartbeat settles ends that were lost; duplicates and own events are skipped', () => {
+  const { cores } = replicas(2);
+  const b = cores[1] as GatewayCore;
+  const start = (seq: number, requestId: string): ReplicaEvent => ({
+    replica: 'x',
+    seq,
+    unixMs: 0,
+    body: {
+      kind: 'start',
+      requestId,
+      identity: { workflow: 'coding', session: 'q', agent: 'planner' },
+      endpoint: '127.0.0.1:1',
+      reservedTokens: 100,
+      overflow: 0.01,
+      decodeTokens: 50,
+      prefixHashes: [],
+      prompt: null,
+    },
+  });
+  assert.equal(b.replicas?.apply(start(1, 'a'), 0), 'applied');
+  assert.equal(b.replicas?.apply(start(1, 'a'), 0), 'duplicate');
+  assert.equal(b.replicas?.apply({ ...start(2, 'b'), replica: 'r1' }, 0), 'own');
+  assert.equal(b.replicas?.apply(start(3, 'b'), 0), 'applied');
+  assert.equal(b.replicas?.counts.gaps, 1);
+  assert.equal(b.cluster.endpoint('127.0.0.1:1')?.remote.inFlight, 2);
+  b.replicas?.apply({ replica: 'x', seq: 4, unixMs: 0, body: { kind: 'heartbeat', inFlight: 1 } }, 0);
+  assert.equal(b.cluster.endpoint('127.0.0.1:1')?.remote.inFlight, 1, 'the oldest dropped');
+});
+
+test('every replica event kind survives the wire; garbage is refused', () => {
+  const identity = { workflow: 'w', session: 's', agent: 'a' };
+  const events: ReplicaEvent[] = [
+    { replica: 'r', seq: 1, unixMs: 1.5, body: { kind: 'heartbeat', inFlight: 3 } },
+    {
+      replica: 'r',
+      seq: 2,
+      unixMs: 2,
+      body: {
+        kind: 'start',
+        requestId: 'q',
+        identity,
+        endpoint: 'e',
+        reservedTokens: 10,
+        overflow: 0.25,
+        decodeTokens: 5,
+        prefixHashes: [2 ** 52 + 1, 7],
+        prompt: { model: 'm', system: 'sys' },
+      },
+    },
+    {
+      replica: 'r',
+      seq: 3,
+      unixMs: 3,
+      body: {
+        kind: 'end',
+        requestId: 'q',
+        identity,
+        sessionEnd: false,
+        history: { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
+      },
+    },
+    {
+      replica: 'r',
+      seq: 4,
+      unixMs: 4,
+      body: { kind: 'end', requestId: 'q', identity, sessionEnd: true, history: null },
+    },
+    {
+      replica: 'r',
+      seq: 5,
+      unixMs: 5,
+      body: { kind: 'reserve', identity, endpoint: 'e', forMs: 1000, warmHashes: [1, 2] },
+    },
+  ];
+  for (const e of events) assert.deepEqual(REPLICA_EVENTS.decode(REPLICA_EVENTS.encode(e)), e);
+  assert.throws(() => REPLICA_EVENTS.decode(new Uint8Array([1, 2, 3])));
+});
