@@ -19,7 +19,12 @@ function run(
 ) {
   const config = parseConfig({
     pools: [{ name: 'llama', models: ['llama'] }],
-    scheduler: { profile: 'least-request', reactive_profile: 'least-request', scrape_interval_ms: 1000 },
+    scheduler: {
+      profile: 'least-request',
+      reactive_profile: 'least-request',
+      shadow_profile: 'least-request',
+      scrape_interval_ms: 1000,
+    },
   });
   return runCluster({
     config,
@@ -73,4 +78,30 @@ test('research-long on the cluster: searcher threads and the writer run; prompts
     plans.reduce((a, p) => a + p.steps.length, 0),
   );
   assert.ok(r.requestPromptTokens / r.requests > 10_000);
+});
+
+test("pythia's retention hint reaches the engines: with the lever on, sessions the model predicts to go on keep their KV", () => {
+  const plans = codingLongWorkload({ sessions: 14, ratePerS: 0.5, seed: 2 });
+  const pythia = (retention: boolean) =>
+    runCluster({
+      config: parseConfig({
+        pools: [{ name: 'llama', models: ['llama'] }],
+        scheduler: { profile: 'pythia', scrape_interval_ms: 1000, levers: { retention } },
+        // Promoted after a few sessions, so that most of the run is proactive.
+        profiler: { end_grace_s: 0, promotion: { min_sessions: 3, min_scored: 3 } },
+      }),
+      pools: [{ name: 'llama', models: ['llama'], replicas: 2, profile: TIGHT }],
+      priorityScheduling: false,
+      learn: true,
+      plans,
+      seed: 1,
+    });
+  const off = pythia(false);
+  const on = pythia(true);
+  assert.ok(on.promotedAtS !== null, 'the workflow was promoted');
+  assert.equal(on.sessionsCompleted, 14);
+  assert.ok(
+    on.cachedTokens > off.cachedTokens,
+    `retained sessions hit more of their context: ${on.cachedTokens} > ${off.cachedTokens}`,
+  );
 });

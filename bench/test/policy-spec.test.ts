@@ -63,7 +63,7 @@ test('a bad spec is rejected with what is wrong in it', () => {
     ['', /unknown routing profile ""/],
     ['fastest', /unknown routing profile "fastest" \(expected one of .*round-robin.*\)/],
     ['Pythia', /unknown routing profile "Pythia"/],
-    ['pythia-no-speed', /unknown lever "speed" \(expected one of placement, priority, warming\)/],
+    ['pythia-no-speed', /unknown lever "speed" \(expected one of placement, priority, warming, retention\)/],
     ['pythia-no-', /unknown lever ""/],
     ['pythia-no-warming-no-warming', /lever "warming" switched off twice/],
     ['least-request-no-warming', /levers can only be switched off for pythia/],

@@ -15,6 +15,7 @@ const plain: RouteDecision = {
   priority: null,
   enginePriority: null,
   prediction: null,
+  retention: null,
 };
 const proactive: RouteDecision = {
   ...plain,
@@ -109,4 +110,37 @@ test('the body gets the field spliced in, or replaced when the client sent one',
     model: 'm',
     priority: 7,
   });
+});
+
+test("a retention hint goes into the body as Dynamo's nvext.session_control, beside the priority", () => {
+  const body = Buffer.from('{"model":"m","priority":3}');
+  const json = JSON.parse(body.toString()) as Record<string, unknown>;
+  const keep = decisionBody(
+    { ...plain, enginePriority: 9, retention: { key: 's1', ttlMs: 6250 } },
+    body,
+    json,
+  );
+  assert.deepEqual(JSON.parse(keep?.toString() ?? ''), {
+    nvext: { session_control: { session_id: 's1', timeout: 6.3 } },
+    model: 'm',
+    priority: 9,
+  });
+  const close = decisionBody({ ...plain, retention: { key: 's1', ttlMs: 0 } }, body, json);
+  assert.deepEqual(JSON.parse(close?.toString() ?? '').nvext, {
+    session_control: { session_id: 's1', action: 'close' },
+  });
+});
+
+test("a client's own nvext is left as it is (no retention hint over it)", () => {
+  const body = Buffer.from('{"model":"m","nvext":{"agent_hints":{"priority":1}}}');
+  const json = JSON.parse(body.toString()) as Record<string, unknown>;
+  assert.equal(decisionBody({ ...plain, retention: { key: 's1', ttlMs: 5000 } }, body, json), null);
+  assert.equal(
+    decisionBody(
+      { ...plain, enginePriority: 4, retention: { key: 's1', ttlMs: 5000 } },
+      body,
+      json,
+    )?.toString(),
+    '{"priority":4,"model":"m","nvext":{"agent_hints":{"priority":1}}}',
+  );
 });

@@ -37,3 +37,23 @@ test('the index ages entries out and stays within its bound', () => {
   for (let i = 0; i < 50; i++) index.record(chainedBlockHashes(`${i}`.padEnd(4096, '.'), 1024), 'e1', 3000);
   assert.ok(index.size <= 100);
 });
+
+test('placed blocks are pending until their request completes: computed-only matches skip them', () => {
+  const index = new PrefixIndex({ maxBlocks: 100, maxBytes: 1 << 20, ttlMs: 1000 }, () => 0);
+  const h = chainedBlockHashes('t'.repeat(4 * 1024), 1024);
+  index.record(h, 'e1', 0);
+  assert.equal(index.matchLengths(h, ['e1'], 10).get('e1'), 4, 'counted by default');
+  assert.equal(index.matchLengths(h, ['e1'], 10, true).get('e1'), undefined, 'not computed yet');
+  index.confirm(h.slice(0, 3), 'e1', 20);
+  assert.equal(index.matchLengths(h, ['e1'], 30, true).get('e1'), 3);
+  index.record(h, 'e1', 40);
+  assert.equal(
+    index.matchLengths(h, ['e1'], 50, true).get('e1'),
+    3,
+    'a computed block stays computed when placed again',
+  );
+  assert.equal(index.matchLengths(h, ['e1'], 1030, true).get('e1'), 3, 'refreshed by the placement');
+  assert.equal(index.matchLengths(h, ['e1'], 1500).get('e1'), undefined, 'pending ones age out too');
+  index.confirm(h, 'e2', 60);
+  assert.equal(index.matchLengths(h, ['e2'], 70).get('e2'), undefined, 'confirming adds no holder');
+});

@@ -32,6 +32,7 @@ const decision: RouteDecision = {
       { role: 'engineer', probability: 0.2 },
     ],
   },
+  retention: null,
 };
 const usage: UsageReport = {
   outputTokens: 7,

@@ -48,6 +48,7 @@ class FakeRouter implements RequestRouter {
       priority: null,
       enginePriority: this.enginePriority,
       prediction: { mode: 'shadow', outputBound: 50, nextAgents: [{ role: 'coder', probability: 0.9 }] },
+      retention: null,
     };
   }
   complete(_d: RouteDecision, _i: RouteInput, outcome: CompletedRequest): void {

@@ -25,7 +25,11 @@ const learned = buildOffline(
   CORE_CONFIG,
 ).models[0] as WorkflowModel;
 
-function core(levers: Record<string, boolean> = {}, mode: 'proactive' | 'shadow' = 'proactive') {
+function core(
+  levers: Record<string, boolean> = {},
+  mode: 'proactive' | 'shadow' = 'proactive',
+  sessionControl = false,
+) {
   let now = 0;
   const warms: WarmPlan[] = [];
   const config = parseConfig({
@@ -35,6 +39,7 @@ function core(levers: Record<string, boolean> = {}, mode: 'proactive' | 'shadow'
         models: ['llama'],
         endpoints: [{ address: '127.0.0.1:1' }, { address: '127.0.0.1:2' }],
         priority_field: true,
+        session_control_field: sessionControl,
       },
     ],
     // Warming is off by default; these tests are about what each lever does.
@@ -126,15 +131,22 @@ test('each lever switches off alone', () => {
   assert.equal(noWarming.warms.length, 0);
 });
 
-test('shadow workflows are annotated but routed reactively, without priority or warming', () => {
+test('shadow workflows are annotated and placed by the shadow profile (the cost model, no predictions), without priority or warming', () => {
   const { c, warms, wall } = core({}, 'shadow');
   const r = c.router.route(input('planner'));
-  assert.equal(r.profile, 'least-request');
+  assert.equal(r.profile, 'pythia');
   assert.equal(r.prediction?.mode, 'shadow');
   assert.equal(r.priority, null);
   assert.equal(r.enginePriority, enginePriority(50, wall(), AGING_MS), 'not proactive: the neutral priority');
   c.router.complete(r, input('planner'), ok());
   assert.equal(warms.length, 0);
+  // Plain traffic (no workflow identity) keeps the reactive profile; so does everything with
+  // placement off.
+  assert.equal(c.router.route({ ...input('planner'), identity: null }).profile, 'least-request');
+  assert.equal(
+    core({ placement: false }, 'shadow').c.router.route(input('planner')).profile,
+    'least-request',
+  );
 });
 
 test('in-flight footprint is reserved at routing and released at completion', () => {
@@ -180,4 +192,23 @@ test('workflow requests are announced to the trace sink as they are routed; plai
   assert.deepEqual(traces, ['s1-planner']);
   c.router.route({ ...input('planner'), identity: null });
   assert.equal(starts.length, 1, 'no identifiers, no start');
+});
+
+test('retention: a proactive request whose next agent is likely asks to keep its KV for the learned tool time', () => {
+  const planner = learned.agents.find((a) => a.agent === 'planner');
+  assert.ok(planner && planner.toolTimeP90Ms > 0);
+  const { c } = core({ retention: true }, 'proactive', true);
+  const r = c.router.route(input('planner'));
+  // The default margin (1 s) over the planner's learned p90 tool time; no fan-out in flight.
+  assert.deepEqual(r.retention, { key: 's1', ttlMs: planner.toolTimeP90Ms + 1000 });
+  c.router.complete(r, input('planner'), ok());
+  const last = c.router.route({ ...input('verifier'), sessionEnd: true });
+  assert.deepEqual(last.retention, { key: 's1', ttlMs: 0 }, 'the last request releases the session');
+  // Not without the lever, nor to a pool whose servers do not take the hint, nor in shadow.
+  assert.equal(core({}, 'proactive', true).c.router.route(input('planner')).retention, null);
+  assert.equal(
+    core({ retention: true }, 'proactive', false).c.router.route(input('planner')).retention,
+    null,
+  );
+  assert.equal(core({ retention: true }, 'shadow', true).c.router.route(input('planner')).retention, null);
 });

@@ -71,6 +71,7 @@ function configFor(policy: string, natsUrl: string, endpoints: string[]): Pythia
     scheduler: {
       profile: pythia ? 'pythia' : policy,
       reactive_profile: pythia ? 'least-request' : policy,
+      ...(pythia ? {} : { shadow_profile: policy }),
       levers: { placement: pythia, priority: pythia, warming: pythia },
       scrape_interval_ms: 250,
     },

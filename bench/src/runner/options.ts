@@ -80,7 +80,7 @@ DIR/report.json, DIR/report.md and SVG charts.
                          peer's queue: llm-d-flow, dynamo-wspt
                            routing  round-robin, least-request, prefix-aware, session-affinity, llm-d,
                                     dynamo, pythia
-                           lever    placement, priority, warming (pythia only; -no- switches off,
+                           lever    placement, priority, warming, retention (pythia only; -no- switches off,
                                     -with- switches on one off by default)
                            order    flow control on, releasing in this order: fcfs,
                                     oldest-session-first, workflow-aware, wspt

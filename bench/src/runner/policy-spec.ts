@@ -12,7 +12,7 @@ import { FLOW_POLICIES, type FlowPolicy } from '../../../ext-proc/src/core/flow-
 /** A built-in scheduler profile name (peer baselines and `pythia`). */
 export type ProfileName = string;
 const ROUTING_PROFILES = BUILT_IN_PROFILES;
-const LEVERS = ['placement', 'priority', 'warming'] as const;
+const LEVERS = ['placement', 'priority', 'warming', 'retention'] as const;
 export type Lever = (typeof LEVERS)[number];
 
 export type Scaling =

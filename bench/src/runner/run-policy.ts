@@ -82,10 +82,14 @@ export function runPolicy(
     scheduler: {
       profile: spec.routing,
       reactive_profile: pythia ? 'least-request' : spec.routing,
+      // A baseline places every request its own way; pythia's shadow workflows get the
+      // cost model without predictions (the default).
+      ...(pythia ? {} : { shadow_profile: spec.routing }),
       levers: {
         placement: leverOn(spec, 'placement'),
         priority: leverOn(spec, 'priority'),
         warming: leverOn(spec, 'warming'),
+        retention: leverOn(spec, 'retention'),
       },
       flow_control: flowControlConfig(spec),
     },

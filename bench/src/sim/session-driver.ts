@@ -222,14 +222,18 @@ export class SessionDriver {
     const blockSize = replica.engine.profile.blockSize;
     this.tally.requests++;
     this.tally.requestPromptTokens += promptTokens;
+    // A fixed retention policy of the run (every policy alike) if any, else the hint the
+    // router wrote into the body (nvext.session_control), as the engine would read it.
     const hint =
-      this.retention?.({
-        session: plan.session,
-        agent: step.agent,
-        thread: step.thread ?? null,
-        lastOfContext: r.lastOfContext,
-        decision,
-      }) ?? null;
+      (this.retention
+        ? this.retention({
+            session: plan.session,
+            agent: step.agent,
+            thread: step.thread ?? null,
+            lastOfContext: r.lastOfContext,
+            decision,
+          })
+        : decision.retention) ?? null;
     this.fleet.submit(
       replica,
       {

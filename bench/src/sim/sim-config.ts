@@ -1,7 +1,8 @@
 // The configuration the simulated cluster runs the services' code with: the caller's, with
 // what the simulated hardware decides rather than the operator. Each configured pool's
 // endpoints are its simulated replicas (KV capacity and speed from the replica profile, the
-// engines' priority scheduling written into requests when they use it); under
+// engines' priority scheduling written into requests when they use it, retention hints
+// taken as Dynamo's nvext.session_control would be); under
 // autoscaling a pool has at most its simulated replicas and loads its model in the profile's
 // time. A replica that is not ready is out of the endpoints at once (an orchestrator's
 // readiness check), which the scraper's health rule reads as one failed scrape being enough.
@@ -35,6 +36,8 @@ export function simulatedConfig(
         kv_capacity_tokens: pool.profile.kvCapacityTokens,
         speed: relativeDecodeSpeed(pool.profile),
         priority_field: priorityField,
+        // The simulated engines keep a session's KV when asked (as Dynamo's session_control).
+        session_control_field: true,
       };
     }),
     scheduler: { ...config.scheduler, unhealthy_after_failures: 1 },

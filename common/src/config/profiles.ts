@@ -115,13 +115,13 @@ export const profilesSchema = z
 const asRecord = (v: unknown): Record<string, unknown> | null =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 
-/** `scheduler.profile` and `scheduler.reactive_profile` must name a built-in or configured profile. */
+/** `scheduler.profile`, `.reactive_profile` and `.shadow_profile` must name a built-in or configured profile. */
 export function profileNameProblems(scheduler: unknown): ConfigProblem[] {
   const s = asRecord(scheduler);
   if (!s) return [];
   const names = new Set([...Object.keys(BUILT_IN_PROFILES), ...Object.keys(asRecord(s['profiles']) ?? {})]);
   const problems: ConfigProblem[] = [];
-  for (const key of ['profile', 'reactive_profile']) {
+  for (const key of ['profile', 'reactive_profile', 'shadow_profile']) {
     const name = s[key];
     if (typeof name === 'string' && !names.has(name))
       problems.push({

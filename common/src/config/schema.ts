@@ -31,6 +31,12 @@ const poolSchema = z.strictObject({
   speed: z.number().positive().default(1),
   /** Write the request priority into the body's `priority` field (vLLM --scheduling-policy priority). */
   priority_field: z.boolean().default(false),
+  /**
+   * Write session KV-retention hints into the body as NVIDIA Dynamo's
+   * `nvext.session_control` (`session_id`, `timeout` in seconds; servers that keep a
+   * session's KV between turns: Dynamo over SGLang streaming sessions).
+   */
+  session_control_field: z.boolean().default(false),
   /** Output tokens one response can count at most (a usage block claiming more is clamped). */
   max_output_tokens: positiveInt.default(131_072),
   /** Prometheus metrics path of the model servers. */
@@ -145,6 +151,13 @@ const schedulerSchema = z.strictObject({
   profile: profileName.default('pythia'),
   /** Profile for shadow, unknown and non-workflow traffic (and when placement is off). */
   reactive_profile: profileName.default('least-request'),
+  /**
+   * Profile for requests of a workflow not proactive yet (shadow, no model yet, or off its
+   * automaton): the cost model places them without predictions (prefix and session affinity as
+   * the prefill they save, under the load bound) instead of scattering a new workflow's
+   * sessions while it is learned. Plain traffic keeps `reactive_profile`.
+   */
+  shadow_profile: profileName.default('pythia'),
   /** Named profiles (filters, weighted scorers, a picker) added to, or replacing, the built-in ones. */
   profiles: profilesSchema,
   levers: z
@@ -153,6 +166,8 @@ const schedulerSchema = z.strictObject({
       priority: z.boolean().default(true),
       // Off: it did not shorten JCT in the bench (docs/bench.md, levers).
       warming: z.boolean().default(false),
+      /** Session KV retention hints from the learned tool time (see `retention`). */
+      retention: z.boolean().default(false),
     })
     .prefault({}),
   /** Model-server /metrics scrape period; 0 turns scraping off. */
@@ -205,6 +220,16 @@ const schedulerSchema = z.strictObject({
       /** A warmed endpoint stays reserved for the session's next request this long. */
       reservation_s: positiveInt.default(120),
       timeout_ms: positiveInt.default(30_000),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      /** Ask for retention only when the most likely next agent has at least this probability. */
+      min_probability: fraction.default(0.5),
+      /** Added to the learned tool time (p90) after the agent's stage. */
+      margin_s: z.number().min(0).default(1),
+      /** Longest retention asked for. */
+      max_ttl_s: z.number().positive().default(60),
     })
     .prefault({}),
   /**

@@ -10,6 +10,7 @@ export interface PoolSpec {
   readonly kv_capacity_tokens?: number;
   readonly speed?: number;
   readonly priority_field?: boolean;
+  readonly session_control_field?: boolean;
 }
 
 /** The footprint one routed request adds to its endpoint until it completes. */
@@ -55,6 +56,8 @@ export interface PoolState {
   readonly models: readonly string[];
   readonly endpoints: EndpointState[];
   readonly priorityField: boolean;
+  /** Retention hints go into the body as `nvext.session_control`. */
+  readonly sessionControlField: boolean;
 }
 
 export const zeroLoad = (): LoadFigures => ({
@@ -77,6 +80,7 @@ export class ClusterState {
         name: pool.name,
         models: [...pool.models],
         priorityField: pool.priority_field ?? false,
+        sessionControlField: pool.session_control_field ?? false,
         endpoints: pool.endpoints.map((e) => ({
           address: e.address,
           pool: pool.name,

@@ -136,6 +136,7 @@ class Harness {
           priority: null,
           enginePriority: null,
           prediction: null,
+          retention: null,
         };
         this.decisions.push(decision);
         return decision;
@@ -216,6 +217,7 @@ class Harness {
       priority: null,
       enginePriority: null,
       prediction: null,
+      retention: null,
     });
   }
 }

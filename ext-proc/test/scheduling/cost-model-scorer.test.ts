@@ -74,3 +74,13 @@ test('a fan-out sibling is not pulled by the prefix a sibling was just placed wi
   const alone = scorer.score(big, [endpoint('sibling', running(3)), endpoint('other', running(2))], ctx);
   assert.equal(alone[0], 1, `a sequential step still goes where its prefix is: ${alone.join(',')}`);
 });
+
+test("a fan-out sibling is pulled by what an earlier stage computed (its own thread's history)", () => {
+  const ctx = sequence(0);
+  ctx.prefixIndex.record(hashes, 'thread', 1000);
+  ctx.prefixIndex.confirm(hashes, 'thread', 1500);
+  const sibling = { ...big, siblingsInFlight: 3 };
+  const scores = scorer.score(sibling, [endpoint('thread', running(2)), endpoint('other', running(2))], ctx);
+  assert.equal(scores[0], 1, `scores ${scores.join(',')}`);
+  assert.ok((scores[1] ?? 1) < 1, `scores ${scores.join(',')}`);
+});

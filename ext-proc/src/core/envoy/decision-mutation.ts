@@ -1,7 +1,7 @@
 // The routing decision in Envoy's terms: the headers of header-contract.ts (cluster,
 // destination endpoint, the prediction in force, the priority), the envoy.lb metadata its
 // load balancers read (the endpoint, then the fallbacks), and the body carrying the
-// engine's priority field when the decision asks for one.
+// engine's priority field and retention hint when the decision asks for them.
 import type { HeaderValueOption, StructValue } from '../../../../common/src/envoy/ext-proc-messages.js';
 import { formatNextAgents } from '../../../../core/src/workflow/predictor.js';
 import type { RouteDecision } from '../routing/route-decision.js';
@@ -14,7 +14,7 @@ import {
   PREDICTED_OUTPUT_TOKENS_HEADER,
   PRIORITY_HEADER,
 } from './header-contract.js';
-import { bodyWithPriority } from './priority-body.js';
+import { bodyWithFields, sessionControlJson } from './priority-body.js';
 
 export function rawHeader(key: string, value: string): HeaderValueOption {
   // Envoy reads raw_value only; `value` must stay unset or the header is rejected.
@@ -51,11 +51,18 @@ export function lbMetadata(decision: RouteDecision): StructValue {
   };
 }
 
-/** The body to send upstream instead of the client's, or null to keep it. */
+/**
+ * The body to send upstream instead of the client's, or null to keep it: the engine priority
+ * and the retention hint (`nvext.session_control`, unless the client sent its own `nvext`).
+ */
 export function decisionBody(
   decision: RouteDecision,
   body: Buffer,
   json: Record<string, unknown>,
 ): Buffer | null {
-  return decision.enginePriority === null ? null : bodyWithPriority(body, json, decision.enginePriority);
+  const fields: Array<readonly [string, string]> = [];
+  if (decision.enginePriority !== null) fields.push(['priority', String(decision.enginePriority)]);
+  if (decision.retention !== null && !Object.hasOwn(json, 'nvext'))
+    fields.push(['nvext', sessionControlJson(decision.retention)]);
+  return fields.length === 0 ? null : bodyWithFields(body, json, fields);
 }

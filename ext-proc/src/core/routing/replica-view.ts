@@ -46,6 +46,8 @@ interface RemoteRequest {
   readonly load: RequestLoad;
   readonly identity: WorkflowIdentity;
   readonly startedMs: number;
+  /** Its prompt's block hashes: computed on its endpoint once it ends (prefix index). */
+  readonly prefixHashes: readonly number[];
 }
 
 interface Peer {
@@ -138,7 +140,13 @@ export class ReplicaView {
         const old = peer.inFlight.get(body.requestId);
         if (old) this.drop(peer, body.requestId, old);
         if (peer.inFlight.size >= this.settings.maxInFlightPerReplica) this.dropOldest(peer);
-        peer.inFlight.set(body.requestId, { endpoint: body.endpoint, load, identity: id, startedMs: nowMs });
+        peer.inFlight.set(body.requestId, {
+          endpoint: body.endpoint,
+          load,
+          identity: id,
+          startedMs: nowMs,
+          prefixHashes: body.prefixHashes,
+        });
         return;
       }
       case 'end': {
@@ -148,6 +156,9 @@ export class ReplicaView {
           peer.inFlight.delete(body.requestId);
           p.cluster.releaseRemote(request.endpoint, request.load);
           p.sessions.end(id, nowMs);
+          // As the placing replica confirms it: parallel siblings may now count these blocks.
+          if (request.prefixHashes.length > 0)
+            p.prefixIndex.confirm(request.prefixHashes, request.endpoint, nowMs);
         }
         if (body.sessionEnd) {
           p.sessions.forget(id);

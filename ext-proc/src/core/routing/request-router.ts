@@ -22,6 +22,7 @@ import {
   WARM_PRIORITY,
 } from './priority.js';
 import type { RequestRouter, RouteDecision } from './route-decision.js';
+import { type RetentionSettings, retentionFor } from './retention.js';
 import type { RouteInput } from './route-input.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import {
@@ -63,6 +64,7 @@ export interface LeverSwitches {
   readonly placement: boolean;
   readonly priority: boolean;
   readonly warming: boolean;
+  readonly retention: boolean;
 }
 
 export interface RouterEvents {
@@ -76,6 +78,8 @@ export interface RouterParts {
   readonly scheduler: Scheduler;
   readonly proactiveProfile: Profile;
   readonly reactiveProfile: Profile;
+  /** For workflow requests not proactive yet (placement on). */
+  readonly shadowProfile: Profile;
   readonly sessions: SessionTracker;
   readonly affinity: SessionAffinity;
   readonly prefixIndex: PrefixIndex;
@@ -93,6 +97,7 @@ export interface RouterParts {
   readonly clock: Clock;
   readonly levers: LeverSwitches;
   readonly priority: PrioritySettings;
+  readonly retention: RetentionSettings;
   readonly scheduling: SchedulingSettings;
   /** Block size of the prefix hashes, in characters. */
   readonly prefixBlockChars: number;
@@ -161,6 +166,8 @@ interface RouteMemo {
   readonly load: RequestLoad;
   readonly prediction: Prediction | null;
   readonly proactive: boolean;
+  /** The prompt's block hashes recorded in the prefix index (confirmed computed on completion). */
+  readonly hashes: readonly number[];
 }
 
 export class WorkflowRouter implements RequestRouter {
@@ -199,7 +206,16 @@ export class WorkflowRouter implements RequestRouter {
       tieBreakKey = `${identity.workflow}\u0000${identity.session}\u0000${identity.agent}\u0000${roles.length}\u0000${stages.currentWidth}`;
     }
     const proactive = prediction?.mode === 'proactive' && prediction.known;
-    const profile = proactive && p.levers.placement ? p.proactiveProfile : p.reactiveProfile;
+    // Placement off: everything reactive. On: proactive workflows get the lookahead profile,
+    // other workflow requests (shadow, no model yet) the shadow profile, plain traffic the
+    // reactive one.
+    const profile = !p.levers.placement
+      ? p.reactiveProfile
+      : proactive
+        ? p.proactiveProfile
+        : identity
+          ? p.shadowProfile
+          : p.reactiveProfile;
     const hashes = profile.needs.prefixHashes
       ? chainedBlockHashes(promptText(input.llm.json), p.prefixBlockChars)
       : [];
@@ -291,8 +307,23 @@ export class WorkflowRouter implements RequestRouter {
         ? enginePriority(priority ?? NEUTRAL_PRIORITY, p.clock.wallNow(), p.priority.agingBoundMs)
         : null,
       prediction,
+      // Only to pools whose servers take the hint (`session_control_field`).
+      retention:
+        identity && p.levers.retention && (p.cluster.pool(placement.pool)?.sessionControlField ?? false)
+          ? retentionFor(
+              {
+                session: identity.session,
+                sessionEnd: input.sessionEnd,
+                prediction,
+                proactive,
+                agent: proactive ? p.models.get(identity.workflow)?.agent(identity.agent) : undefined,
+                siblingsInFlight: request.siblingsInFlight,
+              },
+              p.retention,
+            )
+          : null,
     };
-    this.memos.set(decision, { load, prediction, proactive });
+    this.memos.set(decision, { load, prediction, proactive, hashes });
     return decision;
   }
 
@@ -300,6 +331,9 @@ export class WorkflowRouter implements RequestRouter {
     const p = this.parts;
     const memo = this.memos.get(decision);
     p.cluster.release(decision.endpoint, memo?.load);
+    // A request that ran to its end computed its prompt there: parallel siblings may hit it now.
+    if (memo && memo.hashes.length > 0 && outcome.status === 'OK')
+      p.prefixIndex.confirm(memo.hashes, decision.endpoint, p.clock.now());
     const identity = input.identity;
     if (identity) {
       const now = p.clock.now();

@@ -3,6 +3,7 @@
 // caller's business: the router knows no protocol.
 import type { Transition, WorkflowMode } from '../../../../core/src/workflow/workflow-model.js';
 import type { CompletedRequest } from './completed-request.js';
+import type { RetentionRequest } from './retention.js';
 import type { RouteInput } from './route-input.js';
 
 /** What the learned workflow model predicted for this request, as it was applied. */
@@ -30,6 +31,11 @@ export interface RouteDecision {
   readonly enginePriority: number | null;
   /** Null when the request has no workflow model (plain traffic, unknown workflow). */
   readonly prediction: PredictionInForce | null;
+  /**
+   * Keep this request's KV after it ends for the session's next request (ttlMs 0: release
+   * what the session holds), with the retention lever on; null: no hint.
+   */
+  readonly retention: RetentionRequest | null;
 }
 
 export interface RequestRouter {

@@ -86,25 +86,27 @@ export const costModelScorer: ScorerPlugin<CostModel> = {
     name: 'cost-model-scorer',
     score: (request, candidates, ctx) => {
       const hashes = request.prefixHashes;
+      // A fan-out's siblings count only blocks already computed: the prefix a sibling was just
+      // placed with is not computed yet, and counting it would pile the stage onto one
+      // endpoint (it waits for its slowest); what an earlier stage computed (a searcher's own
+      // thread) still counts.
       const matches =
-        hashes.length === 0 || request.siblingsInFlight > 0
+        hashes.length === 0
           ? new Map<string, number>()
           : ctx.prefixIndex.matchLengths(
               hashes,
               candidates.map((c) => c.endpoint.address),
               ctx.nowMs(),
+              request.siblingsInFlight > 0,
             );
       let total = 1;
       for (const c of candidates) total += totalLoad(c.endpoint).inFlight;
       const limit = (m.load_bound * total) / Math.max(1, candidates.length) + m.load_slack;
       const within = candidates.map((c) => totalLoad(c.endpoint).inFlight + 1 <= limit);
       const anyWithin = within.includes(true);
-      // A fan-out's siblings share the prefix one of them was just placed with, which is not
-      // computed yet: counting it would pile the stage onto one endpoint (it waits for its slowest).
-      const counted = hashes.length > 0 && request.siblingsInFlight === 0;
       const costs = candidates.map((c, i) => {
         if (anyWithin && !within[i]) return Number.POSITIVE_INFINITY;
-        const share = counted ? (matches.get(c.endpoint.address) ?? 0) / hashes.length : 0;
+        const share = hashes.length > 0 ? (matches.get(c.endpoint.address) ?? 0) / hashes.length : 0;
         return placementCostMs(m, request, c.endpoint, share, ctx.settings);
       });
       const best = Math.min(...costs);
