@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type EndpointState, totalLoad } from '../../../../../core/src/cluster/cluster-state.js';
 import type { ScorerPlugin } from '../plugin.js';
 import type { SchedulingRequest, SchedulingSettings } from '../types.js';
+import { prefixMatches } from '../prefix-matches.js';
 
 // Defaults are the reference step-time model of an H100 serving Llama-3.1-8B (the
 // simulator's documented constants: vLLM V1, chunked prefill), divided by the endpoint's speed.
@@ -90,15 +91,7 @@ export const costModelScorer: ScorerPlugin<CostModel> = {
       // placed with is not computed yet, and counting it would pile the stage onto one
       // endpoint (it waits for its slowest); what an earlier stage computed (a searcher's own
       // thread) still counts.
-      const matches =
-        hashes.length === 0
-          ? new Map<string, number>()
-          : ctx.prefixIndex.matchLengths(
-              hashes,
-              candidates.map((c) => c.endpoint.address),
-              ctx.nowMs(),
-              request.siblingsInFlight > 0,
-            );
+      const matches = prefixMatches(request, candidates, ctx, request.siblingsInFlight > 0);
       let total = 1;
       for (const c of candidates) total += totalLoad(c.endpoint).inFlight;
       const limit = (m.load_bound * total) / Math.max(1, candidates.length) + m.load_slack;

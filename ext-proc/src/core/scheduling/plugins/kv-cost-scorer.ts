@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { totalLoad } from '../../../../../core/src/cluster/cluster-state.js';
 import type { ScorerPlugin } from '../plugin.js';
+import { prefixMatches } from '../prefix-matches.js';
 
 const parameters = z.strictObject({
   /** Dynamo's `overlap_score_weight` (its default 1): weight of the blocks left to prefill. */
@@ -24,15 +25,7 @@ export const kvCostScorer: ScorerPlugin<z.output<typeof parameters>> = {
   create: ({ overlap_weight, block_size }) => ({
     name: 'kv-cost-scorer',
     score: (request, candidates, ctx) => {
-      const hashes = request.prefixHashes;
-      const matches =
-        hashes.length === 0
-          ? new Map<string, number>()
-          : ctx.prefixIndex.matchLengths(
-              hashes,
-              candidates.map((c) => c.endpoint.address),
-              ctx.nowMs(),
-            );
+      const matches = prefixMatches(request, candidates, ctx);
       const promptBlocks = Math.ceil(request.promptTokens / block_size);
       const costs = candidates.map((c) => {
         const prefill = Math.max(0, promptBlocks - (matches.get(c.endpoint.address) ?? 0));

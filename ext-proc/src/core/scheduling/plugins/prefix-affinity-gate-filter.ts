@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { totalLoad } from '../../../../../core/src/cluster/cluster-state.js';
 import type { FilterPlugin } from '../plugin.js';
+import { prefixMatches } from '../prefix-matches.js';
 
 const parameters = z.strictObject({
   /** Sticky while the target's token load, this request's uncached prefill included, is within this share of its KV. */
@@ -26,11 +27,7 @@ export const prefixAffinityGateFilter: FilterPlugin<z.output<typeof parameters>>
     filter: (request, candidates, ctx) => {
       const hashes = request.prefixHashes;
       if (hashes.length === 0 || candidates.length <= 1) return [...candidates];
-      const matches = ctx.prefixIndex.matchLengths(
-        hashes,
-        candidates.map((c) => c.endpoint.address),
-        ctx.nowMs(),
-      );
+      const matches = prefixMatches(request, candidates, ctx);
       const best = Math.max(0, ...candidates.map((c) => matches.get(c.endpoint.address) ?? 0));
       if (best === 0) return [...candidates];
       const uncached = request.promptTokens * (1 - best / hashes.length);

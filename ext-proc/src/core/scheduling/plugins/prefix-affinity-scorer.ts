@@ -1,4 +1,5 @@
 import { simpleScorer } from '../plugin.js';
+import { prefixMatches } from '../prefix-matches.js';
 
 /**
  * Share of the prompt's leading blocks the endpoint is believed to hold (prefix index). It
@@ -8,11 +9,7 @@ export const prefixAffinityScorer = simpleScorer(
   'prefix-affinity-scorer',
   (request, candidates, ctx) => {
     if (request.prefixHashes.length === 0) return candidates.map(() => 0);
-    const matches = ctx.prefixIndex.matchLengths(
-      request.prefixHashes,
-      candidates.map((c) => c.endpoint.address),
-      ctx.nowMs(),
-    );
+    const matches = prefixMatches(request, candidates, ctx);
     return candidates.map((c) => (matches.get(c.endpoint.address) ?? 0) / request.prefixHashes.length);
   },
   { prefixHashes: true },
