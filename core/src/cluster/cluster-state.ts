@@ -132,48 +132,48 @@ export class ClusterState {
     if (ep) ep.healthy = healthy;
   }
 
-  acquire(address: string, load: RequestLoad = { reservedTokens: 0, overflow: 0, decodeTokens: 0 }): void {
-    const ep = this.byAddress.get(address);
-    if (!ep) return;
-    ep.inFlight++;
-    ep.local.inFlight++;
-    ep.local.reservedTokens += load.reservedTokens;
-    ep.local.overflowSum += load.overflow;
-    ep.local.decodeTokens += load.decodeTokens;
+  acquire(address: string, load: RequestLoad = NO_LOAD): void {
+    this.add(address, 'local', load);
   }
 
-  release(address: string, load: RequestLoad = { reservedTokens: 0, overflow: 0, decodeTokens: 0 }): void {
-    const ep = this.byAddress.get(address);
-    if (!ep || ep.local.inFlight === 0) return;
-    ep.inFlight = Math.max(0, ep.inFlight - 1);
-    ep.local.inFlight--;
-    ep.local.reservedTokens = Math.max(0, ep.local.reservedTokens - load.reservedTokens);
-    ep.local.overflowSum = Math.max(0, ep.local.overflowSum - load.overflow);
-    ep.local.decodeTokens = Math.max(0, ep.local.decodeTokens - load.decodeTokens);
+  release(address: string, load: RequestLoad = NO_LOAD): void {
+    this.remove(address, 'local', load);
   }
 
   /** Another replica routed a request there. */
   acquireRemote(address: string, load: RequestLoad): void {
-    const ep = this.byAddress.get(address);
-    if (!ep) return;
-    ep.inFlight++;
-    ep.remote.inFlight++;
-    ep.remote.reservedTokens += load.reservedTokens;
-    ep.remote.overflowSum += load.overflow;
-    ep.remote.decodeTokens += load.decodeTokens;
+    this.add(address, 'remote', load);
   }
 
   /** Another replica's request there ended (or that replica stopped counting). */
   releaseRemote(address: string, load: RequestLoad): void {
+    this.remove(address, 'remote', load);
+  }
+
+  private add(address: string, side: 'local' | 'remote', load: RequestLoad): void {
     const ep = this.byAddress.get(address);
-    if (!ep || ep.remote.inFlight === 0) return;
+    if (!ep) return;
+    const f = ep[side];
+    ep.inFlight++;
+    f.inFlight++;
+    f.reservedTokens += load.reservedTokens;
+    f.overflowSum += load.overflow;
+    f.decodeTokens += load.decodeTokens;
+  }
+
+  private remove(address: string, side: 'local' | 'remote', load: RequestLoad): void {
+    const ep = this.byAddress.get(address);
+    if (!ep || ep[side].inFlight === 0) return;
+    const f = ep[side];
     ep.inFlight = Math.max(0, ep.inFlight - 1);
-    ep.remote.inFlight--;
-    ep.remote.reservedTokens = Math.max(0, ep.remote.reservedTokens - load.reservedTokens);
-    ep.remote.overflowSum = Math.max(0, ep.remote.overflowSum - load.overflow);
-    ep.remote.decodeTokens = Math.max(0, ep.remote.decodeTokens - load.decodeTokens);
+    f.inFlight--;
+    f.reservedTokens = Math.max(0, f.reservedTokens - load.reservedTokens);
+    f.overflowSum = Math.max(0, f.overflowSum - load.overflow);
+    f.decodeTokens = Math.max(0, f.decodeTokens - load.decodeTokens);
   }
 }
+
+const NO_LOAD: RequestLoad = { reservedTokens: 0, overflow: 0, decodeTokens: 0 };
 
 /** This replica's and the others' figures together. */
 export function totalLoad(ep: EndpointState): LoadFigures {
