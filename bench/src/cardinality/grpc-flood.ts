@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { EnvoyExtProcClient, TEST_FILTER } from '../../../test-support/src/envoy-ext-proc-client.js';
 import type { HeaderList } from '../../../test-support/src/header-mutation.js';
+import { announcedPort } from '../../../test-support/src/announced-port.js';
 import type { FloodSize } from './cores.js';
 import { formatRow, identityOf, type MemoryFigures, type Sample, systemPrompt } from './memory.js';
 
@@ -19,15 +20,7 @@ async function startServer(bounds: number | null): Promise<{ child: ChildProcess
   const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...extra], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /PORT (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`ext-proc exited with ${code}`)));
-  });
+  const port = await announcedPort(child, 'ext-proc');
   return { child, port };
 }
 

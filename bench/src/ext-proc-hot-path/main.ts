@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_FILTER, EnvoyExtProcClient } from '../../../test-support/src/envoy-ext-proc-client.js';
 import type { HeaderList } from '../../../test-support/src/header-mutation.js';
+import { announcedPort } from '../../../test-support/src/announced-port.js';
 import { measureApplyCost, measureCoreCost } from './core-cost.js';
 import { quantileSorted } from '../../../core/src/stats/quantile.js';
 import { connect } from 'nats';
@@ -63,15 +64,7 @@ async function startServer(
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /PORT (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
-  });
+  const port = await announcedPort(child, `${kind} server`);
   return { child, port };
 }
 
