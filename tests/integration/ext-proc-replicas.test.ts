@@ -2,14 +2,19 @@
 // Envoy spreads ext_proc streams: each request of a session lands on a replica drawn at
 // random, and gets the endpoint and annotations it gets when one replica serves them all,
 // once the previous request's events have arrived (the test waits on those events, never on
-// time). A replica that joins catches up from the PYTHIA_REPLICA stream before it reports
-// ready; one that stops is forgotten within ext_proc.replicas.dead_after_ms of the test's clock.
+// time). The same holds for sessions that send none of the Pythia headers (only the OpenAI
+// body: conversation chaining; or a Claude-Code-style session header), whose identity each
+// replica infers and shares. A replica that joins catches up from the PYTHIA_REPLICA stream
+// before it reports ready; one that stops is forgotten within ext_proc.replicas.dead_after_ms
+// of the test's clock.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect } from 'nats';
 import { parseConfig } from '../../common/src/config/load.js';
 import type { PythiaConfig } from '../../common/src/config/schema.js';
 import { modelBucket } from '../../common/src/nats/setup.js';
+import { createNormaliser, fingerprintId } from '../../core/src/identity/fingerprint.js';
+import { TRACES } from '../../core/src/wire/channels.js';
 import { encodeModel } from '../../core/src/wire/codec.js';
 import type { WorkflowModel } from '../../core/src/workflow/workflow-model.js';
 import { type ExtProcService, startExtProc } from '../../ext-proc/src/adapters/service.js';
@@ -40,11 +45,26 @@ const TOOL_TIME_MS = 5;
 /** What Envoy receives that the decision sets (the body's vLLM priority included). */
 const ANNOTATIONS = [
   'x-gateway-destination-endpoint',
+  'x-pythia-identity',
   'x-pythia-mode',
   'x-pythia-priority',
   'x-pythia-next-agents',
   'x-pythia-predicted-output-tokens',
 ];
+
+/**
+ * How the sessions identify themselves: the three Pythia headers, or alternately nothing but
+ * the body (`none`: conversation chaining) and a Claude-Code-style session header (`native`).
+ */
+type Style = 'headers' | 'none+native';
+
+const instructions = (agent: string) => `You are the ${agent}. ${'Work carefully. '.repeat(60)}`;
+const roleId = (agent: string) => `r-${fingerprintId(createNormaliser()(instructions(agent)))}`;
+/** The inferred names read as the learned model's: the planner's workflow type is `coding`. */
+const ALIASES: Record<string, string> = {
+  [`wf-${roleId('planner').slice(2)}`]: 'coding',
+  ...Object.fromEntries(['planner', 'explorer', 'engineer', 'reviewer'].map((a) => [roleId(a), a])),
+};
 
 interface Replica {
   readonly service: ExtProcService;
@@ -81,6 +101,10 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
       // Scraped load would differ between runs by timing alone: the decisions here depend
       // only on what the replicas share.
       scheduler: { scrape_interval_ms: 0, levers: { warming: true }, prefix: { block_bytes: 256 } },
+      // Used from their first sighting: an unadmitted session is ordinary traffic, placed at
+      // random (no session to seed its ties), on one replica as on several. The resolver's
+      // own test covers admission shared between replicas.
+      identity: { aliases: ALIASES, min_sessions: 1, min_requests: 1 },
     });
   }
 
@@ -119,27 +143,66 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     );
   }
 
-  async function request(replica: Replica, session: string, agent: string, step: number, k: number) {
+  /** A session as its client sends it: its style, and the conversation so far (none+native). */
+  interface Session {
+    readonly name: string;
+    readonly style: 'headers' | 'none' | 'native';
+    readonly conversation: Array<{ role: string; content: string }>;
+  }
+
+  /** What the replicas resolved for each routed request (its trace), by request id. */
+  function traced(nc: Awaited<ReturnType<typeof connect>>): Map<string, string> {
+    const seen = new Map<string, string>();
+    nc.subscribe(TRACES.subject, {
+      callback: (err, msg) => {
+        if (err) return;
+        const t = TRACES.decode(msg.data);
+        seen.set(t.requestId, `${t.workflow}/${t.session}/${t.agent}`);
+      },
+    });
+    return seen;
+  }
+
+  async function request(
+    replica: Replica,
+    session: Session | string,
+    agent: string,
+    step: number,
+    k: number,
+    traces?: Map<string, string>,
+  ) {
+    const s: Session =
+      typeof session === 'string' ? { name: session, style: 'headers', conversation: [] } : session;
+    const requestId = `${s.name}-${step}-${k}`;
+    const turn = { role: 'user', content: `${s.name} step ${step}.${k}` };
     const body = Buffer.from(
       JSON.stringify({
         model: 'llama',
         messages: [
-          { role: 'system', content: `You are the ${agent}. ${'Work carefully. '.repeat(60)}` },
-          { role: 'user', content: `${session} step ${step}.${k}` },
+          { role: 'system', content: instructions(agent) },
+          ...(s.style === 'headers' ? [turn] : [...s.conversation, ...(step === 0 ? [] : [turn])]),
         ],
         max_tokens: 20,
       }),
     );
+    const identityHeaders: Array<[string, string]> =
+      s.style === 'headers'
+        ? [
+            ['x-pythia-workflow', 'coding'],
+            ['x-pythia-session', s.name],
+            ['x-pythia-agent', agent],
+          ]
+        : s.style === 'native'
+          ? [['x-claude-code-session-id', `claude-${s.name}`]]
+          : [];
     const result = await forward(
       replica.client,
       [
         [':method', 'POST'],
         [':path', '/v1/chat/completions'],
         ['content-type', 'application/json'],
-        ['x-request-id', `${session}-${step}-${k}`],
-        ['x-pythia-workflow', 'coding'],
-        ['x-pythia-session', session],
-        ['x-pythia-agent', agent],
+        ['x-request-id', requestId],
+        ...identityHeaders,
       ],
       body,
       clusters,
@@ -148,20 +211,30 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     assert.equal(result.status, 200);
     const headers = result.request.kind === 'continue' ? result.request.headers : [];
     const sent = servers.find((s) => s.address === result.upstream)?.received.at(-1);
+    // A routed workflow request ends with its trace: then its end is in the replicas' events.
+    let resolved = 'ordinary';
+    if (traces && getHeader(headers, 'x-pythia-identity') !== 'none') {
+      await waitFor(`the trace of ${requestId}`, () => traces.has(requestId));
+      resolved = traces.get(requestId) as string;
+    }
     return [
       result.upstream,
       ...ANNOTATIONS.map((h) => `${h}=${getHeader(headers, h) ?? ''}`),
       `priority=${String(sent?.body['priority'])}`,
+      resolved,
     ].join(' ');
   }
 
   /** Plays the sessions stage by stage on `n` replicas, each request on one drawn at random. */
-  async function play(n: number, seed: number): Promise<string[]> {
+  async function play(n: number, seed: number, style: Style = 'headers'): Promise<string[]> {
     for (const s of servers) {
       await fetch(`http://${s.address}/reset_prefix_cache`, { method: 'POST' });
       s.received.length = 0;
     }
     const nats = await startNats();
+    const nc = await connect({ servers: nats.url });
+    const traces = traced(nc);
+    await nc.flush();
     const clock = new ManualClock(Date.UTC(2026, 5, 1));
     const config = configFor(nats.url);
     const replicas: Replica[] = [];
@@ -170,20 +243,23 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     const out: string[] = [];
     try {
       for (let s = 0; s < SESSIONS; s += 2) {
+        const pair: Session[] = [`s${s}`, `s${s + 1}`].map((name, i) => ({
+          name,
+          style: style === 'headers' ? 'headers' : i === 0 ? 'none' : 'native',
+          conversation: [{ role: 'user', content: `the task of ${name}` }],
+        }));
         for (const [step, stage] of SHAPE.entries()) {
-          for (const session of [`s${s}`, `s${s + 1}`]) {
+          for (const session of pair) {
             for (const [k, agent] of stage.entries()) {
               const replica = replicas[Math.floor(pick() * n)] as Replica;
-              out.push(
-                `${session} ${step}.${k} ${agent}: ${await request(replica, session, agent, step, k)}`,
-              );
+              const line = await request(replica, session, agent, step, k, traces);
+              out.push(`${session.name} ${step}.${k} ${agent}: ${line}`);
               // The request has ended everywhere and its events are applied.
-              const id = { workflow: 'coding', session, agent };
-              await waitFor('the request ended', () =>
-                replicas.every((r) => r.service.sessions.running(id) === 0),
-              );
               await settled(replicas);
             }
+            // What the stage said joins the conversation the next stage is handed.
+            for (const [k, agent] of stage.entries())
+              session.conversation.push({ role: 'assistant', content: `${agent} ${step}.${k} says so` });
             clock.advance(TOOL_TIME_MS);
           }
         }
@@ -193,17 +269,19 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
         r.client.close();
         await r.service.stop();
       }
+      await nc.close();
       await nats.stop();
     }
     return out;
   }
 
-  test('2 and 4 replicas give a session the endpoints and annotations one replica gives', async (t) => {
-    const one = await play(1, 1);
+  /** Plays at 1, then 2 and 4 replicas: at least 99% of the requests as on one. */
+  async function sameAsOne(t: { diagnostic(message: string): void }, style: Style): Promise<string[]> {
+    const one = await play(1, 1, style);
     for (const n of [2, 4]) {
-      const many = await play(n, n);
+      const many = await play(n, n, style);
       const same = many.filter((line, i) => line === one[i]).length;
-      t.diagnostic(`${n} replicas: ${same}/${one.length} requests identical to one replica`);
+      t.diagnostic(`${style}, ${n} replicas: ${same}/${one.length} requests identical to one replica`);
       const differing = many
         .filter((line, i) => line !== one[i])
         .map((line) => `${line}\n  one: ${one[many.indexOf(line)]}`);
@@ -211,6 +289,25 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
         same >= 0.99 * one.length,
         `${n} replicas: ${same}/${one.length} identical\n${differing.join('\n')}`,
       );
+    }
+    return one;
+  }
+
+  test('2 and 4 replicas give a session the endpoints and annotations one replica gives', async (t) => {
+    await sameAsOne(t, 'headers');
+  });
+
+  test('sessions without the Pythia headers keep their session, workflow and endpoints over 2 and 4 replicas', async (t) => {
+    const one = await sameAsOne(t, 'none+native');
+    // Not vacuous: both kinds were identified as the learned workflow, each as one session.
+    const sessionsOf = (style: string) =>
+      new Set(one.filter((l) => l.includes(`x-pythia-identity=${style} `)).map((l) => l.split(' ').at(-1)?.split('/')[1]));
+    for (const style of ['inferred', 'native']) {
+      const lines = one.filter((l) => l.includes(`x-pythia-identity=${style} `));
+      assert.equal(lines.length, (SESSIONS / 2) * 7, `every ${style} request identified`);
+      assert.ok(lines.every((l) => / coding\/[cn]-[0-9a-z]{8}\/(planner|explorer|engineer|reviewer)$/.test(l)));
+      assert.equal(sessionsOf(style).size, SESSIONS / 2, `one session per ${style} session`);
+      assert.ok(lines.some((l) => l.includes('x-pythia-mode=proactive')));
     }
   });
 

@@ -5,17 +5,11 @@
 // Every mode sends the same body: each role's system prompt (a deterministic text per role)
 // with per-session noise (a date, a run id) that fingerprinting must mask, and the session's
 // context as the chat messages an agent framework would resend.
-import type { IdentityResolver } from '../../../core/src/identity/resolver.js';
 import type { SessionPlan, StepPlan } from '../../../test-support/src/workloads/session-plan.js';
 import { type Run, runText } from './token-streams.js';
 
 export const IDENTITY_MODES = ['headers', 'native', 'none'] as const;
 export type IdentityMode = (typeof IDENTITY_MODES)[number];
-
-export interface ClientIdentity {
-  readonly resolver: IdentityResolver;
-  readonly mode: IdentityMode;
-}
 
 /** A small deterministic hash of a session name, for its noise. */
 function sessionHash(session: string): number {

@@ -142,7 +142,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
     fleet,
     tally,
     oracle ? null : (options.retention ?? null),
-    { resolver: core.identity, mode: options.identity ?? 'headers' },
+    options.identity ?? 'headers',
     oracle,
   ).schedule(options.plans);
   // Periodic work, from time 0 until every session has completed.

@@ -7,6 +7,7 @@ import type { GatewayCore } from '../../../ext-proc/src/core/routing/gateway-cor
 import type { RequestRouter } from '../../../ext-proc/src/core/routing/route-decision.js';
 import type { FlowGate } from '../../../ext-proc/src/core/flow-control/flow-gate.js';
 import type { ReplicaSink } from '../../../ext-proc/src/core/routing/replica-view.js';
+import type { IdentityResolver } from '../../../core/src/identity/resolver.js';
 import { REPLICA_EVENTS } from '../../../core/src/wire/channels.js';
 import type { ReplicaEventBody } from '../../../core/src/wire/replica-event.js';
 import type { EventQueue } from './event-queue.js';
@@ -60,8 +61,9 @@ export class ReplicaBus {
   }
 }
 
-/** The ext-proc a request reaches: its router, and its flow control when on. */
+/** The ext-proc a request reaches: its identity resolver, its router, and its flow control when on. */
 export interface Gateway {
+  readonly identity: IdentityResolver;
   readonly router: RequestRouter;
   readonly gate: FlowGate | null;
 }
@@ -72,7 +74,7 @@ export class RoundRobinGateways {
   private readonly gateways: readonly Gateway[];
 
   constructor(cores: readonly GatewayCore[]) {
-    this.gateways = cores.map((c) => ({ router: c.router, gate: c.flow }));
+    this.gateways = cores.map((c) => ({ identity: c.identity, router: c.router, gate: c.flow }));
   }
 
   pick(): Gateway {

@@ -21,7 +21,7 @@ import type { EventQueue } from './event-queue.js';
 import type { RoundRobinGateways } from './ext-proc-replicas.js';
 import type { Replica, ReplicaFleet } from './replica-fleet.js';
 import type { RunTally } from './run-results.js';
-import { type ClientIdentity, clientHeaders, instructions, messagesOf } from './client-identity.js';
+import { type IdentityMode, clientHeaders, instructions, messagesOf } from './client-identity.js';
 import { type Run, blockHashes, runText } from './token-streams.js';
 
 /** Unix time of virtual time 0, for the records' wall-clock stamps. */
@@ -75,8 +75,11 @@ export class SessionDriver {
     private readonly fleet: ReplicaFleet,
     private readonly tally: RunTally,
     private readonly retention: RetentionPolicy | null = null,
-    /** How the requests identify themselves; absent: the identity is passed as the headers would give it. */
-    private readonly identity: ClientIdentity | null = null,
+    /**
+     * What the requests send to identify themselves (resolved by the gateway each reaches);
+     * absent: the identity is passed as the headers would give it.
+     */
+    private readonly identity: IdentityMode | null = null,
     /** The oracle bound: requests go through this gateway queue instead of the router. */
     private readonly oracle: OracleGate | null = null,
   ) {}
@@ -152,9 +155,11 @@ export class SessionDriver {
         ...messagesOf(promptRuns.slice(1)),
       ],
     };
+    // The ext-proc replica this request reaches (Envoy's round-robin) identifies it.
+    const gateway = this.gateways.pick();
     const resolved = this.identity
-      ? this.identity.resolver.resolve({
-          headers: clientHeaders(this.identity.mode, plan, step),
+      ? gateway.identity.resolve({
+          headers: clientHeaders(this.identity, plan, step),
           path: '/v1/chat/completions',
           json,
         })
@@ -177,7 +182,6 @@ export class SessionDriver {
     const started = this.queue.now;
     // The same request record as ext-proc's stream processor keeps, on the virtual clock.
     // Flow control (the gateway's, when on) may hold the request, or shed it.
-    const gateway = this.gateways.pick();
     const lifecycle = new RequestLifecycle(gateway.router, this.clock, gateway.gate);
     lifecycle.start();
     let admission: FlowAdmission;

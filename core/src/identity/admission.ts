@@ -50,6 +50,17 @@ export class Admission {
     return false;
   }
 
+  /**
+   * Another replica's sighting of `name`: established there (so it is here too), or one more
+   * count, so that every replica counts every replica's sightings.
+   */
+  sighted(name: string, established: boolean): boolean {
+    if (!established) return this.note(name);
+    this.candidates.delete(name);
+    this.established.set(name, true, 8);
+    return true;
+  }
+
   /** True when established (refreshes it). */
   has(name: string): boolean {
     return this.established.get(name) === true;

@@ -10,7 +10,9 @@
 // Each source can be switched off. Inferred names must be established (seen in a few
 // sessions or requests, see Admission) before they are used; until then the request is
 // ordinary traffic. All state is bounded by count, bytes and idle time; prompt text is only
-// hashed, never kept.
+// hashed, never kept. With several ext-proc replicas, what one resolves goes to the others as
+// an IdentityShare (ids and hashes only) that they fold in with apply(), so a session keeps
+// its id and workflow type whichever replica each of its requests reaches.
 import type { Clock } from '../clock.js';
 import { conversationPrefixHashes, hashText, instructionText } from '../prompt/prefix-hash.js';
 import { type IdentifierRejection, type WorkflowIdentity, parseIdentity } from '../workflow/identifiers.js';
@@ -79,6 +81,24 @@ interface SessionState {
   readonly admitted: boolean;
 }
 
+/**
+ * What a replica tells the others about a request it identified without the Pythia headers:
+ * ids and hashes, never text. Folded in by `IdentityResolver.apply`.
+ */
+export interface IdentityShare {
+  readonly session: string;
+  /** The session's workflow type, and whether it was established when the session began. */
+  readonly workflow: string;
+  readonly admitted: boolean;
+  /** The request began the session (one sighting of its workflow type). */
+  readonly newSession: boolean;
+  readonly role: string;
+  /** The role was established once this request was counted. */
+  readonly roleEstablished: boolean;
+  /** The last of the conversation's prefix hashes (chaining), or null (a native session). */
+  readonly chainEnd: number | null;
+}
+
 const NONE: ResolvedIdentity = { identity: null, source: 'none', rejections: [] };
 
 /**
@@ -107,17 +127,20 @@ export class IdentityResolver {
   /** Every header the resolver reads: ask the edge for these. */
   readonly headerNames: ReadonlySet<string>;
   private readonly normalise: Normaliser;
+  /** Sessions of established workflow types, and the rest (a flood of the latter evicts only them). */
   private readonly sessions: BoundedLru<SessionState>;
+  private readonly probation: BoundedLru<SessionState>;
   private readonly chains: ConversationChains;
   private readonly workflows: Admission;
   private readonly roles: Admission;
   /** Role ids by the hash of the raw instructions: agents resend the same text on every call. */
   private readonly roleIds: BoundedLru<string>;
-  private sessionSeq = 0;
 
   constructor(
     private readonly settings: IdentitySettings,
     clock: Clock,
+    /** Where what this replica resolves goes for the other replicas (null: it is alone). */
+    private readonly share: ((share: IdentityShare) => void) | null = null,
   ) {
     const names = new Set<string>();
     if (settings.useHeaders) for (const n of Object.values(settings.pythiaHeaders)) names.add(n);
@@ -126,14 +149,17 @@ export class IdentityResolver {
     if (settings.tenantHeader) names.add(settings.tenantHeader);
     this.headerNames = names;
     this.normalise = createNormaliser(settings.maskPatterns);
-    // Byte budget: sessions 4/16, conversation ends 7/16, each admission table 2/16, the
-    // role-id cache 1/16.
+    // Byte budget: sessions 3/16 (established workflow types) + 1/16 (the rest), conversation
+    // ends 5/16 + 2/16, each admission table 2/16, the role-id cache 1/16.
     const b = settings.maxBytes;
     const idleMs = settings.sessionIdleMs;
-    this.sessions = new BoundedLru({ maxEntries: settings.maxSessions, maxBytes: b / 4, idleMs }, clock);
+    const n = settings.maxSessions;
+    this.sessions = new BoundedLru({ maxEntries: n, maxBytes: (b * 3) / 16, idleMs }, clock);
+    this.probation = new BoundedLru({ maxEntries: n, maxBytes: b / 16, idleMs }, clock);
     this.chains = new ConversationChains(
-      { maxEntries: settings.maxSessions * 4, maxBytes: (b * 7) / 16, idleMs },
+      { maxEntries: n * 4, maxBytes: (b * 5) / 16, idleMs },
       clock,
+      { maxEntries: n * 4, maxBytes: (b * 2) / 16, idleMs },
     );
     const admission = (minCount: number, maxEstablished: number) =>
       new Admission(
@@ -167,27 +193,65 @@ export class IdentityResolver {
 
     let session: string;
     let source: IdentitySource;
+    let chainEnd: number | null = null;
     if (native) {
       session = native.session;
       source = 'native';
     } else {
       const hashes = conversationPrefixHashes(request.json);
-      if (hashes.length === 0) return NONE;
-      session = this.chains.find(hashes) ?? this.newChainSession(hashes);
-      this.chains.remember(hashes, session);
+      chainEnd = hashes[hashes.length - 1] ?? null;
+      if (chainEnd === null) return NONE;
+      session = this.chains.find(hashes) ?? chainSessionId(chainEnd);
       source = 'inferred';
     }
 
-    let state = this.sessions.get(session);
+    let state = this.session(session);
+    const newSession = state === undefined;
     if (!state) {
       const workflow = this.workflowId(roleId, request);
       state = { workflow, admitted: this.workflows.note(workflow) };
-      this.sessions.set(session, state, workflow.length * 2 + 16);
+      this.remember(session, state);
     }
-    const roleKnown = this.roles.note(roleId);
+    if (chainEnd !== null) this.chains.rememberEnd(chainEnd, session, state.admitted);
+    const roleWasKnown = this.roles.has(roleId);
+    const roleKnown = roleWasKnown || this.roles.note(roleId);
+    // Only what the others would not know already: a new session, a role sighting that
+    // counts, a conversation end.
+    if (this.share && (newSession || !roleWasKnown || chainEnd !== null))
+      this.share({
+        session,
+        workflow: state.workflow,
+        admitted: state.admitted,
+        newSession,
+        role: roleId,
+        roleEstablished: roleKnown,
+        chainEnd,
+      });
     if (!state.admitted) return { identity: null, source: 'none', rejections: [] };
     const agent = roleKnown ? (s.aliases[roleId] ?? roleId) : OTHER_ROLE;
     return { identity: { workflow: state.workflow, session, agent }, source, rejections: [] };
+  }
+
+  /**
+   * Folds in what another replica resolved, as if this one had: its conversation end, its
+   * session (unless known here: the first seen wins), and its sightings of the workflow type
+   * and the role. Everything goes through the same bounded tables as local requests.
+   */
+  apply(share: IdentityShare): void {
+    if (share.chainEnd !== null) this.chains.rememberEnd(share.chainEnd, share.session, share.admitted);
+    if (this.session(share.session) === undefined) {
+      if (share.newSession) this.workflows.sighted(share.workflow, share.admitted);
+      this.remember(share.session, { workflow: share.workflow, admitted: share.admitted });
+    }
+    this.roles.sighted(share.role, share.roleEstablished);
+  }
+
+  private session(id: string): SessionState | undefined {
+    return this.sessions.get(id) ?? this.probation.get(id);
+  }
+
+  private remember(id: string, state: SessionState): void {
+    (state.admitted ? this.sessions : this.probation).set(id, state, state.workflow.length * 2 + 16);
   }
 
   private roleId(instructions: string): string {
@@ -198,11 +262,6 @@ export class IdentityResolver {
     const id = INFERRED_ROLE_PREFIX + fingerprintId(this.normalise(instructions));
     this.roleIds.set(key, id, id.length * 2);
     return id;
-  }
-
-  private newChainSession(hashes: readonly number[]): string {
-    this.sessionSeq++;
-    return `c-${fingerprintId(`${hashes[0] as number}:${this.sessionSeq}`)}`;
   }
 
   /** The workflow type: the entry role's fingerprint, with the tenant and route when configured. */
@@ -220,18 +279,29 @@ export class IdentityResolver {
   /** Estimated bytes held by all tables, overhead included. */
   get bytes(): number {
     return (
-      this.sessions.bytes + this.chains.bytes + this.workflows.bytes + this.roles.bytes + this.roleIds.bytes
+      this.sessions.bytes +
+      this.probation.bytes +
+      this.chains.bytes + this.workflows.bytes + this.roles.bytes + this.roleIds.bytes
     );
   }
 
   get stats(): { sessions: number; conversations: number; workflows: number; roles: number } {
     return {
-      sessions: this.sessions.size,
+      sessions: this.sessions.size + this.probation.size,
       conversations: this.chains.size,
       workflows: this.workflows.establishedCount,
       roles: this.roles.establishedCount,
     };
   }
+}
+
+/**
+ * A chained session's id, from the end of its first request's conversation: the same on every
+ * replica (a session begun on two at once by identical conversations is one, as on one
+ * replica), and new, as no earlier conversation ends there (find() would have found it).
+ */
+function chainSessionId(chainEnd: number): string {
+  return `c-${fingerprintId(chainEnd.toString(36))}`;
 }
 
 /** True for workflow names the resolver makes (fingerprint ids, or their configured aliases). */

@@ -165,6 +165,11 @@ export function encodeReplicaEvent(event: ReplicaEvent): Uint8Array {
       kind = { reserve: rest };
       break;
     }
+    case 'identity': {
+      const { kind: _k, chainEnd, ...rest } = body;
+      kind = { identity: { ...rest, ...(chainEnd !== null ? { chainEnd, hasChainEnd: true } : {}) } };
+      break;
+    }
   }
   // Plain values of the proto's types: encoded as they are (no fromObject on the hot path).
   return replicaEventType()
@@ -206,6 +211,16 @@ export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
       history: Array<{ role: string; content: string }>;
     };
     reserve?: { identity?: DecodedIdentity | null; endpoint: string; forMs: number; warmHashes: number[] };
+    identity?: {
+      session: string;
+      workflow: string;
+      admitted: boolean;
+      newSession: boolean;
+      role: string;
+      roleEstablished: boolean;
+      chainEnd: number;
+      hasChainEnd: boolean;
+    };
   };
   if (!o.replica || !(o.seq >= 1)) throw new Error('replica event without replica or seq');
   const head = { replica: o.replica, seq: o.seq, unixMs: o.unixMs };
@@ -253,6 +268,23 @@ export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
         endpoint: r.endpoint,
         forMs: r.forMs,
         warmHashes: [...r.warmHashes],
+      },
+    };
+  }
+  if (o.kind === 'identity' && o.identity) {
+    const i = o.identity;
+    if (!i.session || !i.workflow || !i.role) throw new Error('replica identity without ids');
+    return {
+      ...head,
+      body: {
+        kind: 'identity',
+        session: i.session,
+        workflow: i.workflow,
+        admitted: i.admitted,
+        newSession: i.newSession,
+        role: i.role,
+        roleEstablished: i.roleEstablished,
+        chainEnd: i.hasChainEnd ? i.chainEnd : null,
       },
     };
   }

@@ -1,6 +1,7 @@
 // What one ext-proc replica tells the others about its live sessions (pythia.v1.ReplicaEvent,
 // camelCase). Every replica folds every other replica's events into its own view, so a
 // session's requests decide the same wherever Envoy sends them.
+import type { IdentityShare } from '../identity/resolver.js';
 import type { WorkflowIdentity } from '../workflow/identifiers.js';
 
 export interface ReplicaTurn {
@@ -42,12 +43,25 @@ export interface ReplicaReserveBody {
   readonly warmHashes: readonly number[];
 }
 
+/**
+ * A request identified without the Pythia headers (native session header or chaining): its
+ * session, workflow type and role as ids, its conversation's last prefix hash; never text.
+ */
+export interface ReplicaIdentityBody extends IdentityShare {
+  readonly kind: 'identity';
+}
+
 export interface ReplicaHeartbeatBody {
   readonly kind: 'heartbeat';
   readonly inFlight: number;
 }
 
-export type ReplicaEventBody = ReplicaStartBody | ReplicaEndBody | ReplicaReserveBody | ReplicaHeartbeatBody;
+export type ReplicaEventBody =
+  | ReplicaStartBody
+  | ReplicaEndBody
+  | ReplicaReserveBody
+  | ReplicaIdentityBody
+  | ReplicaHeartbeatBody;
 
 export interface ReplicaEvent {
   /** Random per process. */

@@ -162,15 +162,18 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     prefixBlockChars: s.prefix.block_bytes,
     outputQuantile: config.profiler.output_quantile,
   });
+  const sink = options.replica?.sink;
   const identity = new IdentityResolver(
     identitySettings(config.identity, config.headers, config.identifiers.max_length),
     options.clock,
+    // Identities inferred here reach the other replicas (numbered before the request's start).
+    sink ? (share) => sink.emit({ kind: 'identity', ...share }) : null,
   );
   const flow = createFlowGate(config, options, router, cluster, models);
   const replicas = options.replica
     ? new ReplicaView(
         options.replica.id,
-        { cluster, sessions, affinity, prefixIndex, prompts, history, planner },
+        { cluster, sessions, affinity, prefixIndex, prompts, history, planner, identity },
         replicaViewSettings(config),
       )
     : null;

@@ -2,10 +2,12 @@
 // session's requests over the replicas at random, so each replica applies every other
 // replica's request starts and ends, reservations and recorded exchanges to the same
 // structures the router decides with (session stages, session affinity, session history,
-// agent prompts, the prefix index, the in-flight footprint per endpoint). A replica not heard
+// agent prompts, the prefix index, the in-flight footprint per endpoint, the identity
+// resolver's sessions, conversation chains and fingerprints). A replica not heard
 // from for `deadAfterMs` stops counting: its in-flight requests are dropped. Pure: the
 // adapter (NATS) or the bench (an in-memory bus) delivers the events and the time.
 import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
+import type { IdentityResolver } from '../../../../core/src/identity/resolver.js';
 import type { ReplicaEvent, ReplicaEventBody } from '../../../../core/src/wire/replica-event.js';
 import type { WorkflowIdentity } from '../../../../core/src/workflow/identifiers.js';
 import type { AgentPrompts } from './agent-prompts.js';
@@ -39,6 +41,7 @@ export interface ReplicaViewParts {
   readonly prompts: AgentPrompts;
   readonly history: SessionHistory;
   readonly planner: WarmPlanner;
+  readonly identity: IdentityResolver;
 }
 
 interface RemoteRequest {
@@ -170,6 +173,9 @@ export class ReplicaView {
         }
         return;
       }
+      case 'identity':
+        p.identity.apply(body);
+        return;
       case 'reserve': {
         const id = body.identity;
         p.affinity.reserve(id.workflow, id.session, id.agent, body.endpoint, nowMs + body.forMs, nowMs);
