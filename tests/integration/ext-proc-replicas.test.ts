@@ -301,11 +301,17 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     const one = await sameAsOne(t, 'none+native');
     // Not vacuous: both kinds were identified as the learned workflow, each as one session.
     const sessionsOf = (style: string) =>
-      new Set(one.filter((l) => l.includes(`x-pythia-identity=${style} `)).map((l) => l.split(' ').at(-1)?.split('/')[1]));
+      new Set(
+        one
+          .filter((l) => l.includes(`x-pythia-identity=${style} `))
+          .map((l) => l.split(' ').at(-1)?.split('/')[1]),
+      );
     for (const style of ['inferred', 'native']) {
       const lines = one.filter((l) => l.includes(`x-pythia-identity=${style} `));
       assert.equal(lines.length, (SESSIONS / 2) * 7, `every ${style} request identified`);
-      assert.ok(lines.every((l) => / coding\/[cn]-[0-9a-z]{8}\/(planner|explorer|engineer|reviewer)$/.test(l)));
+      assert.ok(
+        lines.every((l) => / coding\/[cn]-[0-9a-z]{8}\/(planner|explorer|engineer|reviewer)$/.test(l)),
+      );
       assert.equal(sessionsOf(style).size, SESSIONS / 2, `one session per ${style} session`);
       assert.ok(lines.some((l) => l.includes('x-pythia-mode=proactive')));
     }

@@ -231,6 +231,21 @@ test('every replica event kind survives the wire; garbage is refused', () => {
       unixMs: 5,
       body: { kind: 'reserve', identity, endpoint: 'e', forMs: 1000, warmHashes: [1, 2] },
     },
+    ...[2 ** 53 - 1, 0, null].map((chainEnd, i): ReplicaEvent => ({
+      replica: 'r',
+      seq: 6 + i,
+      unixMs: 6,
+      body: {
+        kind: 'identity',
+        session: 'c-00000001',
+        workflow: 'wf-00000002',
+        admitted: i !== 1,
+        newSession: i === 0,
+        role: 'r-00000002',
+        roleEstablished: i === 2,
+        chainEnd,
+      },
+    })),
   ];
   for (const e of events) assert.deepEqual(REPLICA_EVENTS.decode(REPLICA_EVENTS.encode(e)), e);
   assert.throws(() => REPLICA_EVENTS.decode(new Uint8Array([1, 2, 3])));

@@ -156,11 +156,11 @@ export class IdentityResolver {
     const n = settings.maxSessions;
     this.sessions = new BoundedLru({ maxEntries: n, maxBytes: (b * 3) / 16, idleMs }, clock);
     this.probation = new BoundedLru({ maxEntries: n, maxBytes: b / 16, idleMs }, clock);
-    this.chains = new ConversationChains(
-      { maxEntries: n * 4, maxBytes: (b * 5) / 16, idleMs },
-      clock,
-      { maxEntries: n * 4, maxBytes: (b * 2) / 16, idleMs },
-    );
+    this.chains = new ConversationChains({ maxEntries: n * 4, maxBytes: (b * 5) / 16, idleMs }, clock, {
+      maxEntries: n * 4,
+      maxBytes: (b * 2) / 16,
+      idleMs,
+    });
     const admission = (minCount: number, maxEstablished: number) =>
       new Admission(
         {
@@ -281,7 +281,10 @@ export class IdentityResolver {
     return (
       this.sessions.bytes +
       this.probation.bytes +
-      this.chains.bytes + this.workflows.bytes + this.roles.bytes + this.roleIds.bytes
+      this.chains.bytes +
+      this.workflows.bytes +
+      this.roles.bytes +
+      this.roleIds.bytes
     );
   }
 

@@ -57,11 +57,7 @@ export interface ReplicaHeartbeatBody {
 }
 
 export type ReplicaEventBody =
-  | ReplicaStartBody
-  | ReplicaEndBody
-  | ReplicaReserveBody
-  | ReplicaIdentityBody
-  | ReplicaHeartbeatBody;
+  ReplicaStartBody | ReplicaEndBody | ReplicaReserveBody | ReplicaIdentityBody | ReplicaHeartbeatBody;
 
 export interface ReplicaEvent {
   /** Random per process. */
