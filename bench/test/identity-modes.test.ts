@@ -1,6 +1,7 @@
 // The bench's --identity modes on the simulated cluster: the same sessions identified by the
 // Pythia headers, by a Claude-Code-style session header only, or by nothing but the body.
-// Native and inferred identities learn the same workflow structure, under fingerprint names.
+// Native and inferred identities learn the same workflow structure, under fingerprint names,
+// with one ext-proc replica or several (each request identified by the replica it reaches).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../common/src/config/load.js';
@@ -11,7 +12,7 @@ import { runCluster } from '../src/sim/cluster.js';
 import { H100_LLAMA_8B } from '../src/sim/profiles.js';
 import { codingWorkload, researchWorkload } from '../../test-support/src/workloads/agent-workloads.js';
 
-function run(identity: IdentityMode, workload = codingWorkload) {
+function run(identity: IdentityMode, workload = codingWorkload, extProcReplicas = 1) {
   const config = parseConfig({
     pools: [{ name: 'llama', models: ['llama'] }],
     scheduler: { profile: 'pythia', reactive_profile: 'least-request' },
@@ -25,6 +26,7 @@ function run(identity: IdentityMode, workload = codingWorkload) {
     plans: workload({ sessions: 40, ratePerS: 0.5, seed: 3 }),
     seed: 1,
     identity,
+    ...(extProcReplicas > 1 ? { extProcReplicas: { count: extProcReplicas, delayMs: 1 } } : {}),
   });
 }
 
@@ -50,6 +52,16 @@ test('coding: native and inferred identities learn the headers structure under f
     assert.match(workflow, /^wf-[0-9a-z]{8}$/);
     assert.match(regex, /^r-[0-9a-z]{8} /, 'roles named by fingerprint');
     assert.equal(shape(regex), shape(expected as string), `${mode}: ${regex}`);
+  }
+});
+
+test('over 2 ext-proc replicas, native and inferred sessions are learned as on one', () => {
+  for (const mode of ['native', 'none'] as const) {
+    const one = run(mode);
+    const two = run(mode, codingWorkload, 2);
+    assert.equal(two.sessionsCompleted, 40, mode);
+    assert.deepEqual(two.learnedRegexes, one.learnedRegexes, `${mode}: one workflow, the same structure`);
+    assert.ok(two.replicaEvents > 0);
   }
 });
 
