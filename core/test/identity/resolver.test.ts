@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Admission } from '../../src/identity/admission.js';
-import { DEFAULT_PARENT_HEADERS, DEFAULT_SESSION_HEADERS } from '../../src/identity/native-session.js';
 import {
   type IdentitySettings,
   IdentityResolver,
@@ -9,26 +8,7 @@ import {
   isInferredWorkflow,
 } from '../../src/identity/resolver.js';
 import { ManualClock } from '../../../test-support/src/manual-clock.js';
-
-const SETTINGS: IdentitySettings = {
-  pythiaHeaders: { workflow: 'x-pythia-workflow', session: 'x-pythia-session', agent: 'x-pythia-agent' },
-  maxIdentifierLength: 128,
-  useHeaders: true,
-  native: { session: DEFAULT_SESSION_HEADERS, parent: DEFAULT_PARENT_HEADERS },
-  chaining: true,
-  maskPatterns: [],
-  aliases: {},
-  tenantHeader: null,
-  byRoute: false,
-  minSessions: 2,
-  minRequests: 2,
-  maxSessions: 1000,
-  maxWorkflows: 50,
-  maxRoles: 200,
-  maxBytes: 4 * 1024 * 1024,
-  sessionIdleMs: 900_000,
-  establishedIdleMs: 86_400_000,
-};
+import { SETTINGS } from './support.js';
 
 const resolver = (over: Partial<IdentitySettings> = {}, clock = new ManualClock(0)) =>
   new IdentityResolver({ ...SETTINGS, ...over }, clock);

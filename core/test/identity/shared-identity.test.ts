@@ -4,30 +4,10 @@
 // same bounded tables, so a flood from one replica cannot evict another's real sessions.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_PARENT_HEADERS, DEFAULT_SESSION_HEADERS } from '../../src/identity/native-session.js';
 import { type IdentitySettings, IdentityResolver, type IdentityShare } from '../../src/identity/resolver.js';
 import { seededRandom } from '../../../test-support/src/workloads/rng.js';
 import { ManualClock } from '../../../test-support/src/manual-clock.js';
-
-const SETTINGS: IdentitySettings = {
-  pythiaHeaders: { workflow: 'x-pythia-workflow', session: 'x-pythia-session', agent: 'x-pythia-agent' },
-  maxIdentifierLength: 128,
-  useHeaders: true,
-  native: { session: DEFAULT_SESSION_HEADERS, parent: DEFAULT_PARENT_HEADERS },
-  chaining: true,
-  maskPatterns: [],
-  aliases: {},
-  tenantHeader: null,
-  byRoute: false,
-  minSessions: 2,
-  minRequests: 2,
-  maxSessions: 1000,
-  maxWorkflows: 50,
-  maxRoles: 200,
-  maxBytes: 4 * 1024 * 1024,
-  sessionIdleMs: 900_000,
-  establishedIdleMs: 86_400_000,
-};
+import { SETTINGS } from './support.js';
 
 /** `n` resolvers on one clock; with `shared`, each one's shares are applied by the others at once. */
 function replicas(
