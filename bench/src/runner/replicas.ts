@@ -1,8 +1,10 @@
-// npm run bench:replicas -- [--sessions N] [--rate R] [--delay-ms D] [--seed N]
+// npm run bench:replicas -- [--sessions N] [--rate R] [--delay-ms D] [--seed N] [--identity MODE]
 // Pythia's mean JCT with 1, 2 and 4 ext-proc replicas on coding and research at a loaded
 // point: N real gateway cores fed round-robin (as Envoy spreads ext_proc streams), sharing
 // live sessions through pythia.replica.v1 events delivered D virtual ms late. Also prints
-// the replica events and bytes per routed request. Wiring only.
+// the replica events and bytes per routed request. `--identity native|none`: the clients send
+// only a session header, or nothing but the body (each core identifies the requests it gets).
+// Wiring only.
 import { parseArgs } from 'node:util';
 import { plansFor } from './plans.js';
 import { parsePolicySpec } from './policy-spec.js';
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     'delay-ms': { type: 'string', default: String(DEFAULT_REPLICA_DELAY_MS) },
     seed: { type: 'string', default: '1' },
     replicas: { type: 'string', default: '1,2,4' },
+    identity: { type: 'string', default: 'headers' },
   },
 });
 const delayMs = Number(values['delay-ms']);
@@ -29,12 +32,14 @@ const parsed = parseRunnerOptions([
   String(values.rate),
   '--seed',
   String(values.seed),
+  '--identity',
+  String(values.identity),
 ]);
 if (parsed.help) process.exit(0);
 const options = parsed.options;
 const spec = parsePolicySpec('pythia');
 console.log(
-  `pythia, ${options.sessions} sessions at ${options.rate}/s (+${options.warmup} warm-up), ${options.replicas} replicas of the 8B pool, replica events ${delayMs} ms late`,
+  `pythia, ${options.sessions} sessions at ${options.rate}/s (+${options.warmup} warm-up), ${options.replicas} replicas of the 8B pool, replica events ${delayMs} ms late, identity ${options.identity}`,
 );
 console.log(
   '| workload | ext-proc replicas | mean JCT (s) | vs 1 replica | p95 JCT (s) | events/request | bytes/request |',
@@ -48,7 +53,7 @@ for (const workload of ['coding', 'research']) {
       simPools: simPoolsFor(options),
       replicas: options.replicas,
       seed: options.seed,
-      extras: { ...engineExtras(options), extProcReplicas: { count, delayMs } },
+      extras: { ...engineExtras(options), identity: options.identity, extProcReplicas: { count, delayMs } },
     });
     const jct = summary.jct_mean_s ?? Number.NaN;
     base ??= jct;
