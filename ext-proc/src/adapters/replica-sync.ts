@@ -192,7 +192,7 @@ export class ReplicaSync implements ReplicaSink {
     if (event.replica === this.id) return false;
     const ageMs = this.wallNow() - event.unixMs;
     const gaps = view.counts.gaps;
-    const result = view.apply(event, this.clock.now(), ageMs);
+    const result = view.apply(event, this.clock.now(), ageMs, !live);
     this.metrics.replicaEventBytesTotal.inc({ direction: 'received' }, data.length);
     this.metrics.replicaEventsTotal.inc({ direction: result, kind: event.body.kind });
     if (view.counts.gaps > gaps) this.metrics.replicaLostTotal.inc({ what: 'gap' }, view.counts.gaps - gaps);
