@@ -135,7 +135,7 @@ test('a session spread over 2 or 4 replicas gets the endpoints and annotations i
   }
 });
 
-test('a replica that catches up decides a session\'s next request as the replica that saw it live', () => {
+test("a replica that catches up decides a session's next request as the replica that saw it live", () => {
   let now = 0;
   const clock = { now: () => now, wallNow: () => 1_790_000_000_000 + now };
   /** What the stream holds: every event of the replica that routed the session, on the wire. */
