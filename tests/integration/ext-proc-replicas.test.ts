@@ -107,6 +107,14 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     return nats;
   }
 
+  /** A nats-server holding the model, and a first replica on it. */
+  async function firstReplica() {
+    const nats = await startNats();
+    const clock = new ManualClock(Date.UTC(2026, 5, 1));
+    const config = configFor(nats.url);
+    return { nats, clock, config, a: await startReplica(config, clock) };
+  }
+
   /** `by` has applied every event `from` sent so far. */
   function applied(by: Replica, from: Replica): boolean {
     const sent = from.service.replicaSync?.sent ?? 0;
@@ -216,10 +224,7 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
   });
 
   test('after a nats-server restart, a joining replica still catches up with the sessions under way', async () => {
-    const nats = await startNats();
-    const clock = new ManualClock(Date.UTC(2026, 6, 1));
-    const config = configFor(nats.url);
-    const a = await startReplica(config, clock);
+    const { nats, clock, config, a } = await firstReplica();
     try {
       await request(a, 'n1', 'planner', 0, 0);
       // The stream is in memory: the restart loses it, and A creates it again once reconnected.
@@ -255,10 +260,7 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
   });
 
   test('a joining replica catches up from the stream before it is ready; a silent one stops counting', async () => {
-    const nats = await startNats();
-    const clock = new ManualClock(Date.UTC(2026, 5, 1));
-    const config = configFor(nats.url);
-    const a = await startReplica(config, clock);
+    const { nats, clock, config, a } = await firstReplica();
     try {
       await request(a, 'j1', 'planner', 0, 0);
       await request(a, 'j1', 'explorer', 1, 0);
