@@ -94,7 +94,8 @@ function forEachPromptPart(json: Record<string, unknown>, visit: (part: string) 
   }
   const prompt = json['prompt'];
   if (typeof prompt === 'string') visit(prompt);
-  else if (Array.isArray(prompt)) for (const p of prompt) visit(typeof p === 'string' ? p : JSON.stringify(p));
+  else if (Array.isArray(prompt))
+    for (const p of prompt) visit(typeof p === 'string' ? p : JSON.stringify(p));
 }
 
 /** The prompt's parts joined by NUL: enough to tell shared prefixes apart, cheap to build. */

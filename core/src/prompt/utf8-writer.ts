@@ -33,12 +33,12 @@ export class Utf8Writer {
     let from = 0;
     while (from < text.length && this.length < this.limit) {
       const rest = from === 0 ? text : text.substring(from);
-      // One byte per character is the common case; more is grown into below.
+      // Room for one byte per character, the common case. When the rest needs more, the
+      // encoder stops within 3 bytes of the end, so the next turn's reserve grows the buffer.
       this.reserve(Math.min(this.limit, this.length + rest.length) + 4);
       const { read, written } = encoder.encodeInto(rest, this.buffer.subarray(this.length));
       this.length += written;
       from += read;
-      if (from < text.length && this.length < this.limit) this.reserve(this.buffer.length * 2);
     }
   }
 

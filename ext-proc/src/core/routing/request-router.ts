@@ -216,9 +216,7 @@ export class WorkflowRouter implements RequestRouter {
         : identity
           ? p.shadowProfile
           : p.reactiveProfile;
-    const hashes = profile.needs.prefixHashes
-      ? promptBlockHashes(input.llm.json, p.prefixBlockBytes)
-      : [];
+    const hashes = profile.needs.prefixHashes ? promptBlockHashes(input.llm.json, p.prefixBlockBytes) : [];
     const bound = proactive && prediction ? prediction.outputBound : null;
     const agentStats = proactive && identity ? model?.agent(identity.agent) : undefined;
     const request: SchedulingRequest = {
