@@ -13,7 +13,7 @@ const settings: WarmSettings = {
   maxPerSecond: 2,
   busyWaiting: 4,
   reservationMs: 60_000,
-  blockBytes: 64,
+  blockChars: 64,
 };
 const decision = (endpoint: string): SchedulingDecision => ({
   pool: 'p',

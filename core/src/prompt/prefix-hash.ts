@@ -1,12 +1,12 @@
-// Chained hashes over fixed byte blocks of a prompt's UTF-8 text, with no tokenizer:
-// block i's hash folds in block i-1's, so equal hashes at position i mean equal prompts up
-// to the end of block i (up to collisions of a 53-bit hash). Only full blocks are hashed,
-// as engines cache only full KV blocks. The values depend only on the text, so every
-// process (ext-proc replicas sharing their prefix index, the bench's simulated engines)
-// computes the same ones. Identity keys (hashText, conversationPrefixHashes) keep their
-// own per-character hash below: the role ids derived from them must not change.
+// Chained hashes over fixed blocks of a prompt's characters (UTF-16 code units), with no
+// tokenizer: block i's hash folds in block i-1's, so equal hashes at position i mean equal
+// prompts up to the end of block i (up to collisions of a 53-bit hash). Only full blocks
+// are hashed, as engines cache only full KV blocks. The values depend only on the text, so
+// every process (ext-proc replicas sharing their prefix index, the bench's simulated
+// engines) computes the same ones. Identity keys (hashText, conversationPrefixHashes) keep
+// their own per-character hash below: the role ids derived from them must not change.
 import { hashBytes } from './byte-hash.js';
-import { Utf8Writer } from './utf8-writer.js';
+import { CodeUnitWriter } from './code-unit-writer.js';
 
 /** cyrb53 over a string slice, seeded with the previous hash (identity keys only). */
 function hashChars(text: string, start: number, end: number, seed: number): number {
@@ -23,7 +23,8 @@ function hashChars(text: string, start: number, end: number, seed: number): numb
 }
 
 /** The chained hashes of the full blocks the writer holds (at most `maxBlocks`). */
-function chainBlocks(writer: Utf8Writer, blockBytes: number, maxBlocks: number): number[] {
+function chainBlocks(writer: CodeUnitWriter, blockChars: number, maxBlocks: number): number[] {
+  const blockBytes = blockChars * 2;
   const count = Math.min(maxBlocks, Math.floor(writer.length / blockBytes));
   const out = new Array<number>(count);
   const { bytes, words } = writer;
@@ -35,30 +36,33 @@ function chainBlocks(writer: Utf8Writer, blockBytes: number, maxBlocks: number):
   return out;
 }
 
-/** Hashes of each full `blockBytes`-byte block of `text` as UTF-8, chained; at most `maxBlocks`. */
-export function chainedBlockHashes(text: string, blockBytes: number, maxBlocks = 4096): number[] {
-  const writer = new Utf8Writer(maxBlocks * blockBytes);
+/**
+ * Hashes of each full `blockChars`-character block of `text`, chained; at most `maxBlocks`.
+ * A block's hash is hashBytes over its code units as little-endian bytes.
+ */
+export function chainedBlockHashes(text: string, blockChars: number, maxBlocks = 4096): number[] {
+  const writer = new CodeUnitWriter(maxBlocks * blockChars);
   writer.write(text);
-  return chainBlocks(writer, blockBytes, maxBlocks);
+  return chainBlocks(writer, blockChars, maxBlocks);
 }
 
 /**
  * chainedBlockHashes(promptText(json), ...) without building the prompt string: each part
- * is encoded straight into the hashed buffer (the same bytes, so the same hashes).
+ * is copied straight into the hashed buffer (the same code units, so the same hashes).
  */
 export function promptBlockHashes(
   json: Record<string, unknown>,
-  blockBytes: number,
+  blockChars: number,
   maxBlocks = 4096,
 ): number[] {
-  const writer = new Utf8Writer(maxBlocks * blockBytes);
+  const writer = new CodeUnitWriter(maxBlocks * blockChars);
   let first = true;
   forEachPromptPart(json, (part) => {
-    if (!first) writer.writeByte(0);
+    if (!first) writer.writeUnit(0);
     first = false;
     writer.write(part);
   });
-  return chainBlocks(writer, blockBytes, maxBlocks);
+  return chainBlocks(writer, blockChars, maxBlocks);
 }
 
 /** The text parts of a message's content (a string, or an array of parts with `text`). */

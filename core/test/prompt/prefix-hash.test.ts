@@ -3,9 +3,17 @@ import { test } from 'node:test';
 import { hashBytes } from '../../src/prompt/byte-hash.js';
 import { chainedBlockHashes, promptBlockHashes, promptText } from '../../src/prompt/prefix-hash.js';
 
-/** The definition, spelled out slowly: UTF-8 of the whole text, full blocks, each seeded with the last. */
-function reference(text: string, blockBytes: number, maxBlocks = 4096): number[] {
-  const bytes = new TextEncoder().encode(text);
+/**
+ * The definition, spelled out slowly: the text's code units as little-endian bytes, full
+ * blocks of `blockChars` units, each hash seeded with the last.
+ */
+function reference(text: string, blockChars: number, maxBlocks = 4096): number[] {
+  const bytes = new Uint8Array(text.length * 2);
+  for (let i = 0; i < text.length; i++) {
+    bytes[2 * i] = text.charCodeAt(i) & 0xff;
+    bytes[2 * i + 1] = text.charCodeAt(i) >>> 8;
+  }
+  const blockBytes = blockChars * 2;
   const out: number[] = [];
   let previous = 0;
   for (let i = 0; i < maxBlocks && (i + 1) * blockBytes <= bytes.length; i++) {
@@ -26,7 +34,7 @@ test('equal prefixes give equal hashes; a changed block changes every hash from 
   const shared = 'fn main() { println!("héllo wörld ✓"); }\n'.repeat(60); // multi-byte throughout
   const a = chainedBlockHashes(`${shared}A${'tail '.repeat(300)}`, 256);
   const b = chainedBlockHashes(`${shared}B${'tail '.repeat(300)}`, 256);
-  const sharedBlocks = Math.floor(new TextEncoder().encode(shared).length / 256);
+  const sharedBlocks = Math.floor(shared.length / 256);
   assert.equal(a.length, b.length);
   assert.equal(firstDifference(a, b), sharedBlocks, 'equal up to the block holding the change');
   for (let i = sharedBlocks; i < a.length; i++) assert.notEqual(a[i], b[i], `block ${i} differs`);
@@ -34,49 +42,57 @@ test('equal prefixes give equal hashes; a changed block changes every hash from 
   assert.deepEqual(chainedBlockHashes(`${shared}A${'tail '.repeat(300)}`, 256), a, 'same text, same hashes');
 });
 
-test('blocks are UTF-8 bytes: a character split across a block boundary counts in both blocks', () => {
-  // 'é' is C3 A9 and 'è' C3 A8: with 1023 ASCII bytes before, block 0 ends with their shared first byte.
+test('blocks count characters, not UTF-8 bytes; a character split across a boundary counts in both', () => {
+  // 'é' is 2 bytes in UTF-8 and '中' 3, one character each: a multi-byte character at a
+  // block's end is whole in that block, and the next block starts after it.
+  assert.equal(chainedBlockHashes('é'.repeat(1024), 1024).length, 1);
+  assert.equal(chainedBlockHashes('中'.repeat(2048), 1024).length, 2);
   const e1 = chainedBlockHashes(`${'x'.repeat(1023)}é${'y'.repeat(1100)}`, 1024);
   const e2 = chainedBlockHashes(`${'x'.repeat(1023)}è${'y'.repeat(1100)}`, 1024);
-  assert.equal(e1.length, 2);
-  assert.equal(e1[0], e2[0], 'block 0 holds only the shared lead byte');
-  assert.notEqual(e1[1], e2[1], 'the differing continuation byte is in block 1');
-  // A 4-byte character (a surrogate pair in the string) split 2 + 2.
-  const f1 = chainedBlockHashes(`${'x'.repeat(1022)}😀${'y'.repeat(1100)}`, 1024);
-  const f2 = chainedBlockHashes(`${'x'.repeat(1022)}😁${'y'.repeat(1100)}`, 1024);
+  const e3 = chainedBlockHashes(`${'x'.repeat(1023)}é${'z'.repeat(1100)}`, 1024);
+  assert.notEqual(e1[0], e2[0], 'the last character of block 0 differs');
+  assert.equal(e1[0], e3[0], 'block 0 is whole before the next character');
+  assert.notEqual(e1[1], e3[1]);
+  // A character outside the BMP is two code units: 😀 and 😁 share the first, split 1 + 1.
+  const f1 = chainedBlockHashes(`${'x'.repeat(1023)}😀${'y'.repeat(1100)}`, 1024);
+  const f2 = chainedBlockHashes(`${'x'.repeat(1023)}😁${'y'.repeat(1100)}`, 1024);
   assert.equal(f1[0], f2[0]);
   assert.notEqual(f1[1], f2[1]);
-  assert.equal(chainedBlockHashes('é'.repeat(1024), 1024).length, 2, '2,048 bytes, 1,024 characters');
-  for (const text of [
-    `${'x'.repeat(1023)}é${'y'.repeat(1100)}`,
-    `${'x'.repeat(1022)}😀${'y'.repeat(1100)}`,
-  ]) {
-    assert.deepEqual(chainedBlockHashes(text, 1024), reference(text, 1024));
-  }
+  // The hashes are of the text, not of how the body spelled it: raw UTF-8 or JSON escapes.
+  const raw = Buffer.from(
+    JSON.stringify({ messages: [{ role: 'user', content: `${'é中😀'.repeat(700)}` }] }),
+  );
+  const escaped = Buffer.from(
+    raw.toString().replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  );
+  assert.notDeepEqual(escaped, raw);
+  const parse = (b: Buffer) => JSON.parse(b.toString('utf8')) as Record<string, unknown>;
+  assert.deepEqual(promptBlockHashes(parse(escaped), 64), promptBlockHashes(parse(raw), 64));
+  assert.equal(promptBlockHashes(parse(raw), 64).length, Math.floor((4 + 1 + 2800) / 64));
 });
 
 test('the fast path is the definition: any text, block size, cap and buffer reuse', () => {
   const texts = [
     'a'.repeat(200 * 1024),
-    'é'.repeat(100_000), // grows past the one-byte-per-character first guess
+    'é'.repeat(100_000),
     '中文提示'.repeat(5000) + 'tail',
     `lone \ud800 surrogate \udc00 halves ${'z'.repeat(3000)}`,
     'x'.repeat(3 * 1024 * 1024 + 5), // past the kept buffer's size
-    'é'.repeat(700_000), // 1.4 MB: grows, keeping what it wrote, past the kept buffer's size
+    'é'.repeat(700_000), // 1.4 MB of code units: grows past the kept buffer
     'short',
   ];
   for (const text of texts) {
-    for (const [blockBytes, maxBlocks] of [
+    for (const [blockChars, maxBlocks] of [
       [1024, 4096],
       [64, 1 << 16],
-      [1000, 4096], // not a multiple of 4: unaligned blocks take the byte path
-      [1024, 3], // capped mid-text, possibly mid-character
+      [1001, 4096], // blocks of 2,002 bytes: unaligned ones take the byte path
+      [1024, 3], // capped mid-text
       [7, 50],
     ] as const) {
       assert.deepEqual(
-        chainedBlockHashes(text, blockBytes, maxBlocks),
-        reference(text, blockBytes, maxBlocks),
-        `${text.slice(0, 8)}… ${blockBytes}x${maxBlocks}`,
+        chainedBlockHashes(text, blockChars, maxBlocks),
+        reference(text, blockChars, maxBlocks),
+        `${text.slice(0, 8)}… ${blockChars}x${maxBlocks}`,
       );
     }
   }
@@ -100,11 +116,11 @@ test('values are pinned: every process and host computes these', () => {
   // here changes every stored hash (say so in the change that makes it).
   assert.deepEqual(
     chainedBlockHashes('0123456789abcdef'.repeat(8), 64),
-    [6350164402606941, 8195220549708987],
+    [3895348570362098, 1630352369766416],
   );
   assert.deepEqual(
     chainedBlockHashes('Pythia prefix blocks: 前缀 ✓ '.repeat(8), 64),
-    [52607063284577, 6496687635261673, 3855384063965205, 2280971250761380],
+    [7627591354687003, 7725997096954977, 676018159003936],
   );
 });
 
@@ -135,15 +151,16 @@ test('promptBlockHashes hashes the prompt text without building it', () => {
     {},
   ];
   for (const body of bodies) {
-    for (const [blockBytes, maxBlocks] of [
+    for (const [blockChars, maxBlocks] of [
       [64, 4096],
+      [1024, 4096],
       [256, 2],
     ] as const) {
       assert.deepEqual(
-        promptBlockHashes(body, blockBytes, maxBlocks),
-        chainedBlockHashes(promptText(body), blockBytes, maxBlocks),
+        promptBlockHashes(body, blockChars, maxBlocks),
+        chainedBlockHashes(promptText(body), blockChars, maxBlocks),
       );
     }
   }
-  assert.ok(promptBlockHashes(bodies[0] as Record<string, unknown>, 64).length > 50);
+  assert.ok(promptBlockHashes(bodies[0] as Record<string, unknown>, 64).length > 40);
 });

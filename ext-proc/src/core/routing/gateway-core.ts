@@ -128,7 +128,7 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
       maxPerSecond: s.warming.max_per_second,
       busyWaiting: s.warming.busy_waiting,
       reservationMs: s.warming.reservation_s * 1000,
-      blockBytes: s.prefix.block_bytes,
+      blockChars: s.prefix.block_bytes,
     },
     prompts,
     prefixIndex,
@@ -159,7 +159,7 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
       maxTtlMs: s.retention.max_ttl_s * 1000,
     },
     scheduling: settings,
-    prefixBlockBytes: s.prefix.block_bytes,
+    prefixBlockChars: s.prefix.block_bytes,
     outputQuantile: config.profiler.output_quantile,
   });
   const identity = new IdentityResolver(

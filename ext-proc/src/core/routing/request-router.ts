@@ -99,8 +99,8 @@ export interface RouterParts {
   readonly priority: PrioritySettings;
   readonly retention: RetentionSettings;
   readonly scheduling: SchedulingSettings;
-  /** Block size of the prefix hashes, in bytes of the prompt as UTF-8. */
-  readonly prefixBlockBytes: number;
+  /** Block size of the prefix hashes, in characters (UTF-16 code units). */
+  readonly prefixBlockChars: number;
   /** The quantile the output bound stands for: 1 - it is the overflow probability. */
   readonly outputQuantile: number;
 }
@@ -216,7 +216,7 @@ export class WorkflowRouter implements RequestRouter {
         : identity
           ? p.shadowProfile
           : p.reactiveProfile;
-    const hashes = profile.needs.prefixHashes ? promptBlockHashes(input.llm.json, p.prefixBlockBytes) : [];
+    const hashes = profile.needs.prefixHashes ? promptBlockHashes(input.llm.json, p.prefixBlockChars) : [];
     const bound = proactive && prediction ? prediction.outputBound : null;
     const agentStats = proactive && identity ? model?.agent(identity.agent) : undefined;
     const request: SchedulingRequest = {

@@ -19,7 +19,7 @@ export interface WarmSettings {
   readonly maxPerSecond: number;
   readonly busyWaiting: number;
   readonly reservationMs: number;
-  readonly blockBytes: number;
+  readonly blockChars: number;
 }
 
 export interface WarmPlan {
@@ -120,7 +120,7 @@ export class WarmPlanner {
       ...(withHistory ? history.messages : []),
     ];
     const text = messages.map((m) => `${m.role}\u0000${m.content}`).join('\u0000');
-    const hashes = chainedBlockHashes(text, this.settings.blockBytes);
+    const hashes = chainedBlockHashes(text, this.settings.blockChars);
     const decision = decide({
       model: prompt.model,
       identity: { workflow: session.workflow, session: session.session, agent: next.agent },
