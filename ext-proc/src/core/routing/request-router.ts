@@ -11,7 +11,7 @@ import type { Trace } from '../../../../core/src/wire/trace.js';
 import type { AgentPrompts } from './agent-prompts.js';
 import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
 import type { ModelRegistry } from '../../../../core/src/workflow/model-registry.js';
-import { chainedBlockHashes, promptText } from '../../../../core/src/prompt/prefix-hash.js';
+import { promptBlockHashes } from '../../../../core/src/prompt/prefix-hash.js';
 import type { CompletedRequest } from './completed-request.js';
 import type { PrefixIndex } from './prefix-index.js';
 import {
@@ -99,7 +99,7 @@ export interface RouterParts {
   readonly priority: PrioritySettings;
   readonly retention: RetentionSettings;
   readonly scheduling: SchedulingSettings;
-  /** Block size of the prefix hashes, in characters. */
+  /** Block size of the prefix hashes, in characters (UTF-16 code units). */
   readonly prefixBlockChars: number;
   /** The quantile the output bound stands for: 1 - it is the overflow probability. */
   readonly outputQuantile: number;
@@ -216,9 +216,7 @@ export class WorkflowRouter implements RequestRouter {
         : identity
           ? p.shadowProfile
           : p.reactiveProfile;
-    const hashes = profile.needs.prefixHashes
-      ? chainedBlockHashes(promptText(input.llm.json), p.prefixBlockChars)
-      : [];
+    const hashes = profile.needs.prefixHashes ? promptBlockHashes(input.llm.json, p.prefixBlockChars) : [];
     const bound = proactive && prediction ? prediction.outputBound : null;
     const agentStats = proactive && identity ? model?.agent(identity.agent) : undefined;
     const request: SchedulingRequest = {
