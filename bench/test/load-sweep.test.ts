@@ -4,7 +4,14 @@ import { test } from 'node:test';
 import { findCapacity } from '../src/runner/load-capacity.js';
 import { parseLoadOptions, LoadUsageError } from '../src/runner/load-options.js';
 import { derivedFigures, gainShare, versusBestPeer } from '../src/runner/load-report.js';
-import { loadPlans, windowThroughput } from '../src/runner/load-run.js';
+import {
+  type LoadTask,
+  loadPlans,
+  loadTasks,
+  runLoadTask,
+  windowThroughput,
+} from '../src/runner/load-run.js';
+import { DEFAULT_REPLICA_DELAY_MS } from '../src/sim/ext-proc-replicas.js';
 import { isMeasured } from '../src/runner/plans.js';
 import type { PolicySummary } from '../src/runner/summary.js';
 
@@ -119,4 +126,37 @@ test('options: every bad value reported at once', () => {
   // The peers' queues (flow-control presets) are policies of the sweep too.
   const flow = parseLoadOptions(['--policies', 'round-robin,llm-d-flow,dynamo-wspt']).options;
   assert.deepEqual(flow.policies, ['round-robin', 'llm-d-flow', 'dynamo-wspt']);
+});
+
+test('--extproc-replicas reaches every run of the sweep, and its results come from that many cores', () => {
+  const { options } = parseLoadOptions([
+    '--extproc-replicas',
+    '2',
+    '--replica-delay-ms',
+    '3',
+    '--replicas',
+    '2',
+  ]);
+  assert.equal(options.extProcReplicas, 2);
+  assert.equal(options.replicaDelayMs, 3);
+  // The default delay is the main bench's (the loopback figure), one replica by default.
+  const defaults = parseLoadOptions([]).options;
+  assert.equal(defaults.extProcReplicas, 1);
+  assert.equal(defaults.replicaDelayMs, DEFAULT_REPLICA_DELAY_MS);
+  assert.throws(() => parseLoadOptions(['--extproc-replicas', '0']), LoadUsageError);
+  assert.throws(() => parseLoadOptions(['--replica-delay-ms=-1']), LoadUsageError);
+  const run = { workload: 'research', durationS: 60, warmupS: 10, tailS: 10 };
+  const tasks = loadTasks(options, run, [0.2, 0.4], ['round-robin', 'pythia']);
+  assert.equal(tasks.length, 4);
+  for (const t of tasks) {
+    assert.equal(t.extProcReplicas, 2);
+    assert.equal(t.replicaDelayMs, 3);
+  }
+  // A short pythia run: every request goes through one of the two cores, alternately.
+  const two = runLoadTask(tasks[1] as LoadTask);
+  assert.equal(two.requestsPerExtProc.length, 2);
+  const [a = 0, b = 0] = two.requestsPerExtProc;
+  assert.ok(a > 10 && Math.abs(a - b) <= 1, `${a}/${b}`);
+  const one = runLoadTask({ ...(tasks[1] as LoadTask), extProcReplicas: 1 });
+  assert.deepEqual(one.requestsPerExtProc, [a + b]);
 });

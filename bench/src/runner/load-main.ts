@@ -19,7 +19,7 @@ import {
   derivedFigures,
   writeLoadReport,
 } from './load-report.js';
-import { type LoadRunResult, type LoadTask, ORACLE, loadPlans, runLoadTask } from './load-run.js';
+import { type LoadRunResult, type LoadTask, ORACLE, loadPlans, loadTasks, runLoadTask } from './load-run.js';
 import { generatePlans, isReplayFile } from './plans.js';
 import { runPolicy } from './run-policy.js';
 import { parsePolicySpec } from './policy-spec.js';
@@ -115,7 +115,15 @@ const started = performance.now();
 for (const workload of options.workloads) {
   const replay = isReplayFile(workload);
   const durationS = options.durationS ?? LOAD_DURATION_S[workload] ?? 600;
-  const base = { workload, durationS, seed: options.seed, replicas: options.replicas };
+  // Capacity and the unloaded JCT are the cluster's: measured with one ext-proc replica.
+  const base = {
+    workload,
+    durationS,
+    seed: options.seed,
+    replicas: options.replicas,
+    extProcReplicas: 1,
+    replicaDelayMs: options.replicaDelayMs,
+  };
   if (!replay) durations[workload] = durationS;
   let loads: Array<[string, number]>;
   if (replay) {
@@ -164,8 +172,12 @@ for (const workload of options.workloads) {
     loads = options.loads.map((l) => [l.toFixed(1), l * cap.sessions_per_s]);
   }
   const span = { warmupS: warmup[workload] ?? 0, tailS: tail[workload] ?? 0 };
-  const tasks: LoadTask[] = [];
-  for (const [, rate] of loads) for (const policy of policies) tasks.push({ ...base, ...span, rate, policy });
+  const tasks = loadTasks(
+    options,
+    { workload, durationS: base.durationS, ...span },
+    loads.map(([, rate]) => rate),
+    policies,
+  );
   const done = await runAll(tasks, options.jobs);
   results[workload] = {};
   oracle[workload] = {};
@@ -177,7 +189,7 @@ for (const workload of options.workloads) {
       if (policy === ORACLE) (oracle[workload] as Record<string, PolicySummary>)[load] = r.summary;
       else rows[policy] = r.summary;
       log(
-        `${workload} load ${load} (${rate.toFixed(3)}/s) ${policy}: mean JCT ${r.summary.jct_mean_s} s, p95 ${r.summary.jct_p95_s} s, ${r.summary.sessions_completed} sessions measured (${r.summary.wall_s} s wall)`,
+        `${workload} load ${load} (${rate.toFixed(3)}/s) ${policy}: mean JCT ${r.summary.jct_mean_s} s, p95 ${r.summary.jct_p95_s} s, ${r.summary.sessions_completed} sessions measured (${r.summary.wall_s} s wall)${r.requestsPerExtProc.length > 1 ? `, requests per ext-proc replica ${r.requestsPerExtProc.join('/')}` : ''}`,
       );
     });
     (results[workload] as Record<string, unknown>)[load] = rows;
@@ -195,6 +207,8 @@ const report: LoadSweepReport = {
     duration_s: durations,
     loads: options.loads.map(String),
     policies: options.policies,
+    ext_proc_replicas: options.extProcReplicas,
+    replica_delay_ms: options.replicaDelayMs,
   },
   capacity,
   unloaded_jct_s: unloaded,

@@ -42,6 +42,9 @@ export interface LoadSweepReport {
     readonly duration_s: Readonly<Record<string, number>>;
     readonly loads: readonly string[];
     readonly policies: readonly string[];
+    /** ext-proc replicas of the policy runs and their events' delay (ms); absent: one replica. */
+    readonly ext_proc_replicas?: number;
+    readonly replica_delay_ms?: number;
   };
   readonly capacity: Readonly<Record<string, WorkloadCapacity>>;
   /** Mean JCT of sessions run one at a time on the idle cluster (round-robin). */
@@ -189,7 +192,8 @@ export function loadReportMarkdown(report: LoadSweepReport, charts: readonly str
   const lines = [
     '# Load sweep',
     '',
-    `${c.replicas} x ${c.profile}, ${arrivals(c.duration_s)}, seed ${report.seed}, commit ${report.commit}. ` +
+    `${c.replicas} x ${c.profile}, ${arrivals(c.duration_s)}, seed ${report.seed}, commit ${report.commit}` +
+      `${(c.ext_proc_replicas ?? 1) > 1 ? `, ${c.ext_proc_replicas} ext-proc replicas (events ${c.replica_delay_ms} ms late)` : ''}. ` +
       'Cells: mean / p95 JCT in seconds of the sessions arriving after the warm-up and before the end of the window. ' +
       'Ratios: best peer / pythia (> 1: pythia faster), mean / p95. Share: (round-robin - pythia) / (round-robin - oracle), mean / p95.',
     '',
