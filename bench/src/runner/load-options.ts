@@ -20,6 +20,9 @@ export interface LoadOptions {
   readonly extProcReplicas: number;
   /** Virtual milliseconds before one replica's events reach the others. */
   readonly replicaDelayMs: number;
+  /** An earlier report whose runs of `reusePolicies` are taken when they are the same runs. */
+  readonly reuse: string | null;
+  readonly reusePolicies: readonly string[];
 }
 
 export const LOAD_POLICIES = 'round-robin,least-request,prefix-aware,session-affinity,llm-d,dynamo,pythia';
@@ -60,6 +63,10 @@ policy and the oracle bound, and writes DIR/report.json, DIR/report.md and the c
                      same fractions at any N
   --replica-delay-ms D  virtual ms before one replica's events reach the others (default
                      ${DEFAULT_REPLICA_DELAY_MS}: the p50 staleness measured on loopback NATS)
+  --reuse FILE       an earlier report.json: its runs of --reuse-policies (policies or oracle)
+                     are taken instead of rerun where they are the same run (seed, replicas,
+                     window, warm-up, rate); the report lists them with their commit
+  --reuse-policies LIST  (required with --reuse)
   --out DIR          (default bench/results/load)
 `;
 
@@ -84,6 +91,8 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
       capacity: { type: 'string', default: '' },
       'extproc-replicas': { type: 'string', default: '1' },
       'replica-delay-ms': { type: 'string', default: String(DEFAULT_REPLICA_DELAY_MS) },
+      reuse: { type: 'string' },
+      'reuse-policies': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -124,6 +133,9 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
   const replicaDelayMs = Number(values['replica-delay-ms']);
   if (!Number.isFinite(replicaDelayMs) || replicaDelayMs < 0)
     problems.push(`--replica-delay-ms "${values['replica-delay-ms']}": expected a number >= 0`);
+  const reusePolicies = values['reuse-policies'].split(',').filter(Boolean);
+  if ((values.reuse === undefined) !== (reusePolicies.length === 0))
+    problems.push('--reuse FILE and --reuse-policies LIST go together');
   const durationS = values['duration-s'] === undefined ? null : int('duration-s', values['duration-s'], 60);
   const options: LoadOptions = {
     workloads,
@@ -137,6 +149,8 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
     capacity,
     extProcReplicas: int('extproc-replicas', values['extproc-replicas'], 1),
     replicaDelayMs,
+    reuse: values.reuse ?? null,
+    reusePolicies,
   };
   if (problems.length > 0) throw new LoadUsageError(problems);
   return { help: values.help, options };
