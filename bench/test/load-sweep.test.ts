@@ -135,14 +135,7 @@ test('options: every bad value reported at once', () => {
 });
 
 test('--extproc-replicas reaches every run of the sweep, and its results come from that many cores', () => {
-  const { options } = parseLoadOptions([
-    '--extproc-replicas',
-    '2',
-    '--replica-delay-ms',
-    '3',
-    '--replicas',
-    '2',
-  ]);
+  const { options } = parseLoadOptions(['--extproc-replicas=2', '--replica-delay-ms=3', '--replicas=2']);
   assert.equal(options.extProcReplicas, 2);
   assert.equal(options.replicaDelayMs, 3);
   // The default delay is the main bench's (the loopback figure), one replica by default.
