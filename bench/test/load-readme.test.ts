@@ -9,8 +9,10 @@ import {
   committedReports,
   readmeBlock,
   replaceBlock,
+  seedDirs,
+  seedTables,
 } from '../src/runner/load-readme.js';
-import { loadReportMarkdown } from '../src/runner/load-report.js';
+import { type LoadSweepReport, loadReportMarkdown } from '../src/runner/load-report.js';
 import { WORKLOADS } from '../src/runner/options.js';
 import { existsSync } from 'node:fs';
 
@@ -39,12 +41,32 @@ test("the load sweep's tables in docs/bench.md and README.md are the committed r
 });
 
 test('each committed report.md is the writer rendering its report.json', () => {
-  for (const w of WORKLOADS) {
-    const dir = `${root}/bench/results/load/${w}`;
-    if (!existsSync(`${dir}/report.json`)) continue;
-    const md = readFileSync(`${dir}/report.md`, 'utf8');
-    const charts = [...md.matchAll(/^!\[(.+)\]\(\1\)$/gm)].map((m) => m[1] as string);
-    assert.ok(charts.length === 2, w);
-    assert.equal(loadReportMarkdown(JSON.parse(readFileSync(`${dir}/report.json`, 'utf8')), charts), md, w);
-  }
+  for (const seedDir of seedDirs(root))
+    for (const w of WORKLOADS) {
+      const dir = `${seedDir}/${w}`;
+      if (!existsSync(`${dir}/report.json`)) continue;
+      const md = readFileSync(`${dir}/report.md`, 'utf8');
+      const charts = [...md.matchAll(/^!\[(.+)\]\(\1\)$/gm)].map((m) => m[1] as string);
+      assert.ok(charts.length === 2, w);
+      assert.equal(loadReportMarkdown(JSON.parse(readFileSync(`${dir}/report.json`, 'utf8')), charts), md, w);
+    }
+});
+
+test('several seeds: pythia against the best peer per seed, and the README spans every seed', () => {
+  const report = (seed: number, mean: number) =>
+    ({
+      seed,
+      configuration: { replicas: 4, profile: 'h100-llama-8b', policies: ['round-robin', 'llm-d', 'pythia'] },
+      results: { coding: { '0.9': {} } },
+      oracle: { coding: {} },
+      oracle_gain_share: { coding: {} },
+      pythia_vs_best_peer: { coding: { '0.9': { best_peer: 'llm-d', jct_mean: mean, jct_p95: 1 } } },
+    }) as unknown as LoadSweepReport;
+  assert.deepEqual(seedTables([report(1, 1.02)]), []);
+  const table = seedTables([report(1, 1.02), report(2, 0.97)]).join('\n');
+  assert.match(table, /\| load \| seed 1 \| seed 2 \|/);
+  assert.match(table, /\| 0\.9 \| 1\.02x \/ 1\.00x \(llm-d\) \| 0\.97x \/ 1\.00x \(llm-d\) \|/);
+  const readme = readmeBlock([report(1, 1.02), report(2, 0.97)]);
+  assert.match(readme, /seeds 1, 2 \| coding \|/);
+  assert.match(readme, /0\.97x-1\.02x; 1\.00x/);
 });

@@ -3,8 +3,21 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { findCapacity } from '../src/runner/load-capacity.js';
 import { parseLoadOptions, LoadUsageError } from '../src/runner/load-options.js';
-import { derivedFigures, gainShare, versusBestPeer } from '../src/runner/load-report.js';
-import { loadPlans, windowThroughput } from '../src/runner/load-run.js';
+import {
+  type LoadSweepReport,
+  derivedFigures,
+  gainShare,
+  versusBestPeer,
+} from '../src/runner/load-report.js';
+import { type ReusedRuns, noteReused, reusableRun } from '../src/runner/load-reuse.js';
+import {
+  type LoadTask,
+  loadPlans,
+  loadTasks,
+  runLoadTask,
+  windowThroughput,
+} from '../src/runner/load-run.js';
+import { DEFAULT_REPLICA_DELAY_MS } from '../src/sim/ext-proc-replicas.js';
 import { isMeasured } from '../src/runner/plans.js';
 import type { PolicySummary } from '../src/runner/summary.js';
 
@@ -119,4 +132,73 @@ test('options: every bad value reported at once', () => {
   // The peers' queues (flow-control presets) are policies of the sweep too.
   const flow = parseLoadOptions(['--policies', 'round-robin,llm-d-flow,dynamo-wspt']).options;
   assert.deepEqual(flow.policies, ['round-robin', 'llm-d-flow', 'dynamo-wspt']);
+});
+
+test('--extproc-replicas reaches every run of the sweep, and its results come from that many cores', () => {
+  const { options } = parseLoadOptions(['--extproc-replicas=2', '--replica-delay-ms=3', '--replicas=2']);
+  assert.equal(options.extProcReplicas, 2);
+  assert.equal(options.replicaDelayMs, 3);
+  // The default delay is the main bench's (the loopback figure), one replica by default.
+  const defaults = parseLoadOptions([]).options;
+  assert.equal(defaults.extProcReplicas, 1);
+  assert.equal(defaults.replicaDelayMs, DEFAULT_REPLICA_DELAY_MS);
+  assert.throws(() => parseLoadOptions(['--extproc-replicas', '0']), LoadUsageError);
+  assert.throws(() => parseLoadOptions(['--replica-delay-ms=-1']), LoadUsageError);
+  const run = { workload: 'research', durationS: 60, warmupS: 10, tailS: 10 };
+  const tasks = loadTasks(options, run, [0.2, 0.4], ['round-robin', 'pythia']);
+  assert.equal(tasks.length, 4);
+  for (const t of tasks) {
+    assert.equal(t.extProcReplicas, 2);
+    assert.equal(t.replicaDelayMs, 3);
+  }
+  // A short pythia run: every request goes through one of the two cores, alternately.
+  const two = runLoadTask(tasks[1] as LoadTask);
+  assert.equal(two.requestsPerExtProc.length, 2);
+  const [a = 0, b = 0] = two.requestsPerExtProc;
+  assert.ok(a > 10 && Math.abs(a - b) <= 1, `${a}/${b}`);
+  const one = runLoadTask({ ...(tasks[1] as LoadTask), extProcReplicas: 1 });
+  assert.deepEqual(one.requestsPerExtProc, [a + b]);
+});
+
+test('--reuse takes an earlier run only when it is the same run and its policy is listed', () => {
+  const summary = (jct: number) => ({ jct_mean_s: jct }) as unknown as PolicySummary;
+  const earlier = {
+    seed: 1,
+    commit: 'abc1234',
+    configuration: { replicas: 4, duration_s: { coding: 300 } },
+    warmup_s: { coding: 141 },
+    tail_s: { coding: 70 },
+    rates: { coding: { '0.9': 0.7343 } },
+    results: { coding: { '0.9': { 'least-request': summary(150), pythia: summary(131) } } },
+    oracle: { coding: { '0.9': summary(130) } },
+  } as unknown as LoadSweepReport;
+  const task: LoadTask = {
+    workload: 'coding',
+    policy: 'least-request',
+    rate: 0.73431,
+    durationS: 300,
+    warmupS: 141,
+    tailS: 70,
+    seed: 1,
+    replicas: 4,
+    extProcReplicas: 1,
+    replicaDelayMs: 1,
+  };
+  const allowed = new Set(['least-request', 'oracle']);
+  assert.equal(reusableRun(earlier, allowed, task, '0.9')?.jct_mean_s, 150);
+  assert.equal(reusableRun(earlier, allowed, { ...task, policy: 'oracle' }, '0.9')?.jct_mean_s, 130);
+  // Not listed, another seed, rate, window or ext-proc replica count: run again.
+  assert.equal(reusableRun(earlier, allowed, { ...task, policy: 'pythia' }, '0.9'), null);
+  assert.equal(reusableRun(earlier, allowed, { ...task, seed: 2 }, '0.9'), null);
+  assert.equal(reusableRun(earlier, allowed, { ...task, rate: 0.75 }, '0.9'), null);
+  assert.equal(reusableRun(earlier, allowed, { ...task, durationS: 600 }, '0.9'), null);
+  assert.equal(reusableRun(earlier, allowed, { ...task, extProcReplicas: 2 }, '0.9'), null);
+  assert.equal(reusableRun(earlier, allowed, task, '1.0'), null);
+  const reused: ReusedRuns = {};
+  noteReused(reused, earlier.commit, task, '0.9');
+  noteReused(reused, earlier.commit, { ...task, policy: 'oracle' }, '0.9');
+  assert.deepEqual(reused, {
+    coding: { '0.9': { commit: 'abc1234', policies: ['least-request', 'oracle'] } },
+  });
+  assert.throws(() => parseLoadOptions(['--reuse', 'x.json']), LoadUsageError);
 });

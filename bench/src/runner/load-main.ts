@@ -4,6 +4,7 @@
 // worker threads when --jobs > 1; writes DIR/report.json, report.md and the charts. Wiring only.
 import { execSync } from 'node:child_process';
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findCapacity } from './load-capacity.js';
 import {
@@ -19,13 +20,14 @@ import {
   derivedFigures,
   writeLoadReport,
 } from './load-report.js';
-import { type LoadRunResult, type LoadTask, ORACLE, loadPlans, runLoadTask } from './load-run.js';
+import { type LoadRunResult, type LoadTask, ORACLE, loadPlans, loadTasks, runLoadTask } from './load-run.js';
 import { generatePlans, isReplayFile } from './plans.js';
 import { runPolicy } from './run-policy.js';
 import { parsePolicySpec } from './policy-spec.js';
 import { simPoolsFor } from './sim-pools.js';
 import type { PolicySummary } from './summary.js';
 import { H100_LLAMA_8B } from '../sim/profiles.js';
+import { type ReusedRuns, noteReused, reusableRun } from './load-reuse.js';
 
 function optionsOrExit(argv: readonly string[]): LoadOptions {
   try {
@@ -110,12 +112,23 @@ const warmup: Record<string, number> = {};
 const tail: Record<string, number> = {};
 const durations: Record<string, number> = {};
 const policies = [...options.policies, ORACLE];
+const earlier = options.reuse ? (JSON.parse(readFileSync(options.reuse, 'utf8')) as LoadSweepReport) : null;
+const reusePolicies = new Set(options.reusePolicies);
+const reused: ReusedRuns = {};
 const started = performance.now();
 
 for (const workload of options.workloads) {
   const replay = isReplayFile(workload);
   const durationS = options.durationS ?? LOAD_DURATION_S[workload] ?? 600;
-  const base = { workload, durationS, seed: options.seed, replicas: options.replicas };
+  // Capacity and the unloaded JCT are the cluster's: measured with one ext-proc replica.
+  const base = {
+    workload,
+    durationS,
+    seed: options.seed,
+    replicas: options.replicas,
+    extProcReplicas: 1,
+    replicaDelayMs: options.replicaDelayMs,
+  };
   if (!replay) durations[workload] = durationS;
   let loads: Array<[string, number]>;
   if (replay) {
@@ -164,9 +177,28 @@ for (const workload of options.workloads) {
     loads = options.loads.map((l) => [l.toFixed(1), l * cap.sessions_per_s]);
   }
   const span = { warmupS: warmup[workload] ?? 0, tailS: tail[workload] ?? 0 };
-  const tasks: LoadTask[] = [];
-  for (const [, rate] of loads) for (const policy of policies) tasks.push({ ...base, ...span, rate, policy });
-  const done = await runAll(tasks, options.jobs);
+  const tasks = loadTasks(
+    options,
+    { workload, durationS: base.durationS, ...span },
+    loads.map(([, rate]) => rate),
+    policies,
+  );
+  // Runs taken from --reuse where they are the same runs; the others run here.
+  const taken = tasks.map((t, i) => {
+    const load = loads[Math.floor(i / policies.length)]?.[0] ?? '';
+    const summary = earlier ? reusableRun(earlier, reusePolicies, t, load) : null;
+    if (summary && earlier) noteReused(reused, earlier.commit, t, load);
+    return summary;
+  });
+  const fresh = await runAll(
+    tasks.filter((_, i) => !taken[i]),
+    options.jobs,
+  );
+  const done = taken.map((summary): LoadRunResult =>
+    summary
+      ? { summary, windowOutputTokensPerS: 0, outputTokensPerSession: 0, requestsPerExtProc: [] }
+      : (fresh.shift() as LoadRunResult),
+  );
   results[workload] = {};
   oracle[workload] = {};
   rates[workload] = {};
@@ -177,7 +209,7 @@ for (const workload of options.workloads) {
       if (policy === ORACLE) (oracle[workload] as Record<string, PolicySummary>)[load] = r.summary;
       else rows[policy] = r.summary;
       log(
-        `${workload} load ${load} (${rate.toFixed(3)}/s) ${policy}: mean JCT ${r.summary.jct_mean_s} s, p95 ${r.summary.jct_p95_s} s, ${r.summary.sessions_completed} sessions measured (${r.summary.wall_s} s wall)`,
+        `${workload} load ${load} (${rate.toFixed(3)}/s) ${policy}${taken[li * policies.length + pi] ? ` (reused from ${earlier?.commit})` : ''}: mean JCT ${r.summary.jct_mean_s} s, p95 ${r.summary.jct_p95_s} s, ${r.summary.sessions_completed} sessions measured (${r.summary.wall_s} s wall)${r.requestsPerExtProc.length > 1 ? `, requests per ext-proc replica ${r.requestsPerExtProc.join('/')}` : ''}`,
       );
     });
     (results[workload] as Record<string, unknown>)[load] = rows;
@@ -195,6 +227,8 @@ const report: LoadSweepReport = {
     duration_s: durations,
     loads: options.loads.map(String),
     policies: options.policies,
+    ext_proc_replicas: options.extProcReplicas,
+    replica_delay_ms: options.replicaDelayMs,
   },
   capacity,
   unloaded_jct_s: unloaded,
@@ -203,6 +237,7 @@ const report: LoadSweepReport = {
   results,
   oracle,
   rates,
+  ...(Object.keys(reused).length > 0 ? { reused } : {}),
   ...derivedFigures(results, oracle),
 };
 for (const [workload, loads] of Object.entries(report.oracle_gain_share))

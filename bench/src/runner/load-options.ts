@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parsePolicySpec, PolicySpecError } from './policy-spec.js';
 import { WORKLOADS } from './options.js';
+import { DEFAULT_REPLICA_DELAY_MS } from '../sim/ext-proc-replicas.js';
 
 export interface LoadOptions {
   readonly workloads: readonly string[];
@@ -15,6 +16,13 @@ export interface LoadOptions {
   readonly replicas: number;
   /** Sessions/s per workload given instead of measured (`--capacity coding=1.6,...`). */
   readonly capacity: Readonly<Record<string, number>>;
+  /** ext-proc replicas: gateway cores fed round-robin, sharing live sessions (as `npm run bench`). */
+  readonly extProcReplicas: number;
+  /** Virtual milliseconds before one replica's events reach the others. */
+  readonly replicaDelayMs: number;
+  /** An earlier report whose runs of `reusePolicies` are taken when they are the same runs. */
+  readonly reuse: string | null;
+  readonly reusePolicies: readonly string[];
 }
 
 export const LOAD_POLICIES = 'round-robin,least-request,prefix-aware,session-affinity,llm-d,dynamo,pythia';
@@ -49,6 +57,16 @@ policy and the oracle bound, and writes DIR/report.json, DIR/report.md and the c
   --capacity LIST    WORKLOAD=SESSIONS_PER_S,... skips the capacity search for those
                      workloads (e.g. the committed report's, bench/results/load/report.json)
   --jobs N           runs in parallel, worker threads (default 1)
+  --extproc-replicas N  ext-proc replicas for every policy run: N gateway cores fed round-robin
+                     (as Envoy spreads ext_proc streams), sharing live sessions (default 1);
+                     capacity and the unloaded JCT are measured with one, so the loads are the
+                     same fractions at any N
+  --replica-delay-ms D  virtual ms before one replica's events reach the others (default
+                     ${DEFAULT_REPLICA_DELAY_MS}: the p50 staleness measured on loopback NATS)
+  --reuse FILE       an earlier report.json: its runs of --reuse-policies (policies or oracle)
+                     are taken instead of rerun where they are the same run (seed, replicas,
+                     window, warm-up, rate); the report lists them with their commit
+  --reuse-policies LIST  (required with --reuse)
   --out DIR          (default bench/results/load)
 `;
 
@@ -71,6 +89,10 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
       jobs: { type: 'string', default: '1' },
       out: { type: 'string', default: 'bench/results/load' },
       capacity: { type: 'string', default: '' },
+      'extproc-replicas': { type: 'string', default: '1' },
+      'replica-delay-ms': { type: 'string', default: String(DEFAULT_REPLICA_DELAY_MS) },
+      reuse: { type: 'string' },
+      'reuse-policies': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -108,6 +130,12 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
       problems.push(`--capacity "${entry}": expected WORKLOAD=SESSIONS_PER_S for a workload of --workload`);
     else capacity[w] = rate;
   }
+  const replicaDelayMs = Number(values['replica-delay-ms']);
+  if (!Number.isFinite(replicaDelayMs) || replicaDelayMs < 0)
+    problems.push(`--replica-delay-ms "${values['replica-delay-ms']}": expected a number >= 0`);
+  const reusePolicies = values['reuse-policies'].split(',').filter(Boolean);
+  if ((values.reuse === undefined) !== (reusePolicies.length === 0))
+    problems.push('--reuse FILE and --reuse-policies LIST go together');
   const durationS = values['duration-s'] === undefined ? null : int('duration-s', values['duration-s'], 60);
   const options: LoadOptions = {
     workloads,
@@ -119,6 +147,10 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
     jobs: int('jobs', values.jobs, 1),
     out: values.out,
     capacity,
+    extProcReplicas: int('extproc-replicas', values['extproc-replicas'], 1),
+    replicaDelayMs,
+    reuse: values.reuse ?? null,
+    reusePolicies,
   };
   if (problems.length > 0) throw new LoadUsageError(problems);
   return { help: values.help, options };

@@ -42,6 +42,9 @@ export interface LoadSweepReport {
     readonly duration_s: Readonly<Record<string, number>>;
     readonly loads: readonly string[];
     readonly policies: readonly string[];
+    /** ext-proc replicas of the policy runs and their events' delay (ms); absent: one replica. */
+    readonly ext_proc_replicas?: number;
+    readonly replica_delay_ms?: number;
   };
   readonly capacity: Readonly<Record<string, WorkloadCapacity>>;
   /** Mean JCT of sessions run one at a time on the idle cluster (round-robin). */
@@ -54,6 +57,13 @@ export interface LoadSweepReport {
   >;
   readonly oracle: Readonly<Record<string, Readonly<Record<string, PolicySummary>>>>;
   readonly rates: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Runs taken from an earlier report (`--reuse`): per workload and load, which and its commit. */
+  readonly reused?: Readonly<
+    Record<
+      string,
+      Readonly<Record<string, { readonly commit: string; readonly policies: readonly string[] }>>
+    >
+  >;
   /** (round-robin - policy) / (round-robin - oracle), per JCT mean and p95. */
   readonly oracle_gain_share: Readonly<
     Record<string, Readonly<Record<string, Readonly<Record<string, GainShare>>>>>
@@ -184,15 +194,34 @@ function arrivals(durations: Readonly<Record<string, number>>): string {
     : `Poisson session arrivals at each fraction of capacity for ${windows.join(', ')}`;
 }
 
+/** The runs taken from an earlier report, grouped by commit and policies. */
+function reusedLines(report: LoadSweepReport): string[] {
+  const groups = new Map<string, string[]>();
+  for (const [workload, loads] of Object.entries(report.reused ?? {}))
+    for (const [load, { commit, policies }] of Object.entries(loads)) {
+      const key = `commit ${commit}: ${policies.join(', ')}`;
+      groups.set(key, [...(groups.get(key) ?? []), `${workload} ${load}`]);
+    }
+  if (groups.size === 0) return [];
+  return [
+    'Runs reused from an earlier report (`--reuse`; the same seed, cluster, window and rate):',
+    '',
+    ...[...groups].map(([key, where]) => `- ${key} (${where.join(', ')})`),
+    '',
+  ];
+}
+
 export function loadReportMarkdown(report: LoadSweepReport, charts: readonly string[]): string {
   const c = report.configuration;
   const lines = [
     '# Load sweep',
     '',
-    `${c.replicas} x ${c.profile}, ${arrivals(c.duration_s)}, seed ${report.seed}, commit ${report.commit}. ` +
+    `${c.replicas} x ${c.profile}, ${arrivals(c.duration_s)}, seed ${report.seed}, commit ${report.commit}` +
+      `${(c.ext_proc_replicas ?? 1) > 1 ? `, ${c.ext_proc_replicas} ext-proc replicas (events ${c.replica_delay_ms} ms late)` : ''}. ` +
       'Cells: mean / p95 JCT in seconds of the sessions arriving after the warm-up and before the end of the window. ' +
       'Ratios: best peer / pythia (> 1: pythia faster), mean / p95. Share: (round-robin - pythia) / (round-robin - oracle), mean / p95.',
     '',
+    ...reusedLines(report),
     '## How capacity was found',
     '',
   ];

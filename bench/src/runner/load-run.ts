@@ -9,6 +9,7 @@ import { parsePolicySpec } from './policy-spec.js';
 import { type ClusterSetup, runPolicy } from './run-policy.js';
 import { simPoolsFor } from './sim-pools.js';
 import type { PolicySummary } from './summary.js';
+import type { LoadOptions } from './load-options.js';
 
 /** The oracle bound's name in the report (not a routing profile). */
 export const ORACLE = 'oracle';
@@ -25,6 +26,9 @@ export interface LoadTask {
   readonly tailS: number;
   readonly seed: number;
   readonly replicas: number;
+  /** ext-proc replicas (gateway cores fed round-robin) and their events' delay, virtual ms. */
+  readonly extProcReplicas: number;
+  readonly replicaDelayMs: number;
 }
 
 export interface LoadRunResult {
@@ -33,6 +37,24 @@ export interface LoadRunResult {
   readonly windowOutputTokensPerS: number;
   /** Output tokens per session the arrivals offered (mean over the generated sessions). */
   readonly outputTokensPerSession: number;
+  /** Requests each ext-proc replica (gateway core) was handed. */
+  readonly requestsPerExtProc: readonly number[];
+}
+
+/**
+ * A workload's runs: every policy (and the oracle, when listed) at every rate, on the
+ * options' cluster and ext-proc replicas.
+ */
+export function loadTasks(
+  options: Pick<LoadOptions, 'seed' | 'replicas' | 'extProcReplicas' | 'replicaDelayMs'>,
+  run: Pick<LoadTask, 'workload' | 'durationS' | 'warmupS' | 'tailS'>,
+  rates: readonly number[],
+  policies: readonly string[],
+): LoadTask[] {
+  const { seed, replicas, extProcReplicas, replicaDelayMs } = options;
+  return rates.flatMap((rate) =>
+    policies.map((policy) => ({ ...run, seed, replicas, extProcReplicas, replicaDelayMs, rate, policy })),
+  );
 }
 
 const sessionOutputTokens = (p: SessionPlan) => p.steps.reduce((a, s) => a + s.outputTokens, 0);
@@ -75,7 +97,10 @@ export function runLoadTask(task: LoadTask): LoadRunResult {
     simPools: simPoolsFor({ replicas: task.replicas, largeRoles: [], largeReplicas: 0 }),
     replicas: task.replicas,
     seed: task.seed,
-    extras: oracle ? { oracle: true } : {},
+    extras: {
+      ...(oracle ? { oracle: true } : {}),
+      extProcReplicas: { count: task.extProcReplicas, delayMs: task.replicaDelayMs },
+    },
   };
   // The oracle runs the gateway core of round-robin but never asks it: its gate places.
   const run = runPolicy(parsePolicySpec(oracle ? 'round-robin' : task.policy), plans, setup);
@@ -86,5 +111,6 @@ export function runLoadTask(task: LoadTask): LoadRunResult {
       ? (run.summary.output_tokens_per_s ?? 0)
       : windowThroughput(run.outputTimeline, task.warmupS, task.durationS),
     outputTokensPerSession: plans.reduce((a, p) => a + sessionOutputTokens(p), 0) / Math.max(1, plans.length),
+    requestsPerExtProc: run.figures.requestsPerExtProc,
   };
 }

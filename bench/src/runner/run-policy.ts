@@ -31,6 +31,8 @@ export interface PolicyRun {
     /** Events between ext-proc replicas per routed request, and their bytes. */
     readonly replicaEventsPerRequest: number;
     readonly replicaBytesPerRequest: number;
+    /** Requests each ext-proc replica (gateway core) was handed. */
+    readonly requestsPerExtProc: readonly number[];
   };
   /** When each request ended (virtual ms) and its output tokens. */
   readonly outputTimeline: ReadonlyArray<readonly [number, number]>;
@@ -139,6 +141,7 @@ export function runPolicy(
       heldWaitS: r.held > 0 ? r.heldWaitS / r.held : 0,
       replicaEventsPerRequest: (r.replicaEvents ?? 0) / Math.max(1, r.requests),
       replicaBytesPerRequest: (r.replicaEventBytes ?? 0) / Math.max(1, r.requests),
+      requestsPerExtProc: r.requestsPerExtProc ?? [r.requests],
     },
     outputTimeline: r.outputTimeline,
   };

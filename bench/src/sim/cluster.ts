@@ -136,9 +136,10 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
 
   const oracle = options.oracle ? new OracleGate(fleet) : null;
   if (oracle) fleet.afterStep = () => oracle.release();
+  const gateways = new RoundRobinGateways(cores);
   new SessionDriver(
     queue,
-    new RoundRobinGateways(cores),
+    gateways,
     fleet,
     tally,
     oracle ? null : (options.retention ?? null),
@@ -176,5 +177,6 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
     ),
     replicaEvents: bus?.events ?? 0,
     replicaEventBytes: bus?.bytes ?? 0,
+    requestsPerExtProc: [...gateways.requests],
   };
 }

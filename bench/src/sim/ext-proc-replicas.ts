@@ -72,13 +72,17 @@ export interface Gateway {
 export class RoundRobinGateways {
   private next = 0;
   private readonly gateways: readonly Gateway[];
+  /** Requests handed to each core, in core order (which cores a run's results come from). */
+  readonly requests: number[];
 
   constructor(cores: readonly GatewayCore[]) {
     this.gateways = cores.map((c) => ({ identity: c.identity, router: c.router, gate: c.flow }));
+    this.requests = cores.map(() => 0);
   }
 
   pick(): Gateway {
     const gateway = this.gateways[this.next] as Gateway;
+    this.requests[this.next] = (this.requests[this.next] ?? 0) + 1;
     this.next = (this.next + 1) % this.gateways.length;
     return gateway;
   }

@@ -8,6 +8,8 @@ export interface ClusterRunResult {
   /** Events the ext-proc replicas sent each other (pythia.replica.v1), and their encoded bytes. */
   readonly replicaEvents?: number;
   readonly replicaEventBytes?: number;
+  /** Requests each ext-proc replica (gateway core) was handed, in core order. */
+  readonly requestsPerExtProc?: readonly number[];
   readonly jctS: number[];
   readonly ttftS: number[];
   /** Session of each JCT, same order (to leave warm-up sessions out). */
