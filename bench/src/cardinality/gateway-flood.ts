@@ -38,6 +38,7 @@ export function floodGateway(
     }),
   );
   const over = deadline(size.maxSeconds);
+  let lapStart = performance.now();
   for (let i = 0; i < size.sessions; i++) {
     if (over(i)) {
       const m = memoryNow();
@@ -80,9 +81,10 @@ export function floodGateway(
           'gateway',
           i + 1,
           m,
-          `tracker ${core.sessions.size}/${mib(core.sessions.sizeBytes)} affinity ${core.affinity.size}/${mib(core.affinity.sizeBytes)} history ${core.history.size}/${mib(core.history.sizeBytes)} prompts ${core.prompts.size}/${mib(core.prompts.sizeBytes)} prefix ${core.prefixIndex.size}/${mib(core.prefixIndex.sizeBytes)} (entries/MiB est.)`,
+          `${(size.every / ((performance.now() - lapStart) / 1000)).toFixed(0)}/s tracker ${core.sessions.size}/${mib(core.sessions.sizeBytes)} affinity ${core.affinity.size}/${mib(core.affinity.sizeBytes)} history ${core.history.size}/${mib(core.history.sizeBytes)} prompts ${core.prompts.size}/${mib(core.prompts.sizeBytes)} prefix ${core.prefixIndex.size}/${mib(core.prefixIndex.sizeBytes)} (entries/MiB est.)`,
         ),
       );
+      lapStart = performance.now();
     }
   }
   return { samples, fillAt: extProcFillAt(config) };
