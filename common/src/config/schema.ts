@@ -140,6 +140,12 @@ const extProcSchema = z.strictObject({
       max_replicas: positiveInt.default(256),
       /** In-flight requests followed per other replica (the oldest dropped beyond). */
       max_in_flight_per_replica: positiveInt.default(100_000),
+      /**
+       * In-flight requests followed over all other replicas, and their estimated bytes
+       * (overhead included); past either, the oldest of the replica holding the most bytes goes.
+       */
+      max_remote_in_flight: positiveInt.default(200_000),
+      max_remote_bytes: positiveInt.default(128 * 1024 * 1024),
     })
     .prefault({}),
 });
