@@ -122,7 +122,9 @@ function h2Driver(target: string, connections: number, size: FloodSize): { run: 
   return {
     run: async (w, i) => {
       const { headers, body } = request(i, size);
-      const why = await (pool[w % pool.length] as H2ExtProcConnection).run(exchangeFrames(headers, body, upstream));
+      const why = await (pool[w % pool.length] as H2ExtProcConnection).run(
+        exchangeFrames(headers, body, upstream),
+      );
       // The first few failures are shown: a driver bug must not pass as the service's.
       if (why !== null && reported++ < 5) console.error(`exchange ${i} failed: ${why}`);
       return why === null;

@@ -76,7 +76,10 @@ export function responseFrames(
 ): { headers: Buffer; body: Buffer } {
   return {
     headers: frame({
-      response_headers: { headers: headerMap([[':status', String(status)], ...headers]), end_of_stream: false },
+      response_headers: {
+        headers: headerMap([[':status', String(status)], ...headers]),
+        end_of_stream: false,
+      },
     }),
     body: frame({ response_body: { body, end_of_stream: true } }),
   };
@@ -185,7 +188,9 @@ export class H2ExtProcConnection {
       });
       // The server ends the stream with OK after the last answer; Envoy then half-closes.
       stream.on('end', () => stream.end());
-      stream.on('close', () => finish(failure ?? (answered < exchange.frames.length ? 'closed early' : null)));
+      stream.on('close', () =>
+        finish(failure ?? (answered < exchange.frames.length ? 'closed early' : null)),
+      );
       stream.on('error', (err: Error) => {
         const refused = (err as { code?: string }).code === 'ERR_HTTP2_STREAM_ERROR' && answered === 0;
         finish(refused && /REFUSED_STREAM/.test(err.message) ? REFUSED : `stream error ${err.message}`);

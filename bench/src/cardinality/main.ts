@@ -98,8 +98,7 @@ function parseArgs(argv: string[]): Args {
       const d = argv[++i];
       if (d !== 'h2' && d !== 'grpc-js') throw new Error('--driver is h2 or grpc-js');
       args.driver = d;
-    }
-    else if (a === '--measure') args.measure = true;
+    } else if (a === '--measure') args.measure = true;
     else throw new Error(`unknown argument ${a}`);
   }
   return args;

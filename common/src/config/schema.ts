@@ -286,6 +286,12 @@ const schedulerSchema = z.strictObject({
           tenant_header: headerName.default('x-pythia-tenant'),
           /** Weight per flow name (tenant, workflow, or tenant/workflow); others weigh 1. */
           weights: z.record(z.string(), z.number().positive()).default({}),
+          /**
+           * Flows held at once per pool, each with its own share; the held requests of flows
+           * beyond it (not named in `weights`) share one flow, so a client inventing tenants
+           * cannot multiply its share or crowd out the configured ones.
+           */
+          max_flows: positiveInt.default(256),
         })
         .prefault({}),
     })

@@ -188,7 +188,8 @@ export class ReplicaView {
       return false;
     if (body.kind === 'reserve') return body.warmHashes.length <= this.settings.maxPrefixHashes;
     return (
-      body.requestId.length <= MAX_REPLICA_FIELD_LENGTH && body.prefixHashes.length <= this.settings.maxPrefixHashes
+      body.requestId.length <= MAX_REPLICA_FIELD_LENGTH &&
+      body.prefixHashes.length <= this.settings.maxPrefixHashes
     );
   }
 
