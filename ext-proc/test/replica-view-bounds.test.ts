@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { parseConfig } from '../../common/src/config/load.js';
 import type { ReplicaEvent, ReplicaEventBody } from '../../core/src/wire/replica-event.js';
 import { createGatewayCore } from '../src/core/routing/gateway-core.js';
-import { REMOTE_REQUEST_BYTES } from '../src/core/routing/replica-view.js';
+import { REMOTE_HASH_BYTES, REMOTE_REQUEST_BYTES } from '../src/core/routing/replica-view.js';
 
 const ENDPOINT = '127.0.0.1:1';
 
@@ -102,6 +102,6 @@ test('remote requests in flight are bounded in estimated bytes, prefix blocks in
   for (let i = 0; i < 1000; i++) send('r1', start(`q-${i}`, `s-${i}`, { prefixHashes: hashes }));
   assert.ok(v.remoteBytes <= maxBytes, `${v.remoteBytes} bytes`);
   // Each entry is at least its hashes and fixed overhead: the bound holds by bytes, not count.
-  assert.ok(v.remoteInFlight <= maxBytes / (REMOTE_REQUEST_BYTES + 8 * hashes.length));
+  assert.ok(v.remoteInFlight <= maxBytes / (REMOTE_REQUEST_BYTES + REMOTE_HASH_BYTES * hashes.length));
   assert.ok(v.remoteInFlight > 0);
 });
