@@ -136,6 +136,8 @@ const extProcSchema = z.strictObject({
       stream_max_bytes: positiveInt.default(256 * 1024 * 1024),
       /** A starting replica reports ready after this long even if its catch-up did not finish. */
       catch_up_timeout_s: positiveInt.default(15),
+      /** Live events held (bytes) while catching up; past it they are dropped and counted (lost, what=buffer). */
+      catch_up_buffer_bytes: positiveInt.default(64 * 1024 * 1024),
       /** Other replicas followed at most. */
       max_replicas: positiveInt.default(256),
       /** In-flight requests followed per other replica (the oldest dropped beyond). */
