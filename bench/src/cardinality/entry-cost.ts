@@ -10,6 +10,7 @@ import { SessionHistory } from '../../../ext-proc/src/core/routing/session-histo
 import { SessionTracker } from '../../../ext-proc/src/core/routing/session-tracker.js';
 import { ReplicaView, type ReplicaViewParts } from '../../../ext-proc/src/core/routing/replica-view.js';
 import { ClusterState } from '../../../core/src/cluster/cluster-state.js';
+import { ConversationChains } from '../../../core/src/identity/conversation-chain.js';
 import { BoundedMap } from '../../../core/src/bounded/bounded-map.js';
 import { stringBytes } from '../../../core/src/bounded/memory-cost.js';
 import { parseConfig } from '../../../common/src/config/load.js';
@@ -194,6 +195,15 @@ export function measureEntryCosts(print: (line: string) => void): void {
         }
       },
       (core) => core.tables.learners.bytes,
+    ),
+  );
+  // Identity resolution's tables are BoundedLru maps: conversation ends (hash -> session) as one.
+  print(
+    measureWith(
+      'identity chains',
+      () => new ConversationChains({ maxEntries: 10 * N, maxBytes: 2 ** 40, idleMs: 0 }, { now, wallNow: now }),
+      (chains, i) => chains.remember([(i * 2654435761) >>> 0], `c-${requestId(i).slice(0, 8)}`),
+      (chains) => chains.bytes,
     ),
   );
   // Remote in-flight requests alone: the tables they fold into are stubs here.
