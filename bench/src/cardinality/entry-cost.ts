@@ -201,7 +201,8 @@ export function measureEntryCosts(print: (line: string) => void): void {
   print(
     measureWith(
       'identity chains',
-      () => new ConversationChains({ maxEntries: 10 * N, maxBytes: 2 ** 40, idleMs: 0 }, { now, wallNow: now }),
+      () =>
+        new ConversationChains({ maxEntries: 10 * N, maxBytes: 2 ** 40, idleMs: 0 }, { now, wallNow: now }),
       (chains, i) => chains.remember([(i * 2654435761) >>> 0], `c-${requestId(i).slice(0, 8)}`),
       (chains) => chains.bytes,
     ),
