@@ -78,6 +78,14 @@ test('an event with a field past its bound, or for an endpoint not configured, i
   assert.equal(v.remoteInFlight, 1);
 });
 
+test('a reservation from another replica lasts at most reservation_s, whatever the event says', () => {
+  const { core, send } = view();
+  const identity = { workflow: 'wf', session: 's', agent: 'planner' };
+  send('r1', { kind: 'reserve', identity, endpoint: ENDPOINT, forMs: 1e12, warmHashes: [] });
+  assert.deepEqual(core.affinity.reservation('wf', 's', 120_000), { agent: 'planner', endpoint: ENDPOINT });
+  assert.equal(core.affinity.reservation('wf', 's', 120_001), null);
+});
+
 test('remote requests in flight are bounded in count over all replicas; a runaway replica loses its own', () => {
   const { view: v, send } = view({ max_remote_in_flight: 100 });
   for (let i = 0; i < 20; i++) send('steady', start(`s-${i}`, `steady-${i}`));

@@ -239,6 +239,7 @@ export function measureEntryCosts(print: (line: string) => void): void {
             maxRemoteBytes: 2 ** 40,
             maxIdentifierLength: 128,
             maxPrefixHashes: 8192,
+            maxReservationMs: 120_000,
           },
         ),
       (view, i) => {

@@ -77,6 +77,7 @@ export function replicaViewSettings(config: PythiaConfig): ReplicaViewSettings {
     maxRemoteBytes: r.max_remote_bytes,
     maxIdentifierLength: config.identifiers.max_length,
     // A whole body's blocks (a prompt's hashes cannot outnumber them).
+    maxReservationMs: config.scheduler.warming.reservation_s * 1000,
     maxPrefixHashes: Math.ceil(config.ext_proc.max_body_bytes / config.scheduler.prefix.block_bytes),
   };
 }

@@ -47,6 +47,8 @@ export interface ReplicaViewSettings {
   readonly maxIdentifierLength: number;
   /** Prefix block hashes accepted per event (a whole body's worth of blocks). */
   readonly maxPrefixHashes: number;
+  /** A reservation lasts at most this long (scheduler.warming.reservation_s), whatever the event says. */
+  readonly maxReservationMs: number;
 }
 
 /** Longest replica id, request id or endpoint address accepted from an event. */
@@ -258,7 +260,8 @@ export class ReplicaView {
       }
       case 'reserve': {
         const id = body.identity;
-        p.affinity.reserve(id.workflow, id.session, id.agent, body.endpoint, nowMs + body.forMs, nowMs);
+        const forMs = Math.min(Math.max(0, body.forMs), this.settings.maxReservationMs);
+        p.affinity.reserve(id.workflow, id.session, id.agent, body.endpoint, nowMs + forMs, nowMs);
         if (body.warmHashes.length > 0) {
           p.prefixIndex.record(body.warmHashes, body.endpoint, nowMs);
           p.planner.remoteWarm(nowMs);
