@@ -14,7 +14,11 @@
 import type { HeaderValue } from '../../../common/src/envoy/ext-proc-messages.js';
 import { ExtProcMetrics } from '../../../ext-proc/src/adapters/metrics.js';
 import { settingsFromConfig } from '../../../ext-proc/src/adapters/service.js';
-import { systemClock, systemRequestIds } from '../../../ext-proc/src/adapters/system-sources.js';
+import {
+  systemClock,
+  systemRequestIds,
+  systemTimers,
+} from '../../../ext-proc/src/adapters/system-sources.js';
 import { SharedBodyBudget } from '../../../ext-proc/src/core/envoy/stream-hygiene.js';
 import { StreamProcessor } from '../../../ext-proc/src/core/envoy/stream-processor.js';
 import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
@@ -43,13 +47,8 @@ export function floodGateway(
   const core = createGatewayCore(config, {
     clock: systemClock,
     random: Math.random,
-    timers: {
-      at: (atMs, fn) => {
-        const timer = setTimeout(fn, Math.max(0, atMs - systemClock.now()));
-        return () => clearTimeout(timer);
-      },
-      defer: (fn) => deferred.push(fn),
-    },
+    // Deferred deliveries run when the flood releases a held block.
+    timers: systemTimers(systemClock, (fn) => deferred.push(fn)),
     // This replica's own events are only counted (nobody else listens here).
     replica: { id: 'self', sink: { emit: () => undefined } },
   });
