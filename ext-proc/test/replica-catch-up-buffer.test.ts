@@ -27,6 +27,8 @@ test('live events held during catch-up are bounded in bytes; the excess is dropp
       return { unsubscribe: () => undefined };
     },
     flush: async () => undefined,
+    // No status changes (no reconnects).
+    status: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise<never>(() => undefined) }) }),
     jetstreamManager: async () => ({
       streams: {
         info: async () => {

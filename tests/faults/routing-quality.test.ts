@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { faultQuality, quality, type RoutedRequest } from './routing-quality.js';
+import { excessMissZ, faultQuality, missesOf, quality, type RoutedRequest } from './routing-quality.js';
 
 /** `perWindow` requests in each 1 s window from `fromS` to `toS`, each sticky/annotated as `good(s)`. */
 function traffic(fromS: number, toS: number, good: (s: number) => boolean, perWindow = 10): RoutedRequest[] {
@@ -71,4 +71,21 @@ test('a dip within chance of the level is not a degradation', () => {
     q.atMs >= 4000 && q.atMs < 5000 ? { ...q, annotated: q.atMs % 1000 >= 150 } : q,
   );
   assert.equal(faultQuality(requests, 3000, 10_000).recoveredAfterS, 0);
+});
+
+test('excess misses: a sample missing as often as the other is not worse; one missing far more is', () => {
+  assert.equal(excessMissZ({ x: 0, n: 100 }, { x: 0, n: 100 }), 0);
+  assert.equal(excessMissZ({ x: 0, n: 0 }, { x: 3, n: 100 }), 0);
+  // The CI run of issue 16: 10 of 262 against 2 of 267 (z 2.37, p 0.009 one-sided).
+  assert.ok(Math.abs(excessMissZ({ x: 10, n: 262 }, { x: 2, n: 267 }) - 2.37) < 0.01);
+  // Fewer misses than the other: negative, never a failure of a one-sided test.
+  assert.ok(excessMissZ({ x: 2, n: 267 }, { x: 10, n: 262 }) < 0);
+  // A replica that lost its sessions (half its requests to the other of 2 endpoints) against a
+  // live one at 3%: far beyond 3.09 even on a loaded machine's 40 requests.
+  assert.ok(excessMissZ({ x: 20, n: 40 }, { x: 1, n: 40 }) > 3.09);
+  assert.equal(excessMissZ({ x: 4, n: 4 }, { x: 3, n: 3 }), 0);
+  assert.deepEqual(missesOf({ requests: 10, withPrevious: 8, sticky: 0.75, annotated: 1 }, 'sticky'), {
+    x: 2,
+    n: 8,
+  });
 });

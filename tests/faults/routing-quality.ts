@@ -100,3 +100,29 @@ export function faultQuality(
     lastBadEnd === null ? 0 : lastBadEnd >= observedEnd ? null : (lastBadEnd - faultAtMs) / 1000;
   return { baseline, worst, recoveredAfterS, windows };
 }
+
+/** Failures (`x`) among `n` trials: requests that left their session's endpoint, or went unannotated. */
+export interface Misses {
+  readonly x: number;
+  readonly n: number;
+}
+
+/** Misses of a share over a span: `withPrevious` for stickiness, `requests` for the annotation. */
+export function missesOf(q: Quality, key: 'sticky' | 'annotated'): Misses {
+  const n = key === 'sticky' ? q.withPrevious : q.requests;
+  return { x: Math.round((1 - (q[key] ?? 1)) * n), n };
+}
+
+/**
+ * One-sided two-proportion z statistic for "`a` misses more often than `b`":
+ * (xa/na - xb/nb) / sqrt(p (1 - p) (1/na + 1/nb)), p the pooled miss share. 0 when a sample
+ * is empty or neither missed; +Infinity when only `a` missed and `b` never could (pooled 1).
+ */
+export function excessMissZ(a: Misses, b: Misses): number {
+  if (a.n === 0 || b.n === 0) return 0;
+  const pooled = (a.x + b.x) / (a.n + b.n);
+  const diff = a.x / a.n - b.x / b.n;
+  if (pooled === 0) return 0;
+  if (pooled === 1) return diff > 0 ? Number.POSITIVE_INFINITY : 0;
+  return diff / Math.sqrt(pooled * (1 - pooled) * (1 / a.n + 1 / b.n));
+}

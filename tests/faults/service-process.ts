@@ -88,7 +88,13 @@ export class ServiceProcess {
   logged(msg: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
     return waitFor(
       `${this.name} logging "${msg}"`,
-      () => this.lines.find((l) => l['msg'] === msg),
+      () => {
+        const line = this.lines.find((l) => l['msg'] === msg);
+        // Said why at once rather than after the timeout (e.g. a port taken meanwhile).
+        if (!line && !this.running)
+          throw new Error(`${this.name} exited: ${JSON.stringify(this.lines.slice(-5))}`);
+        return line;
+      },
       timeoutMs,
     );
   }

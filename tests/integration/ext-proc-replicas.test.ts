@@ -10,6 +10,7 @@ import { connect } from 'nats';
 import { parseConfig } from '../../common/src/config/load.js';
 import type { PythiaConfig } from '../../common/src/config/schema.js';
 import { modelBucket } from '../../common/src/nats/setup.js';
+import { REPLICA_EVENTS } from '../../core/src/wire/channels.js';
 import { encodeModel } from '../../core/src/wire/codec.js';
 import type { WorkflowModel } from '../../core/src/workflow/workflow-model.js';
 import { type ExtProcService, startExtProc } from '../../ext-proc/src/adapters/service.js';
@@ -104,6 +105,14 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     await (await modelBucket(nc)).put('coding', encodeModel({ ...model, mode: 'proactive', version: 1 }));
     await nc.close();
     return nats;
+  }
+
+  /** A nats-server holding the model, and a first replica on it. */
+  async function firstReplica() {
+    const nats = await startNats();
+    const clock = new ManualClock(Date.UTC(2026, 5, 1));
+    const config = configFor(nats.url);
+    return { nats, clock, config, a: await startReplica(config, clock) };
   }
 
   /** `by` has applied every event `from` sent so far. */
@@ -214,11 +223,44 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     }
   });
 
+  test('after a nats-server restart, a joining replica still catches up with the sessions under way', async () => {
+    const { nats, clock, config, a } = await firstReplica();
+    try {
+      await request(a, 'n1', 'planner', 0, 0);
+      // The stream is in memory: the restart loses it, and A creates it again once reconnected.
+      await nats.restart();
+      const nc = await connect({ servers: nats.url });
+      try {
+        const jsm = await nc.jetstreamManager();
+        await waitFor('the replica stream created again', () =>
+          jsm.streams.info(REPLICA_EVENTS.stream).then(
+            () => true,
+            () => false,
+          ),
+        );
+      } finally {
+        await nc.close();
+      }
+      clock.advance(TOOL_TIME_MS);
+      await request(a, 'n1', 'explorer', 1, 0);
+      const sentBefore = a.service.replicaSync?.sent ?? 0;
+      const b = await startReplica(config, clock);
+      try {
+        assert.ok((b.service.replicas?.watermarks().get(a.service.replicaSync!.id) ?? 0) >= sentBefore);
+        assert.equal(b.service.sessions.size, 1, "A's session under way is known to B");
+      } finally {
+        b.client.close();
+        await b.service.stop();
+      }
+    } finally {
+      a.client.close();
+      await a.service.stop();
+      await nats.stop();
+    }
+  });
+
   test('a joining replica catches up from the stream before it is ready; a silent one stops counting', async () => {
-    const nats = await startNats();
-    const clock = new ManualClock(Date.UTC(2026, 5, 1));
-    const config = configFor(nats.url);
-    const a = await startReplica(config, clock);
+    const { nats, clock, config, a } = await firstReplica();
     try {
       await request(a, 'j1', 'planner', 0, 0);
       await request(a, 'j1', 'explorer', 1, 0);

@@ -135,6 +135,52 @@ test('a session spread over 2 or 4 replicas gets the endpoints and annotations i
   }
 });
 
+test("a replica that catches up decides a session's next request as the replica that saw it live", () => {
+  let now = 0;
+  const clock = { now: () => now, wallNow: () => 1_790_000_000_000 + now };
+  /** What the stream holds: every event of the replica that routed the session, on the wire. */
+  const stream: Uint8Array[] = [];
+  let seq = 0;
+  const core = (id: string, sink: (body: ReplicaEvent['body']) => void) => {
+    const c = createGatewayCore(config, {
+      clock,
+      random: seededRandom(7),
+      warmSender: { send: (plan) => c.planner.done(plan.endpoint) },
+      replica: { id, sink: { emit: sink } },
+    });
+    c.models.set({ ...learned, mode: 'proactive', version: 1 });
+    return c;
+  };
+  // `live` folds the router's events as they are sent; `later` starts once the session is
+  // under way and replays the stream at one instant, as a restarted replica catches up.
+  const live = core('live', () => undefined);
+  const later = core('later', () => undefined);
+  const router = core('router', (body) => {
+    const wire = REPLICA_EVENTS.encode({ replica: 'router', seq: ++seq, unixMs: clock.wallNow(), body });
+    stream.push(wire);
+    live.replicas?.apply(REPLICA_EVENTS.decode(wire), now);
+  });
+  // planner, a fan-out of 3 explorers, an engineer: sequential stages 5 ms of tool time apart.
+  for (const [step, stage] of SHAPE.slice(0, 3).entries()) {
+    const running = stage.map((agent, k) => {
+      const inp = input('s', agent, step, k);
+      return { inp, d: router.router.route(inp) };
+    });
+    now += 40;
+    for (const r of running) router.router.complete(r.d, r.inp, ok(`s output ${step}`));
+    now += 5;
+  }
+  now += 2000;
+  for (const wire of stream) {
+    const event = REPLICA_EVENTS.decode(wire);
+    assert.equal(later.replicas?.apply(event, now, clock.wallNow() - event.unixMs, true), 'applied');
+  }
+  const next = input('s', 'engineer', 3);
+  const [a, b] = [live, later].map((c) => seen(c.router.route(next)));
+  assert.match(a ?? '', /x-pythia-mode=proactive/);
+  assert.equal(b, a);
+});
+
 test('another replica in-flight load counts until it ends, or until that replica stops being heard from', () => {
   const { cores, advance, now } = replicas(2);
   const [a, b] = cores as [GatewayCore, GatewayCore];

@@ -28,7 +28,8 @@ export function streamLimits(config: PythiaConfig): StreamLimits {
   };
 }
 
-async function ensureStream(
+/** Creates the stream, or updates it to `config` where it exists. */
+export async function ensureStream(
   jsm: JetStreamManager,
   config: Partial<StreamConfig> & { name: string },
 ): Promise<void> {

@@ -3,7 +3,9 @@
 // every other replica applies them to its own view as they arrive (loopback: about a
 // millisecond). A memory stream (PYTHIA_REPLICA, ext_proc.replicas.stream_max_age_s) captures
 // the same subject, so a starting replica first replays it through a plain ephemeral consumer
-// and only then reports ready. A replica not heard from for dead_after_ms stops counting.
+// and only then reports ready. A nats-server restart loses a memory stream: every replica
+// creates it again when its connection comes back, or a replica started later would catch up
+// from nothing. A replica not heard from for dead_after_ms stops counting.
 import { randomUUID } from 'node:crypto';
 import {
   AckPolicy,
@@ -17,7 +19,9 @@ import {
 } from 'nats';
 import type { PythiaConfig } from '../../../common/src/config/schema.js';
 import type { Logger } from '../../../common/src/logger.js';
+import { retryWithBackoff } from '../../../common/src/nats/backoff.js';
 import type { NatsLink } from '../../../common/src/nats/connection.js';
+import { ensureStream } from '../../../common/src/nats/setup.js';
 import type { Clock } from '../../../core/src/clock.js';
 import { REPLICA_EVENTS } from '../../../core/src/wire/channels.js';
 import type { ReplicaEvent, ReplicaEventBody } from '../../../core/src/wire/replica-event.js';
@@ -43,6 +47,7 @@ export class ReplicaSync implements ReplicaSink {
   private bufferedBytes = 0;
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
+  private readonly stopping = new AbortController();
   private markReady!: () => void;
   /** Resolves once the stream was replayed (or catch-up gave up after its timeout). */
   readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
@@ -120,14 +125,13 @@ export class ReplicaSync implements ReplicaSink {
       },
     });
     await nc.flush();
+    void this.keepStream(nc);
     await this.replay(nc);
     this.finishCatchUp();
   }
 
-  /** Reads the stream up to its last message at the time, through a plain ephemeral consumer. */
-  private async replay(nc: NatsConnection): Promise<void> {
-    const jsm = await nc.jetstreamManager();
-    const config = {
+  private streamConfig() {
+    return {
       name: REPLICA_EVENTS.stream,
       subjects: [REPLICA_EVENTS.subject],
       retention: RetentionPolicy.Limits,
@@ -136,6 +140,37 @@ export class ReplicaSync implements ReplicaSink {
       max_age: nanos(this.settings.stream_max_age_s * 1000),
       max_bytes: this.settings.stream_max_bytes,
     };
+  }
+
+  /**
+   * Creates the stream again each time the connection comes back: in memory, it is gone
+   * after a nats-server restart (the live subscription itself is renewed by the client).
+   */
+  private async keepStream(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (this.stopped) return;
+      if (status.type !== 'reconnect') continue;
+      await retryWithBackoff(
+        async () => {
+          await ensureStream(await nc.jetstreamManager(), this.streamConfig());
+          return 'done';
+        },
+        {
+          signal: this.stopping.signal,
+          onError: (err, retryMs) =>
+            this.log.warn(
+              { err, retry_ms: retryMs },
+              'replica stream not re-created after a reconnect; retrying',
+            ),
+        },
+      );
+    }
+  }
+
+  /** Reads the stream up to its last message at the time, through a plain ephemeral consumer. */
+  private async replay(nc: NatsConnection): Promise<void> {
+    const jsm = await nc.jetstreamManager();
+    const config = this.streamConfig();
     let last: number;
     try {
       last = (await jsm.streams.info(config.name)).state.last_seq;
@@ -217,7 +252,7 @@ export class ReplicaSync implements ReplicaSink {
     if (event.replica === this.id) return false;
     const ageMs = this.wallNow() - event.unixMs;
     const gaps = view.counts.gaps;
-    const result = view.apply(event, this.clock.now(), ageMs);
+    const result = view.apply(event, this.clock.now(), ageMs, !live);
     this.metrics.replicaEventBytesTotal.inc({ direction: 'received' }, data.length);
     this.metrics.replicaEventsTotal.inc({ direction: result, kind: event.body.kind });
     if (view.counts.gaps > gaps) this.metrics.replicaLostTotal.inc({ what: 'gap' }, view.counts.gaps - gaps);
@@ -247,6 +282,7 @@ export class ReplicaSync implements ReplicaSink {
 
   stop(): void {
     this.stopped = true;
+    this.stopping.abort();
     clearInterval(this.timer);
     this.subscription?.unsubscribe();
     this.markReady();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { zeroLoad } from '../../../core/src/cluster/cluster-state.js';
 import { chainedBlockHashes } from '../../../core/src/prompt/prefix-hash.js';
-import { costModelScorer } from '../../src/core/scheduling/plugins/cost-model-scorer.js';
+import { costModelScorer, placementCostMs } from '../../src/core/scheduling/plugins/cost-model-scorer.js';
 import { endpoint, request, sequence } from './helpers.js';
 
 const scorer = costModelScorer.create(costModelScorer.parameters!.parse({}));
@@ -83,4 +83,21 @@ test("a fan-out sibling is pulled by what an earlier stage computed (its own thr
   const scores = scorer.score(sibling, [endpoint('thread', running(2)), endpoint('other', running(2))], ctx);
   assert.equal(scores[0], 1, `scores ${scores.join(',')}`);
   assert.ok((scores[1] ?? 1) < 1, `scores ${scores.join(',')}`);
+});
+
+test('requests placed since the last scrape count as context: their KV is read every step', () => {
+  // Two 30k-token requests: just placed (KV usage not scraped yet) or resident (scraped).
+  const inFlight = { inFlight: 2, reservedTokens: 60_600, decodeTokens: 600 };
+  const placed = { running: 0, local: { ...zeroLoad(), ...inFlight } };
+  const resident = { ...placed, running: 2, kvUsage: 0.6 };
+  const cost = (patch: object) =>
+    placementCostMs(
+      costModelScorer.parameters!.parse({}),
+      big,
+      endpoint('e', patch).endpoint,
+      0,
+      sequence(0).settings,
+    );
+  const ratio = cost(placed) / cost(resident);
+  assert.ok(ratio > 0.97 && ratio < 1.03, `placed ${cost(placed)} resident ${cost(resident)}`);
 });

@@ -122,6 +122,8 @@ export interface ReplicaViewCounts {
 
 export class ReplicaView {
   private readonly peers = new Map<string, Peer>();
+  /** Local time the latest replayed event was folded in at (replayed times never go back). */
+  private replayedAtMs = Number.NEGATIVE_INFINITY;
   readonly counts: ReplicaViewCounts = { gaps: 0, dead: 0, dropped: 0, refused: 0 };
   private inFlightCount = 0;
   private inFlightBytes = 0;
@@ -157,8 +159,16 @@ export class ReplicaView {
    * Applies one event at local time `nowMs`; `ageMs` is how long ago it was sent (catch-up
    * replays old events: a replica silent for longer than the bound is dropped by the next
    * expire(), with its in-flight requests).
+   *
+   * A live event is folded in at `nowMs`, when it arrived, as every live replica folds it.
+   * A replayed one (`replayed`: read from the stream, or held while catching up) is folded in
+   * at the time it was sent, on this replica's clock: replayed at one instant, a session's
+   * sequential requests would start within the sibling launch window of each other and merge
+   * into one stage (other roles, other predictions and tie-breaks than the live replicas'),
+   * and reservations and prefix blocks would look newer than they are. Those times never go
+   * backwards (senders' clocks may differ by a few milliseconds) nor past `nowMs`.
    */
-  apply(event: ReplicaEvent, nowMs: number, ageMs = 0): ApplyResult {
+  apply(event: ReplicaEvent, nowMs: number, ageMs = 0, replayed = false): ApplyResult {
     if (event.replica === this.self) return 'own';
     if (!this.acceptable(event)) {
       this.counts.refused++;
@@ -177,7 +187,12 @@ export class ReplicaView {
     if (peer.lastSeq > 0 && event.seq > peer.lastSeq + 1) this.counts.gaps += event.seq - peer.lastSeq - 1;
     peer.lastSeq = event.seq;
     peer.lastHeardMs = Math.max(peer.lastHeardMs, heardMs);
-    this.fold(peer, event.body, nowMs);
+    let atMs = nowMs;
+    if (replayed) {
+      atMs = Math.min(nowMs, Math.max(this.replayedAtMs, heardMs));
+      this.replayedAtMs = atMs;
+    }
+    this.fold(peer, event.body, atMs);
     return 'applied';
   }
 

@@ -51,7 +51,10 @@ export function placementCostMs(
   const load = totalLoad(ep);
   const queued = ep.waiting;
   const batch = Math.max(ep.running, load.inFlight - queued, 0);
-  const context = Math.max(ep.kvUsage * ep.kvCapacityTokens, load.reservedTokens / 2);
+  // KV read each step: the scraped usage, or what is in flight there when more (requests
+  // placed since the last scrape, e.g. a fan-out's siblings, whose long prompts would
+  // otherwise look free): reserved tokens less the half of the expected output not yet decoded.
+  const context = Math.max(ep.kvUsage * ep.kvCapacityTokens, load.reservedTokens - load.decodeTokens / 2);
   // Output still to decode per running request: about half of each one's expected output.
   const remaining = load.inFlight > 0 ? load.decodeTokens / (2 * load.inFlight) : 0;
   const output = request.outputExpected ?? request.maxTokens ?? settings.defaultOutputTokens;
