@@ -71,9 +71,11 @@ export function floodGateway(
     }),
   );
   const seqs = new Map<string, number>();
+  // Sequence numbers of the three real peers only: a forged id sends once (seq 1), and a map of
+  // every forged id would be the bench's own growth.
   const fromReplica = (replica: string, body: ReplicaEventBody, now: number) => {
     const seq = (seqs.get(replica) ?? 0) + 1;
-    seqs.set(replica, seq);
+    if (PEERS.includes(replica)) seqs.set(replica, seq);
     view.apply({ replica, seq, unixMs: Date.now(), body }, now);
   };
   const finishExchange = (p: StreamProcessor) => {
