@@ -179,8 +179,9 @@ test('with the session history on the same model, the warm carries it after the 
 });
 
 test('session history stays within its byte budgets', () => {
-  const history = new SessionHistory({ ...BOUNDS, maxBytes: 4000 }, 400, atZero);
-  history.record('w', 'big', 'm', { messages: [{ role: 'user', content: 'x'.repeat(300) }] }, '');
+  // Per session 1000 bytes, overhead included (an entry of two 50-character messages is ~600).
+  const history = new SessionHistory({ ...BOUNDS, maxBytes: 4000 }, 1000, atZero);
+  history.record('w', 'big', 'm', { messages: [{ role: 'user', content: 'x'.repeat(900) }] }, '');
   assert.equal(history.get('w', 'big'), undefined, 'over the per-session bound');
   for (let i = 0; i < 20; i++)
     history.record(
@@ -193,6 +194,17 @@ test('session history stays within its byte budgets', () => {
   assert.ok(history.sizeBytes <= 4000);
   assert.ok(history.get('w', 's19'));
   assert.equal(history.get('w', 's0'), undefined);
+});
+
+test("the per-session bound counts a history's messages, not only their text", () => {
+  const history = new SessionHistory(BOUNDS, 64 * 1024, atZero);
+  // 2000 empty messages: no text, but ~110 KiB of objects (within the table's 1 MiB).
+  const messages = Array.from({ length: 2000 }, () => ({ role: 'user', content: '' }));
+  history.record('w', 'many', 'm', { messages }, '');
+  assert.equal(history.get('w', 'many'), undefined);
+  history.put('w', 'remote', { model: 'm', messages });
+  assert.equal(history.get('w', 'remote'), undefined, 'from another replica too');
+  assert.equal(history.size, 0);
 });
 
 test('a warm is sent only when the prefill it is expected to save exceeds its cost at the target', () => {

@@ -8,6 +8,9 @@ import { PrefixIndex } from '../../../ext-proc/src/core/routing/prefix-index.js'
 import { SessionAffinity } from '../../../ext-proc/src/core/routing/session-affinity.js';
 import { SessionHistory } from '../../../ext-proc/src/core/routing/session-history.js';
 import { SessionTracker } from '../../../ext-proc/src/core/routing/session-tracker.js';
+import { ReplicaView, type ReplicaViewParts } from '../../../ext-proc/src/core/routing/replica-view.js';
+import { ClusterState } from '../../../core/src/cluster/cluster-state.js';
+import { ConversationChains } from '../../../core/src/identity/conversation-chain.js';
 import { BoundedMap } from '../../../core/src/bounded/bounded-map.js';
 import { stringBytes } from '../../../core/src/bounded/memory-cost.js';
 import { parseConfig } from '../../../common/src/config/load.js';
@@ -192,6 +195,78 @@ export function measureEntryCosts(print: (line: string) => void): void {
         }
       },
       (core) => core.tables.learners.bytes,
+    ),
+  );
+  // Identity resolution's tables are BoundedLru maps: conversation ends (hash -> session) as one.
+  print(
+    measureWith(
+      'identity chains',
+      () =>
+        new ConversationChains({ maxEntries: 10 * N, maxBytes: 2 ** 40, idleMs: 0 }, { now, wallNow: now }),
+      (chains, i) => chains.remember([(i * 2654435761) >>> 0], `c-${requestId(i).slice(0, 8)}`),
+      (chains) => chains.bytes,
+    ),
+  );
+  // Remote in-flight requests alone: the tables they fold into are stubs here.
+  const noop = () => undefined;
+  const stubs = {
+    sessions: { start: noop, end: noop, forget: noop },
+    affinity: { placed: noop, reserve: noop },
+    prefixIndex: { record: noop, confirm: noop },
+    prompts: { put: noop },
+    history: { put: noop, drop: noop },
+    planner: { remoteWarm: noop },
+  };
+  const endpoint = '127.0.0.1:8000';
+  print(
+    measureWith(
+      'remote in flight',
+      () =>
+        new ReplicaView(
+          'self',
+          {
+            ...stubs,
+            cluster: new ClusterState([
+              { name: 'pool-a', models: ['bench-model'], endpoints: [{ address: endpoint }] },
+            ]),
+          } as unknown as ReplicaViewParts,
+          {
+            deadAfterMs: 2 ** 40,
+            maxReplicas: 8,
+            maxInFlightPerReplica: 10 * N,
+            requestMaxMs: 2 ** 40,
+            maxRemoteInFlight: 10 * N,
+            maxRemoteBytes: 2 ** 40,
+            maxIdentifierLength: 128,
+            maxPrefixHashes: 8192,
+            maxReservationMs: 120_000,
+          },
+        ),
+      (view, i) => {
+        // Decoded events: fresh strings and a fresh hash array each.
+        const x = id(i);
+        const fresh = (v: string) => `${v} `.slice(0, -1);
+        view.apply(
+          {
+            replica: 'peer-0',
+            seq: i + 1,
+            unixMs: 0,
+            body: {
+              kind: 'start',
+              requestId: requestId(i),
+              identity: { workflow: fresh(x.workflow), session: fresh(x.session), agent: fresh(x.agent) },
+              endpoint: fresh(endpoint),
+              reservedTokens: 1000,
+              overflow: 0,
+              decodeTokens: 64,
+              prefixHashes: [(i * 2654435761) >>> 0, i],
+              prompt: null,
+            },
+          },
+          0,
+        );
+      },
+      (view) => view.remoteBytes,
     ),
   );
   print(

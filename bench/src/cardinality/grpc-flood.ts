@@ -1,23 +1,30 @@
 // Distinct sessions (no end marker) through the real gRPC ext_proc service in a child
 // process, each one whole exchange as Envoy runs it (request headers and body, response
-// headers and body, close), many streams at once over several connections.
+// headers and body, close), many streams at once over several connections. The driver is
+// the lean HTTP/2 one (h2-driver.ts) unless `driver` is 'grpc-js' (the Envoy-faithful test
+// client, which costs more CPU than the service and so was the limit on a small machine).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { EnvoyExtProcClient, TEST_FILTER } from '../../../test-support/src/envoy-ext-proc-client.js';
 import type { HeaderList } from '../../../test-support/src/header-mutation.js';
 import { announcedPort } from '../../../test-support/src/announced-port.js';
 import type { FloodSize } from './cores.js';
+import { exchangeFrames, H2ExtProcConnection, responseFrames } from './h2-driver.js';
 import { formatRow, identityOf, type MemoryFigures, type Sample, systemPrompt } from './memory.js';
 
 interface ServerMemory extends MemoryFigures {
   readonly tracked: number;
   readonly trackedBytes: number;
+  /** The service's CPU time so far (user + system). */
+  readonly cpuMs: number;
 }
 
 async function startServer(bounds: number | null): Promise<{ child: ChildProcess; port: number }> {
   const script = fileURLToPath(new URL('./server-process.ts', import.meta.url));
   const extra = bounds === null ? [] : [String(bounds)];
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...extra], {
+  // CARDINALITY_SERVER_NODE_ARGS: extra node flags for the service (e.g. --cpu-prof to profile it).
+  const nodeArgs = (process.env['CARDINALITY_SERVER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, '--expose-gc', '--import', 'tsx', script, ...extra], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const port = await announcedPort(child, 'ext-proc');
@@ -79,6 +86,55 @@ export interface GrpcFloodResult {
   readonly samples: readonly Sample[];
 }
 
+export type FloodDriver = 'h2' | 'grpc-js';
+
+/** One exchange per call on connection `w % connections`: true when it went through unmodified-or-routed. */
+type RunOne = (w: number, i: number) => Promise<boolean>;
+
+async function grpcJsDriver(
+  target: string,
+  connections: number,
+  size: FloodSize,
+): Promise<{ run: RunOne; close: () => void }> {
+  const clients = Array.from({ length: connections }, () => new EnvoyExtProcClient(target, TEST_FILTER));
+  await Promise.all(clients.map((c) => c.waitForReady()));
+  return {
+    run: async (w, i) => {
+      const { headers, body } = request(i, size);
+      const client = clients[w % clients.length] as EnvoyExtProcClient;
+      try {
+        const out = await client.roundTrip(headers, [body], UPSTREAM);
+        return out.request.kind === 'continue' && out.request.failedOpen === null;
+      } catch {
+        return false;
+      }
+    },
+    close: () => {
+      for (const c of clients) c.close();
+    },
+  };
+}
+
+function h2Driver(target: string, connections: number, size: FloodSize): { run: RunOne; close: () => void } {
+  const pool = Array.from({ length: connections }, () => new H2ExtProcConnection(target));
+  const upstream = responseFrames(UPSTREAM.status, UPSTREAM.headers, UPSTREAM.chunks[0] as Buffer);
+  let reported = 0;
+  return {
+    run: async (w, i) => {
+      const { headers, body } = request(i, size);
+      const why = await (pool[w % pool.length] as H2ExtProcConnection).run(
+        exchangeFrames(headers, body, upstream),
+      );
+      // The first few failures are shown: a driver bug must not pass as the service's.
+      if (why !== null && reported++ < 5) console.error(`exchange ${i} failed: ${why}`);
+      return why === null;
+    },
+    close: () => {
+      for (const c of pool) c.close();
+    },
+  };
+}
+
 export async function floodGrpc(
   size: FloodSize,
   concurrency: number,
@@ -86,11 +142,12 @@ export async function floodGrpc(
   bounds: number | null,
   maxSeconds: number,
   print: (line: string) => void,
+  driver: FloodDriver = 'h2',
 ): Promise<GrpcFloodResult> {
   const server = await startServer(bounds);
   const target = `127.0.0.1:${server.port}`;
-  let clients = Array.from({ length: connections }, () => new EnvoyExtProcClient(target, TEST_FILTER));
-  await Promise.all(clients.map((c) => c.waitForReady()));
+  const client =
+    driver === 'h2' ? h2Driver(target, connections, size) : await grpcJsDriver(target, connections, size);
   const before = await serverMemory(server.child);
   print(formatRow('ext-proc', 0, before, `tracked ${before.tracked}`));
   const samples: Sample[] = [{ done: 0, rssMiB: before.rssMiB, heapMiB: before.heapMiB }];
@@ -99,23 +156,27 @@ export async function floodGrpc(
   let failed = 0;
   let reporting: Promise<void> = Promise.resolve();
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const serverCpuStart = before.cpuMs;
+  let lap = { at: 0, ms: started };
+  /** CPU per exchange of the driver (this process) and of the service: which one is the limit. */
+  const cpuPerExchange = (at: number, serverCpuMs: number): string => {
+    const mine = process.cpuUsage(cpuStart);
+    const driverMs = (mine.user + mine.system) / 1000 / at;
+    return `cpu/exchange: driver ${driverMs.toFixed(2)} ms, service ${((serverCpuMs - serverCpuStart) / at).toFixed(2)} ms`;
+  };
   const worker = async (w: number): Promise<void> => {
     for (;;) {
       if ((performance.now() - started) / 1000 >= maxSeconds) return;
       const i = next++;
       if (i >= size.sessions) return;
-      const { headers, body } = request(i, size);
-      const client = clients[w % clients.length] as EnvoyExtProcClient;
-      try {
-        const out = await client.roundTrip(headers, [body], UPSTREAM);
-        if (out.request.kind !== 'continue' || out.request.failedOpen !== null) failed++;
-      } catch {
-        failed++;
-      }
+      if (!(await client.run(w, i))) failed++;
       done++;
       if (done % size.every === 0) {
         const at = done;
-        const rate = at / ((performance.now() - started) / 1000);
+        const now = performance.now();
+        const rate = (at - lap.at) / ((now - lap.ms) / 1000);
+        lap = { at, ms: now };
         reporting = reporting.then(async () => {
           const m = await serverMemory(server.child);
           samples.push({ done: at, rssMiB: m.rssMiB, heapMiB: m.heapMiB });
@@ -124,7 +185,7 @@ export async function floodGrpc(
               'ext-proc',
               at,
               m,
-              `tracked ${m.tracked} (${(m.trackedBytes / 2 ** 20).toFixed(1)} MiB est.)  failed ${failed}  ${rate.toFixed(0)}/s`,
+              `tracked ${m.tracked} (${(m.trackedBytes / 2 ** 20).toFixed(1)} MiB est.)  failed ${failed}  ${rate.toFixed(0)}/s  ${cpuPerExchange(at, m.cpuMs)}`,
             ),
           );
         });
@@ -139,8 +200,8 @@ export async function floodGrpc(
     samples.push({ done, rssMiB: m.rssMiB, heapMiB: m.heapMiB, offGrid: true });
     print(formatRow('ext-proc', done, m, `tracked ${m.tracked}  failed ${failed}  (stopped)`));
   }
-  for (const c of clients) c.close();
-  clients = [];
+  if (done > 0) print(`ext-proc ${cpuPerExchange(done, (await serverMemory(server.child)).cpuMs)}`);
+  client.close();
   server.child.kill('SIGTERM');
   return { failed, done, seconds, samples };
 }

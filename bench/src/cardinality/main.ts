@@ -15,19 +15,22 @@
 // `--grpc-max-seconds N` stops the gRPC flood after N seconds, `--max-seconds N` each
 // in-process part (the table says how far each got).
 // Sizes: `--sessions --agents --workflows --every --grpc-sessions --grpc-every --grpc-bounds
-// N|default --gateway-bounds N`; `--only grpc|gateway|profiler|autoscaler` runs one part; `--measure` prints
+// N|default --gateway-bounds N --concurrency N --connections N`; `--driver h2|grpc-js` the gRPC
+// part's client (h2: lean HTTP/2 frames, the default; grpc-js: the Envoy-faithful test client,
+// costlier than the service it drives); `--only grpc|gateway|profiler|autoscaler` runs one part; `--measure` prints
 // the per-entry costs behind the byte bounds' constants instead.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { floodAutoscaler, type FloodResult, floodProfiler, type FloodSize } from './cores.js';
 import { extProcFillAt, floodConfig } from './flood-config.js';
 import { floodGateway } from './gateway-flood.js';
-import { floodGrpc } from './grpc-flood.js';
+import { type FloodDriver, floodGrpc } from './grpc-flood.js';
 import { measureEntryCosts } from './entry-cost.js';
 import { type Judgement, printTable } from './memory.js';
 
 interface Args extends FloodSize {
   only: string | null;
+  driver: FloodDriver;
   concurrency: number;
   connections: number;
   measure: boolean;
@@ -46,6 +49,7 @@ const DEFAULT: Args = {
   workflows: 10_000,
   every: 100_000,
   only: null,
+  driver: 'h2',
   concurrency: 256,
   connections: 8,
   measure: false,
@@ -90,7 +94,11 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--concurrency') args.concurrency = value();
     else if (a === '--connections') args.connections = value();
     else if (a === '--only') args.only = argv[++i] ?? null;
-    else if (a === '--measure') args.measure = true;
+    else if (a === '--driver') {
+      const d = argv[++i];
+      if (d !== 'h2' && d !== 'grpc-js') throw new Error('--driver is h2 or grpc-js');
+      args.driver = d;
+    } else if (a === '--measure') args.measure = true;
     else throw new Error(`unknown argument ${a}`);
   }
   return args;
@@ -138,7 +146,7 @@ else {
     const sessions = args.grpcSessions;
     const every = Math.min(args.grpcEvery, sessions);
     print(
-      `gRPC: ${sessions} sessions, figures every ${every}, tables ${args.grpcBounds === null ? 'at the default bounds' : `bounded to ${args.grpcBounds} sessions`}${Number.isFinite(args.grpcMaxSeconds) ? `, at most ${args.grpcMaxSeconds} s` : ''}`,
+      `gRPC (${args.driver} driver, ${args.connections} connections, ${args.concurrency} streams in flight): ${sessions} sessions, figures every ${every}, tables ${args.grpcBounds === null ? 'at the default bounds' : `bounded to ${args.grpcBounds} sessions`}${Number.isFinite(args.grpcMaxSeconds) ? `, at most ${args.grpcMaxSeconds} s` : ''}`,
     );
     const r = await floodGrpc(
       { ...args, sessions, every },
@@ -147,6 +155,7 @@ else {
       args.grpcBounds,
       args.grpcMaxSeconds,
       print,
+      args.driver,
     );
     print(
       `ext-proc: ${r.done} of ${sessions} sessions in ${r.seconds.toFixed(0)} s (${(r.done / r.seconds).toFixed(0)}/s), ${r.failed} exchanges failed`,

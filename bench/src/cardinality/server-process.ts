@@ -13,10 +13,15 @@ const config = floodConfig(bounds, { listen: '127.0.0.1:0', admin: '127.0.0.1:0'
 const service = await startExtProc(config, { log: createLogger('ext-proc', 'warn') });
 process.on('message', (m) => {
   if (m !== 'mem') return;
+  // CPU before the full collection memoryNow() forces.
+  const cpu = process.cpuUsage();
   process.send?.({
+    cpuMs: (cpu.user + cpu.system) / 1000,
     ...memoryNow(),
     tracked: service.sessions.size,
     trackedBytes: service.sessions.sizeBytes,
   });
 });
 process.stdout.write(`PORT ${service.grpcPort}\n`);
+// Exit on SIGTERM through process.exit, so exit hooks (a --cpu-prof profile) run.
+process.once('SIGTERM', () => process.exit(0));

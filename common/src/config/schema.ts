@@ -136,10 +136,18 @@ const extProcSchema = z.strictObject({
       stream_max_bytes: positiveInt.default(256 * 1024 * 1024),
       /** A starting replica reports ready after this long even if its catch-up did not finish. */
       catch_up_timeout_s: positiveInt.default(15),
+      /** Live events held (bytes) while catching up; past it they are dropped and counted (lost, what=buffer). */
+      catch_up_buffer_bytes: positiveInt.default(64 * 1024 * 1024),
       /** Other replicas followed at most. */
       max_replicas: positiveInt.default(256),
       /** In-flight requests followed per other replica (the oldest dropped beyond). */
       max_in_flight_per_replica: positiveInt.default(100_000),
+      /**
+       * In-flight requests followed over all other replicas, and their estimated bytes
+       * (overhead included); past either, the oldest of the replica holding the most bytes goes.
+       */
+      max_remote_in_flight: positiveInt.default(200_000),
+      max_remote_bytes: positiveInt.default(128 * 1024 * 1024),
     })
     .prefault({}),
 });
@@ -280,6 +288,12 @@ const schedulerSchema = z.strictObject({
           tenant_header: headerName.default('x-pythia-tenant'),
           /** Weight per flow name (tenant, workflow, or tenant/workflow); others weigh 1. */
           weights: z.record(z.string(), z.number().positive()).default({}),
+          /**
+           * Flows held at once per pool, each with its own share; the held requests of flows
+           * beyond it (not named in `weights`) share one flow, so a client inventing tenants
+           * cannot multiply its share or crowd out the configured ones.
+           */
+          max_flows: positiveInt.default(256),
         })
         .prefault({}),
     })

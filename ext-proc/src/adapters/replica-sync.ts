@@ -31,6 +31,9 @@ import type { ExtProcMetrics } from './metrics.js';
 /** Wall time with sub-millisecond resolution (staleness on loopback is about 1 ms). */
 export const preciseWallNow = (): number => performance.timeOrigin + performance.now();
 
+/** Bytes of one held event besides its payload (the Uint8Array and its backing store). */
+const BUFFERED_EVENT_BYTES = 160;
+
 export class ReplicaSync implements ReplicaSink {
   readonly id = randomUUID();
   private seq = 0;
@@ -40,6 +43,8 @@ export class ReplicaSync implements ReplicaSink {
   private view: ReplicaView | null = null;
   private subscription: Subscription | null = null;
   private buffered: Uint8Array[] | null = [];
+  /** Bytes of `buffered` (bounded by catch_up_buffer_bytes). */
+  private bufferedBytes = 0;
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
   private readonly stopping = new AbortController();
@@ -115,7 +120,7 @@ export class ReplicaSync implements ReplicaSink {
     this.subscription = nc.subscribe(REPLICA_EVENTS.subject, {
       callback: (err, msg) => {
         if (err) return;
-        if (this.buffered) this.buffered.push(msg.data);
+        if (this.buffered) this.hold(msg.data);
         else this.receive(msg.data, true);
       },
     });
@@ -202,10 +207,30 @@ export class ReplicaSync implements ReplicaSink {
     this.log.info({ replayed, stream_last_seq: last }, 'caught up with the other ext-proc replicas');
   }
 
+  /**
+   * Keeps a live event until catch-up ends, within catch_up_buffer_bytes: a copy (the
+   * message's bytes may be a view into a larger read buffer) and a fixed overhead each.
+   */
+  private hold(data: Uint8Array): void {
+    const bytes = data.length + BUFFERED_EVENT_BYTES;
+    if (!this.buffered || this.bufferedBytes + bytes > this.settings.catch_up_buffer_bytes) {
+      this.metrics.replicaLostTotal.inc({ what: 'buffer' });
+      return;
+    }
+    this.buffered.push(data.slice());
+    this.bufferedBytes += bytes;
+  }
+
+  /** Bytes of live events held while catching up. */
+  get heldBytes(): number {
+    return this.bufferedBytes;
+  }
+
   private finishCatchUp(): void {
     if (this.caughtUp) return;
     const pending = this.buffered ?? [];
     this.buffered = null;
+    this.bufferedBytes = 0;
     // Held while catching up: their age is not the transit's.
     for (const data of pending) this.receive(data, false);
     this.view?.expire(this.clock.now());

@@ -24,7 +24,7 @@ import type { ReplicaView } from '../core/routing/replica-view.js';
 import { ExtProcMetrics } from './metrics.js';
 import { ModelWatcher } from '../../../common/src/model-watcher.js';
 import type { Clock } from '../../../core/src/clock.js';
-import { systemClock, systemRequestIds } from './system-sources.js';
+import { systemClock, systemRequestIds, systemTimers } from './system-sources.js';
 import { NatsTracePublisher } from './trace-publisher.js';
 import { HttpWarmSender } from './warm-sender.js';
 
@@ -146,13 +146,7 @@ export async function startExtProc(
     warmSender: { send: (plan) => warmer?.send(plan) },
     events: metrics,
     flowEvents: metrics.flow,
-    timers: {
-      at: (atMs, fn) => {
-        const timer = setTimeout(fn, Math.max(0, atMs - clock.now()));
-        return () => clearTimeout(timer);
-      },
-      defer: (fn) => setImmediate(fn),
-    },
+    timers: systemTimers(clock),
     ...(sync ? { replica: { id: sync.id, sink: sync } } : {}),
   });
   if (sync && core.replicas) sync.attach(core.replicas);

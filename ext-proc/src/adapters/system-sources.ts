@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../../core/src/clock.js';
 import type { RequestIdSource } from '../core/envoy/stream-processor.js';
+import type { FlowTimers } from '../core/flow-control/flow-controller.js';
 
 export const systemClock: Clock = { now: () => performance.now(), wallNow: () => Date.now() };
 
@@ -20,3 +21,17 @@ export const systemRequestIds: RequestIdSource = () => {
   generated = (generated + 1) % Number.MAX_SAFE_INTEGER;
   return `px-${processTag}-${Date.now().toString(36)}-${generated.toString(36)}`;
 };
+
+/** Flow control's timers on Node's: `at` on `clock`'s time, `defer` as given (setImmediate by default). */
+export function systemTimers(
+  clock: Clock,
+  defer: FlowTimers['defer'] = (fn) => setImmediate(fn),
+): FlowTimers {
+  return {
+    at: (atMs, fn) => {
+      const timer = setTimeout(fn, Math.max(0, atMs - clock.now()));
+      return () => clearTimeout(timer);
+    },
+    defer,
+  };
+}

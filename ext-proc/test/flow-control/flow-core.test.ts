@@ -301,7 +301,7 @@ describe('flow controller', () => {
   });
 
   it('sheds past the count and byte bounds, and at the TTL (abandoning the prepared request)', () => {
-    const h = new Harness({ maxQueued: 1, maxQueuedBytes: 150, ttlMs: 10_000, retryAfterS: 3 });
+    const h = new Harness({ maxQueued: 1, maxQueuedBytes: 1000, ttlMs: 10_000, retryAfterS: 3 });
     h.saturate(A, true);
     h.saturate(B, true);
     assert.equal(h.admit('first', {}).kind, 'held');
@@ -320,7 +320,8 @@ describe('flow controller', () => {
     assert.equal(h.outcomes[0]?.outcome.kind, 'shed');
     assert.deepEqual(h.abandoned, ['second', 'first']);
     assert.equal(h.flow.depth('p'), 0);
-    const bytes = new Harness({ maxQueuedBytes: 150 });
+    // One held request counts 100 body bytes plus its overhead (HELD_ENTRY_BYTES): two exceed 1000.
+    const bytes = new Harness({ maxQueuedBytes: 1000 });
     bytes.saturate(A, true);
     bytes.saturate(B, true);
     assert.equal(bytes.admit('a', {}).kind, 'held');
@@ -384,11 +385,38 @@ describe('flow controller', () => {
   });
 
   it('releases the flow with the least attained service first (tenants)', () => {
-    const h = serial({ fairness: { enabled: true, key: 'tenant', weights: new Map() } });
+    const h = serial({ fairness: { enabled: true, key: 'tenant', weights: new Map(), maxFlows: 256 } });
     h.admit('big-1', { [A]: 1 }, { tenant: 'big', tokens: 600 });
     h.admit('big-2', { [A]: 1 }, { tenant: 'big', tokens: 600 });
     h.admit('small-1', { [A]: 1 }, { tenant: 'small', tokens: 550 });
     // big-1 first (both flows at 0: by name); then small (550 < 600 attained), then big.
     assert.deepEqual(drain(h), ['big-1', 'small-1', 'big-2']);
+  });
+
+  it("counts a held request's flow name and overhead against the byte bound, not its body alone", () => {
+    // The tenant comes from a client header: 60 KiB each (Envoy's default header limit), no body.
+    const h = serial({
+      maxQueuedBytes: 1024 * 1024,
+      fairness: { enabled: true, key: 'tenant', weights: new Map(), maxFlows: 256 },
+    });
+    for (let i = 0; i < 100; i++)
+      h.admit(`r${i}`, { [A]: 1 }, { tenant: `${i}-${'t'.repeat(60_000)}`, bytes: 0 });
+    assert.ok(h.flow.depth('p') < 100, `${h.flow.depth('p')} held`);
+    assert.ok(h.flow.heldBytes('p') <= 1024 * 1024);
+    assert.ok(h.flow.depth('p') <= (1024 * 1024) / (2 * 60_000));
+  });
+
+  it('bounds the flows per pool: invented tenants share one flow and cannot crowd out a configured one', () => {
+    const h = serial({
+      fairness: { enabled: true, key: 'tenant', weights: new Map([['gold', 1]]), maxFlows: 3 },
+    });
+    // A client inventing a tenant per request (names sort before 'gold').
+    for (let i = 0; i < 50; i++)
+      h.admit(`junk-${i}`, { [A]: 1 }, { tenant: `a${String(i).padStart(2, '0')}`, tokens: 600 });
+    h.admit('gold-1', { [A]: 1 }, { tenant: 'gold', tokens: 600 });
+    assert.equal(h.flow.flows('p'), 5, 'three flows, the shared one, and the configured one');
+    const order = drain(h);
+    assert.ok(order.indexOf('gold-1') < 5, `gold released at ${order.indexOf('gold-1')}`);
+    assert.equal(order.length, 51);
   });
 });

@@ -4,7 +4,10 @@
 // when its preferred endpoint, or one the scheduler scores as good, is no longer saturated:
 // never simply to the first endpoint that frees up, which would throw cache affinity away.
 // Bounded per pool (count, bytes); a request held past its TTL, or past a bound, is shed
-// (the edge answers 429 with retry-after). Event-driven: releases happen on arrivals, scrapes
+// (the edge answers 429 with retry-after). The byte bound counts each held request's body,
+// its flow name (the tenant comes from a client header of any length) and a fixed overhead;
+// the flows per pool are bounded (fairness.max_flows; further flows not configured share
+// one). Event-driven: releases happen on arrivals, scrapes
 // and request ends, and a timer per held request sheds it at its TTL; nothing polls. Pure:
 // time, timers and the router come in through the dependencies.
 import type { ClusterState, EndpointState } from '../../../../core/src/cluster/cluster-state.js';
@@ -88,6 +91,8 @@ interface Held<P> extends FlowTicket {
   readonly request: FlowRequest<P>;
   readonly pool: string;
   readonly flow: string;
+  /** Counted against max_queued_bytes: body, flow name (twice: queue and fair share), overhead. */
+  readonly bytes: number;
   readonly label: string;
   readonly key: number;
   readonly arrivalMs: number;
@@ -129,6 +134,15 @@ export interface FlowControllerDeps<P> {
 /** Bytes of one first-seen entry besides its key (Map slot, number). */
 const SESSION_ENTRY_BYTES = 96;
 
+/**
+ * Bytes of one held request besides its body and flow name (estimated: the held entry and
+ * its slots in two lists, its TTL timer and closure, the request's own fields).
+ */
+export const HELD_ENTRY_BYTES = 512;
+
+/** The flow the held requests of flows past fairness.max_flows share (no header can name it). */
+export const OVERFLOW_FLOW = '\u0001overflow';
+
 export class FlowController<P> {
   private readonly detector: SaturationDetector;
   private readonly fair: FairShare;
@@ -150,6 +164,16 @@ export class FlowController<P> {
       now: () => deps.clock.now(),
       sizeOf: (key) => SESSION_ENTRY_BYTES + stringBytes(key),
     });
+  }
+
+  /** Flows with held requests in a pool. */
+  flows(pool: string): number {
+    return this.queues.get(pool)?.flows.size ?? 0;
+  }
+
+  /** Estimated bytes held in a pool (bodies, flow names, overhead). */
+  heldBytes(pool: string): number {
+    return this.queues.get(pool)?.bytes ?? 0;
   }
 
   /** Held requests in a pool (all pools without one). */
@@ -190,7 +214,9 @@ export class FlowController<P> {
     const label = this.deps.workflowLabel(request.workflow);
     const q = queue ?? this.newQueue(pool);
     const s = this.settings;
-    if (q.count >= s.maxQueued || q.bytes + request.bytes > s.maxQueuedBytes) {
+    const flow = this.flowOf(request, q);
+    const bytes = request.bytes + HELD_ENTRY_BYTES + 2 * stringBytes(flow);
+    if (q.count >= s.maxQueued || q.bytes + bytes > s.maxQueuedBytes) {
       const reason: ShedReason = q.count >= s.maxQueued ? 'queue_full' : 'queue_bytes';
       this.deps.router.abandon(request.prepared);
       this.deps.events?.shed(pool, label, reason, 0);
@@ -200,7 +226,8 @@ export class FlowController<P> {
       id: this.nextId++,
       request,
       pool,
-      flow: this.flowOf(request),
+      flow,
+      bytes,
       label,
       key: orderKey(
         s.policy,
@@ -260,14 +287,15 @@ export class FlowController<P> {
     return now;
   }
 
-  private flowOf(r: FlowRequest<P>): string {
+  private flowOf(r: FlowRequest<P>, q: PoolQueue<P>): string {
     const f = this.settings.fairness;
     if (!f.enabled) return '';
     const tenant = r.tenant ?? '';
     const workflow = r.workflow ?? '';
-    if (f.key === 'tenant') return tenant;
-    if (f.key === 'workflow') return workflow;
-    return `${tenant}/${workflow}`;
+    const name = f.key === 'tenant' ? tenant : f.key === 'workflow' ? workflow : `${tenant}/${workflow}`;
+    // A flow already held, or a configured one, keeps its own share; past the bound the rest share one.
+    if (q.flows.has(name) || f.weights.has(name) || q.flows.size < f.maxFlows) return name;
+    return OVERFLOW_FLOW;
   }
 
   private overloaded(pool: string, reason: ShedReason): OverloadedError {
@@ -303,7 +331,7 @@ export class FlowController<P> {
     }
     list.splice(lo, 0, held);
     q.count++;
-    q.bytes += held.request.bytes;
+    q.bytes += held.bytes;
   }
 
   private remove(held: Held<P>): void {
@@ -319,7 +347,7 @@ export class FlowController<P> {
     const j = lists.byArrival.indexOf(held);
     if (j >= 0) lists.byArrival.splice(j, 1);
     q.count--;
-    q.bytes -= held.request.bytes;
+    q.bytes -= held.bytes;
     if (lists.byKey.length === 0) {
       q.flows.delete(held.flow);
       if (this.settings.fairness.enabled) this.fair.deactivate(`${held.pool}\u0000${held.flow}`);

@@ -27,6 +27,8 @@ export interface FairnessSettings {
   readonly key: FairnessKey;
   /** Weight per flow name (tenant, workflow or `tenant/workflow`); others weigh 1. */
   readonly weights: ReadonlyMap<string, number>;
+  /** Flows held at once per pool; further flows not in `weights` share one (OVERFLOW_FLOW). */
+  readonly maxFlows: number;
 }
 
 export interface FlowSettings {
@@ -67,7 +69,7 @@ export const FLOW_OFF: FlowSettings = {
   scoreTolerance: 0.05,
   preferHoldMs: 5000,
   maxScan: 64,
-  fairness: { enabled: false, key: 'tenant', weights: new Map() },
+  fairness: { enabled: false, key: 'tenant', weights: new Map(), maxFlows: 256 },
 };
 
 /** The core's settings from `scheduler.flow_control` (aging from `scheduler.priority.aging_bound_s`). */
@@ -94,6 +96,7 @@ export function flowSettings(config: PythiaConfig): FlowSettings {
       enabled: f.fairness.enabled,
       key: f.fairness.key,
       weights: new Map(Object.entries(f.fairness.weights)),
+      maxFlows: f.fairness.max_flows,
     },
   };
 }

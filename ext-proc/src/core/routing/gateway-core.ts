@@ -73,6 +73,12 @@ export function replicaViewSettings(config: PythiaConfig): ReplicaViewSettings {
     maxReplicas: r.max_replicas,
     maxInFlightPerReplica: r.max_in_flight_per_replica,
     requestMaxMs: config.ext_proc.stream_max_duration_s * 1000,
+    maxRemoteInFlight: r.max_remote_in_flight,
+    maxRemoteBytes: r.max_remote_bytes,
+    maxIdentifierLength: config.identifiers.max_length,
+    // A whole body's blocks (a prompt's hashes cannot outnumber them).
+    maxReservationMs: config.scheduler.warming.reservation_s * 1000,
+    maxPrefixHashes: Math.ceil(config.ext_proc.max_body_bytes / config.scheduler.prefix.block_bytes),
   };
 }
 

@@ -6,6 +6,16 @@
 // resolver's sessions, conversation chains and fingerprints). A replica not heard
 // from for `deadAfterMs` stops counting: its in-flight requests are dropped. Pure: the
 // adapter (NATS) or the bench (an in-memory bus) delivers the events and the time.
+//
+// Bounds: other replicas (count), their requests in flight (count per replica, and count and
+// estimated bytes over all replicas: past either the oldest request of the replica holding
+// the most bytes goes, so one runaway replica cannot push out the others' requests), idle
+// expiry (a silent replica, a request older than the stream deadline), and the size of every
+// field an event brings (identifiers as headers are bounded, ids, endpoint, prefix blocks),
+// an event for an endpoint not configured is refused. What the events fold into the shared
+// tables is bounded by those tables. NATS is trusted: whoever may publish on the subject can
+// occupy the replica slots with forged ids (docs/operations.md: restrict it to ext-proc).
+import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
 import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
 import type { IdentityResolver } from '../../../../core/src/identity/resolver.js';
 import type { ReplicaEvent, ReplicaEventBody } from '../../../../core/src/wire/replica-event.js';
@@ -31,6 +41,44 @@ export interface ReplicaViewSettings {
   readonly maxInFlightPerReplica: number;
   /** An in-flight request older than this is dropped (its end was lost). */
   readonly requestMaxMs: number;
+  /** In-flight requests kept over all other replicas. */
+  readonly maxRemoteInFlight: number;
+  /** Estimated bytes of those, overhead included. */
+  readonly maxRemoteBytes: number;
+  /** Longest workflow, session or agent name accepted (identifiers.max_length). */
+  readonly maxIdentifierLength: number;
+  /** Prefix block hashes accepted per event (a whole body's worth of blocks). */
+  readonly maxPrefixHashes: number;
+  /** A reservation lasts at most this long (scheduler.warming.reservation_s), whatever the event says. */
+  readonly maxReservationMs: number;
+}
+
+/** Longest replica id, request id or endpoint address accepted from an event. */
+export const MAX_REPLICA_FIELD_LENGTH = 256;
+
+/**
+ * Heap bytes of one remote in-flight request besides its strings and hashes: the Map slot,
+ * the request, its load and identity objects, the hash array's header. Measured with
+ * `npm run bench:cardinality -- --measure` (remote in flight: 473 B an entry with two
+ * hashes and the flood's names, against 510 estimated).
+ */
+export const REMOTE_REQUEST_BYTES = 320;
+
+/** Bytes per prefix block hash (an unsigned 32-bit hash past the small-integer range is a heap number). */
+export const REMOTE_HASH_BYTES = 16;
+
+/** Estimated bytes of one remote in-flight request. */
+export function remoteRequestBytes(requestId: string, r: RemoteRequest): number {
+  const id = r.identity;
+  return (
+    REMOTE_REQUEST_BYTES +
+    stringBytes(requestId) +
+    stringBytes(r.endpoint) +
+    stringBytes(id.workflow) +
+    stringBytes(id.session) +
+    stringBytes(id.agent) +
+    REMOTE_HASH_BYTES * r.prefixHashes.length
+  );
 }
 
 export interface ReplicaViewParts {
@@ -44,7 +92,7 @@ export interface ReplicaViewParts {
   readonly identity: IdentityResolver;
 }
 
-interface RemoteRequest {
+export interface RemoteRequest {
   readonly endpoint: string;
   readonly load: RequestLoad;
   readonly identity: WorkflowIdentity;
@@ -58,6 +106,8 @@ interface Peer {
   lastHeardMs: number;
   /** Request id -> its footprint, oldest first (Map insertion order). */
   readonly inFlight: Map<string, RemoteRequest>;
+  /** Estimated bytes of `inFlight`. */
+  bytes: number;
 }
 
 export type ApplyResult = 'applied' | 'duplicate' | 'own' | 'refused';
@@ -69,13 +119,17 @@ export interface ReplicaViewCounts {
   dead: number;
   /** In-flight requests dropped (their replica stopped counting, or past the bounds). */
   dropped: number;
+  /** Events refused: a field past its bound, an unknown endpoint, or no replica slot left. */
+  refused: number;
 }
 
 export class ReplicaView {
   private readonly peers = new Map<string, Peer>();
   /** Local time the latest replayed event was folded in at (replayed times never go back). */
   private replayedAtMs = Number.NEGATIVE_INFINITY;
-  readonly counts: ReplicaViewCounts = { gaps: 0, dead: 0, dropped: 0 };
+  readonly counts: ReplicaViewCounts = { gaps: 0, dead: 0, dropped: 0, refused: 0 };
+  private inFlightCount = 0;
+  private inFlightBytes = 0;
 
   constructor(
     /** This replica's id: its own events are skipped. */
@@ -91,9 +145,12 @@ export class ReplicaView {
 
   /** Other replicas' requests in flight. */
   get remoteInFlight(): number {
-    let n = 0;
-    for (const peer of this.peers.values()) n += peer.inFlight.size;
-    return n;
+    return this.inFlightCount;
+  }
+
+  /** Estimated bytes of the other replicas' requests in flight, overhead included. */
+  get remoteBytes(): number {
+    return this.inFlightBytes;
   }
 
   /** The latest applied sequence number of each other replica. */
@@ -116,11 +173,18 @@ export class ReplicaView {
    */
   apply(event: ReplicaEvent, nowMs: number, ageMs = 0, replayed = false): ApplyResult {
     if (event.replica === this.self) return 'own';
+    if (!this.acceptable(event)) {
+      this.counts.refused++;
+      return 'refused';
+    }
     let peer = this.peers.get(event.replica);
     const heardMs = nowMs - Math.max(0, ageMs);
     if (!peer) {
-      if (this.peers.size >= this.settings.maxReplicas) return 'refused';
-      peer = { lastSeq: 0, lastHeardMs: heardMs, inFlight: new Map() };
+      if (this.peers.size >= this.settings.maxReplicas) {
+        this.counts.refused++;
+        return 'refused';
+      }
+      peer = { lastSeq: 0, lastHeardMs: heardMs, inFlight: new Map(), bytes: 0 };
       this.peers.set(event.replica, peer);
     } else if (event.seq <= peer.lastSeq) return 'duplicate';
     if (peer.lastSeq > 0 && event.seq > peer.lastSeq + 1) this.counts.gaps += event.seq - peer.lastSeq - 1;
@@ -133,6 +197,24 @@ export class ReplicaView {
     }
     this.fold(peer, event.body, atMs);
     return 'applied';
+  }
+
+  /** Every field within its bound, and the endpoint one of ours. */
+  private acceptable(event: ReplicaEvent): boolean {
+    if (event.replica.length > MAX_REPLICA_FIELD_LENGTH) return false;
+    const body = event.body;
+    if (body.kind === 'heartbeat') return true;
+    const id = body.identity;
+    const max = this.settings.maxIdentifierLength;
+    if (id.workflow.length > max || id.session.length > max || id.agent.length > max) return false;
+    if (body.kind === 'end') return body.requestId.length <= MAX_REPLICA_FIELD_LENGTH;
+    if (body.endpoint.length > MAX_REPLICA_FIELD_LENGTH || !this.parts.cluster.endpoint(body.endpoint))
+      return false;
+    if (body.kind === 'reserve') return body.warmHashes.length <= this.settings.maxPrefixHashes;
+    return (
+      body.requestId.length <= MAX_REPLICA_FIELD_LENGTH &&
+      body.prefixHashes.length <= this.settings.maxPrefixHashes
+    );
   }
 
   private fold(peer: Peer, body: ReplicaEventBody, nowMs: number): void {
@@ -158,20 +240,26 @@ export class ReplicaView {
         const old = peer.inFlight.get(body.requestId);
         if (old) this.drop(peer, body.requestId, old);
         if (peer.inFlight.size >= this.settings.maxInFlightPerReplica) this.dropOldest(peer);
-        peer.inFlight.set(body.requestId, {
+        const request: RemoteRequest = {
           endpoint: body.endpoint,
           load,
           identity: id,
           startedMs: nowMs,
           prefixHashes: body.prefixHashes,
-        });
+        };
+        peer.inFlight.set(body.requestId, request);
+        const bytes = remoteRequestBytes(body.requestId, request);
+        peer.bytes += bytes;
+        this.inFlightCount++;
+        this.inFlightBytes += bytes;
+        this.enforceTotal();
         return;
       }
       case 'end': {
         const id = body.identity;
         const request = peer.inFlight.get(body.requestId);
         if (request) {
-          peer.inFlight.delete(body.requestId);
+          this.forget(peer, body.requestId, request);
           p.cluster.releaseRemote(request.endpoint, request.load);
           p.sessions.end(id, nowMs);
           // As the placing replica confirms it: parallel siblings may now count these blocks.
@@ -193,7 +281,8 @@ export class ReplicaView {
         return;
       case 'reserve': {
         const id = body.identity;
-        p.affinity.reserve(id.workflow, id.session, id.agent, body.endpoint, nowMs + body.forMs, nowMs);
+        const forMs = Math.min(Math.max(0, body.forMs), this.settings.maxReservationMs);
+        p.affinity.reserve(id.workflow, id.session, id.agent, body.endpoint, nowMs + forMs, nowMs);
         if (body.warmHashes.length > 0) {
           p.prefixIndex.record(body.warmHashes, body.endpoint, nowMs);
           p.planner.remoteWarm(nowMs);
@@ -203,8 +292,28 @@ export class ReplicaView {
     }
   }
 
+  /** Takes a request out of a replica's in-flight table and the totals. */
+  private forget(peer: Peer, requestId: string, request: RemoteRequest): void {
+    if (!peer.inFlight.delete(requestId)) return;
+    const bytes = remoteRequestBytes(requestId, request);
+    peer.bytes -= bytes;
+    this.inFlightCount--;
+    this.inFlightBytes -= bytes;
+  }
+
+  /** Past the totals' bounds: the oldest request of the replica holding the most bytes goes. */
+  private enforceTotal(): void {
+    const s = this.settings;
+    while (this.inFlightCount > s.maxRemoteInFlight || this.inFlightBytes > s.maxRemoteBytes) {
+      let heaviest: Peer | null = null;
+      for (const peer of this.peers.values()) if (!heaviest || peer.bytes > heaviest.bytes) heaviest = peer;
+      if (!heaviest || heaviest.inFlight.size === 0) return;
+      this.dropOldest(heaviest);
+    }
+  }
+
   private drop(peer: Peer, requestId: string, request: RemoteRequest): void {
-    peer.inFlight.delete(requestId);
+    this.forget(peer, requestId, request);
     this.parts.cluster.releaseRemote(request.endpoint, request.load);
     this.parts.sessions.end(request.identity, request.startedMs);
     this.counts.dropped++;

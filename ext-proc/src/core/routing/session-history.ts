@@ -58,27 +58,28 @@ export class SessionHistory {
     const messages = json['messages'];
     if (!Array.isArray(messages)) return;
     const kept: ChatMessage[] = [];
-    let chars = output.length;
     for (const [i, m] of messages.entries()) {
       const msg = m as { role?: unknown; content?: unknown };
       if (typeof msg.role !== 'string' || typeof msg.content !== 'string') return;
       if (i === 0 && msg.role === 'system') continue;
       kept.push({ role: msg.role, content: msg.content });
-      chars += msg.content.length;
     }
     kept.push({ role: 'assistant', content: output });
-    this.entries.delete(key);
-    if (chars * 2 > this.maxSessionBytes) return;
-    this.entries.set(key, { model, messages: kept });
+    this.keep(key, { model, messages: kept });
   }
 
   /** An exchange another replica recorded (within the same per-session bound). */
   put(workflow: string, session: string, entry: HistoryEntry): void {
-    const key = SessionHistory.key(workflow, session);
+    this.keep(SessionHistory.key(workflow, session), entry);
+  }
+
+  /**
+   * Replaces the session's entry, or drops it past the per-session bound: the entry's whole
+   * estimated cost (a history of many empty messages costs their objects, not their text).
+   */
+  private keep(key: string, entry: HistoryEntry): void {
     this.entries.delete(key);
-    let chars = 0;
-    for (const m of entry.messages) chars += m.content.length;
-    if (chars * 2 > this.maxSessionBytes) return;
+    if (historyBytes(key, entry) > this.maxSessionBytes) return;
     this.entries.set(key, entry);
   }
 
