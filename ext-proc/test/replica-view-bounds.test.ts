@@ -69,7 +69,19 @@ test('an event with a field past its bound, or for an endpoint not configured, i
     }),
     'refused',
   );
-  assert.equal(v.counts.refused, 6);
+  const share = (session: string): ReplicaEventBody => ({
+    kind: 'identity',
+    session,
+    workflow: 'w-1',
+    admitted: true,
+    newSession: true,
+    role: 'r-1',
+    roleEstablished: true,
+    chainEnd: 42,
+  });
+  assert.equal(send('r1', share(long)), 'refused');
+  assert.equal(v.counts.refused, 7);
+  assert.equal(send('r1', share('s-1')), 'applied');
   assert.equal(v.remoteInFlight, 0);
   assert.equal(core.sessions.size, 0);
   assert.equal(core.affinity.size, 0);

@@ -204,8 +204,11 @@ export class ReplicaView {
     if (event.replica.length > MAX_REPLICA_FIELD_LENGTH) return false;
     const body = event.body;
     if (body.kind === 'heartbeat') return true;
-    const id = body.identity;
     const max = this.settings.maxIdentifierLength;
+    // An identity share names ids only (hashed or fingerprinted), bounded like a request's own.
+    if (body.kind === 'identity')
+      return body.session.length <= max && body.workflow.length <= max && body.role.length <= max;
+    const id = body.identity;
     if (id.workflow.length > max || id.session.length > max || id.agent.length > max) return false;
     if (body.kind === 'end') return body.requestId.length <= MAX_REPLICA_FIELD_LENGTH;
     if (body.endpoint.length > MAX_REPLICA_FIELD_LENGTH || !this.parts.cluster.endpoint(body.endpoint))
