@@ -13,7 +13,7 @@ const prediction = (expectedRemainingStages: number): Prediction => ({
   expectedNextFanout: 0,
   outputBound: 100,
 });
-const weights = { remainingWeight: 1, unblockWeight: 0.5, agingBoundMs: 0 };
+const weights = { remainingWeight: 1, unblockWeight: 0.5, agingBoundMs: 0, sessionAgeCapMs: 0 };
 
 test('nearer the end and gating the next stage run first (lower value, as vLLM)', () => {
   const last = requestPriority(prediction(0), true, weights);

@@ -205,6 +205,8 @@ const schedulerSchema = z.strictObject({
       unblock_weight: z.number().min(0).default(0.5),
       /** No request's vLLM priority lags FCFS by more than this (aging); 0 turns aging off. */
       aging_bound_s: z.number().min(0).default(30),
+      /** A session's requests are aged from its start, at most this long before their arrival; 0: from their arrival. */
+      session_age_cap_s: z.number().min(0).default(600),
     })
     .prefault({}),
   warming: z

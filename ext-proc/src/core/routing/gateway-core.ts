@@ -158,6 +158,7 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
       remainingWeight: s.priority.remaining_weight,
       unblockWeight: s.priority.unblock_weight,
       agingBoundMs: s.priority.aging_bound_s * 1000,
+      sessionAgeCapMs: s.priority.session_age_cap_s * 1000,
     },
     retention: {
       minProbability: s.retention.min_probability,

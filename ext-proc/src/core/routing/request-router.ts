@@ -15,6 +15,7 @@ import { promptBlockHashes } from '../../../../core/src/prompt/prefix-hash.js';
 import type { CompletedRequest } from './completed-request.js';
 import type { PrefixIndex } from './prefix-index.js';
 import {
+  agedFrom,
   enginePriority,
   NEUTRAL_PRIORITY,
   type PrioritySettings,
@@ -302,7 +303,7 @@ export class WorkflowRouter implements RequestRouter {
       priority,
       // vLLM treats a missing priority as 0 (most urgent): give other traffic a neutral one.
       enginePriority: priorityField
-        ? enginePriority(priority ?? NEUTRAL_PRIORITY, p.clock.wallNow(), p.priority.agingBoundMs)
+        ? enginePriority(priority ?? NEUTRAL_PRIORITY, this.agedFrom(identity, now), p.priority.agingBoundMs)
         : null,
       prediction,
       // Only to pools whose servers take the hint (`session_control_field`).
@@ -323,6 +324,14 @@ export class WorkflowRouter implements RequestRouter {
     };
     this.memos.set(decision, { load, prediction, proactive, hashes });
     return decision;
+  }
+
+  /** Wall-clock instant a request arriving now is aged from (its session's start, capped). */
+  private agedFrom(identity: RouteInput['identity'], nowMs: number): number {
+    const p = this.parts;
+    const wallNow = p.clock.wallNow();
+    const first = identity ? p.sessions.firstStart(identity) : null;
+    return agedFrom(wallNow, first === null ? null : wallNow - (nowMs - first), p.priority.sessionAgeCapMs);
   }
 
   complete(decision: RouteDecision, input: RouteInput, outcome: CompletedRequest): void {

@@ -14,6 +14,8 @@ interface Tracked {
   starts: number;
   /** Bytes of the longest agent name seen in the session. */
   agentBytes: number;
+  /** When the session's first request started here (monotonic ms). */
+  firstMs: number;
 }
 
 /** Measured fixed cost of one session besides its key: Map slots, slot, record and its LiveStages. */
@@ -55,7 +57,7 @@ export class SessionTracker {
   start(id: WorkflowIdentity, nowMs: number): LiveStages {
     const key = SessionTracker.key(id);
     let tracked = this.sessions.get(key);
-    if (!tracked) tracked = { stages: new LiveStages(), starts: 0, agentBytes: 0 };
+    if (!tracked) tracked = { stages: new LiveStages(), starts: 0, agentBytes: 0, firstMs: nowMs };
     tracked.stages.start(id.agent, nowMs);
     tracked.starts++;
     tracked.agentBytes = Math.max(tracked.agentBytes, stringBytes(id.agent));
@@ -65,6 +67,11 @@ export class SessionTracker {
 
   end(id: WorkflowIdentity, _nowMs: number): void {
     this.sessions.get(SessionTracker.key(id))?.stages.end();
+  }
+
+  /** When the session's first request started (monotonic ms), or null when not tracked. */
+  firstStart(id: WorkflowIdentity): number | null {
+    return this.sessions.peek(SessionTracker.key(id))?.firstMs ?? null;
   }
 
   /** Requests of the session still running on this replica. */
