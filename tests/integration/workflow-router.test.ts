@@ -131,6 +131,31 @@ test('each lever switches off alone', () => {
   assert.equal(noWarming.warms.length, 0);
 });
 
+test('the engine priority ages a session from its start: an older session goes first, a shadow one too', () => {
+  for (const mode of ['proactive', 'shadow'] as const) {
+    const { c, advance } = core({}, mode);
+    const old1 = c.router.route(input('planner', 'old'));
+    advance(500);
+    c.router.complete(old1, input('planner', 'old'), ok());
+    advance(60_000); // two aging bounds later a new session starts...
+    const fresh = c.router.route(input('planner', 'new'));
+    advance(120_000); // ...and the old session's next step arrives well after it
+    const old2 = c.router.route(input('explorer', 'old'));
+    assert.ok(
+      (old2.enginePriority ?? 0) < (fresh.enginePriority ?? 0),
+      `${mode}: the older session's later request runs first (${old2.enginePriority} < ${fresh.enginePriority})`,
+    );
+    advance(700_000); // past scheduler.priority.session_age_cap_s (600 s): no longer ahead
+    const old3 = c.router.route(input('explorer', 'old'));
+    const fresh2 = c.router.route(input('explorer', 'new'));
+    assert.ok((old3.enginePriority ?? 0) > (fresh.enginePriority ?? 0), `${mode}: capped`);
+    assert.ok(
+      Math.abs((old3.enginePriority ?? 0) - (fresh2.enginePriority ?? 0)) <= 100,
+      `${mode}: both capped alike`,
+    );
+  }
+});
+
 test('shadow workflows are annotated and placed by the shadow profile (the cost model, no predictions), without priority or warming', () => {
   const { c, warms, wall } = core({}, 'shadow');
   const r = c.router.route(input('planner'));
