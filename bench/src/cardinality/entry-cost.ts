@@ -253,7 +253,7 @@ export function measureEntryCosts(print: (line: string) => void): void {
             unixMs: 0,
             body: {
               kind: 'start',
-              requestId: requestId(i),
+              flight: i + 1,
               identity: { workflow: fresh(x.workflow), session: fresh(x.session), agent: fresh(x.agent) },
               endpoint: fresh(endpoint),
               reservedTokens: 1000,

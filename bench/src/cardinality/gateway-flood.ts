@@ -165,7 +165,7 @@ export function floodGateway(
       peer,
       {
         kind: 'start',
-        requestId: `remote-req-${i}`,
+        flight: i + 1,
         identity: remote,
         endpoint: (endpoints[i % endpoints.length] as { address: string }).address,
         reservedTokens: 1000,
@@ -181,7 +181,7 @@ export function floodGateway(
         PEERS[(i - 1) % PEERS.length] as string,
         {
           kind: 'end',
-          requestId: `remote-req-${i - 1}`,
+          flight: i,
           identity: { ...remote, session: `remote-${i - 1}` },
           sessionEnd: false,
           history: null,
