@@ -28,7 +28,8 @@ function replicas(): GatewayCore[] {
     const sink = {
       emit: (body: ReplicaEvent['body']) => {
         const wire = REPLICA_EVENTS.encode({ replica: id, seq: ++seq, unixMs: clock.wallNow(), body });
-        for (const other of cores) if (other !== cores[i]) other.replicas?.apply(REPLICA_EVENTS.decode(wire), 0);
+        for (const other of cores)
+          if (other !== cores[i]) other.replicas?.apply(REPLICA_EVENTS.decode(wire), 0);
       },
     };
     cores.push(createGatewayCore(config, { clock, random: seededRandom(i + 1), replica: { id, sink } }));
@@ -37,7 +38,9 @@ function replicas(): GatewayCore[] {
 }
 
 function input(session: string, requestId: string): RouteInput {
-  const body = Buffer.from(JSON.stringify({ model: 'llama', messages: [{ role: 'user', content: session }] }));
+  const body = Buffer.from(
+    JSON.stringify({ model: 'llama', messages: [{ role: 'user', content: session }] }),
+  );
   return {
     llm: parseLlmRequest(body, 'chat'),
     identity: { workflow: 'coding', session, agent: 'planner' },
