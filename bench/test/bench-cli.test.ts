@@ -35,12 +35,12 @@ function run<T>(
   }
 }
 
-const BENCH = { name: 'bench', help: HELP, parse: parseRunnerOptions };
-const LOAD = { name: 'bench:load', help: LOAD_HELP, parse: parseLoadOptions };
+const BENCH: Command<unknown> = { name: 'bench', help: HELP, parse: parseRunnerOptions };
+const LOAD: Command<unknown> = { name: 'bench:load', help: LOAD_HELP, parse: parseLoadOptions };
 
 test('both commands: options when valid, the help with code 0', () => {
-  assert.equal(run(['--seed', '3'], BENCH).value?.seed, 3);
-  assert.equal(run(['--seed', '3'], LOAD).value?.seed, 3);
+  assert.equal(run(['--seed', '3'], { ...BENCH, parse: parseRunnerOptions }).value?.seed, 3);
+  assert.equal(run(['--seed', '3'], { ...LOAD, parse: parseLoadOptions }).value?.seed, 3);
   for (const command of [BENCH, LOAD]) {
     const r = run(['--help'], command);
     assert.equal(r.code, 0);

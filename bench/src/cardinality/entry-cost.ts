@@ -23,6 +23,7 @@ import {
 } from '../../../profiler/src/core/profiler-core.js';
 import type { Trace } from '../../../core/src/wire/trace.js';
 import { floodTrace } from './cores.js';
+import { formatHeldCost, measureHeldCost } from './held-cost.js';
 import { identityOf } from './memory.js';
 
 const N = Number(process.env['ENTRY_COST_N'] ?? 100_000);
@@ -280,4 +281,15 @@ export function measureEntryCosts(print: (line: string) => void): void {
       },
     ),
   );
+  // Held requests keep their whole exchange alive (held-cost.ts): at most 50k (about 11 KiB each).
+  const held = Math.min(N, 50_000);
+  print(`per-held-request cost over ${held} requests held by flow control (body counted twice)`);
+  for (const workflow of [false, true])
+    for (const promptChars of [100, 4000])
+      print(
+        formatHeldCost(
+          `held ${workflow ? 'workflow' : 'plain'}`,
+          measureHeldCost({ n: held, promptChars, workflow }),
+        ),
+      );
 }

@@ -4,8 +4,9 @@
 // when its preferred endpoint, or one the scheduler scores as good, is no longer saturated:
 // never simply to the first endpoint that frees up, which would throw cache affinity away.
 // Bounded per pool (count, bytes); a request held past its TTL, or past a bound, is shed
-// (the edge answers 429 with retry-after). The byte bound counts each held request's body,
-// its flow name (the tenant comes from a client header of any length) and a fixed overhead;
+// (the edge answers 429 with retry-after). The byte bound counts each held request's body
+// twice (raw and parsed), its flow name (the tenant comes from a client header of any length)
+// and a measured fixed overhead;
 // the flows per pool are bounded (fairness.max_flows; further flows not configured share
 // one). Event-driven: releases happen on arrivals, scrapes
 // and request ends, and a timer per held request sheds it at its TTL; nothing polls. Pure:
@@ -91,7 +92,7 @@ interface Held<P> extends FlowTicket {
   readonly request: FlowRequest<P>;
   readonly pool: string;
   readonly flow: string;
-  /** Counted against max_queued_bytes: body, flow name (twice: queue and fair share), overhead. */
+  /** Counted against max_queued_bytes: body (twice), flow name (twice: queue and fair share), overhead. */
   readonly bytes: number;
   readonly label: string;
   readonly key: number;
@@ -135,10 +136,26 @@ export interface FlowControllerDeps<P> {
 const SESSION_ENTRY_BYTES = 96;
 
 /**
- * Bytes of one held request besides its body and flow name (estimated: the held entry and
- * its slots in two lists, its TTL timer and closure, the request's own fields).
+ * Bytes one held request keeps alive besides its body and flow name: its stream's state, the
+ * parsed body's objects, the prepared route, the held entry and its slots in two lists, its
+ * TTL timer and closures. Measured with `npm run bench:cardinality -- --measure` (heap and
+ * off-heap growth after full collections over 50k held requests, less twice the body: 2.4-2.5
+ * KiB for plain requests, 2.9-3.0 KiB for workflow requests; a prediction adds some), and
+ * checked against a smaller measurement by bench/test/held-cost.test.ts.
  */
-export const HELD_ENTRY_BYTES = 512;
+export const HELD_ENTRY_BYTES = 3328;
+
+/**
+ * A held request keeps its body twice: the raw bytes (to send on when it is released) and
+ * the parsed JSON (the router's input), whose prompt text costs a byte a character (measured:
+ * 1.98 bytes per body byte over both). JSON heavy in structure costs more parsed (docs/flow-control.md).
+ */
+export const HELD_BODY_COPIES = 2;
+
+/** Bytes a held request is counted for against `max_queued_bytes`. */
+export function heldRequestBytes(bodyBytes: number, flow: string): number {
+  return HELD_BODY_COPIES * bodyBytes + HELD_ENTRY_BYTES + 2 * stringBytes(flow);
+}
 
 /** The flow the held requests of flows past fairness.max_flows share (no header can name it). */
 export const OVERFLOW_FLOW = '\u0001overflow';
@@ -215,7 +232,7 @@ export class FlowController<P> {
     const q = queue ?? this.newQueue(pool);
     const s = this.settings;
     const flow = this.flowOf(request, q);
-    const bytes = request.bytes + HELD_ENTRY_BYTES + 2 * stringBytes(flow);
+    const bytes = heldRequestBytes(request.bytes, flow);
     if (q.count >= s.maxQueued || q.bytes + bytes > s.maxQueuedBytes) {
       const reason: ShedReason = q.count >= s.maxQueued ? 'queue_full' : 'queue_bytes';
       this.deps.router.abandon(request.prepared);

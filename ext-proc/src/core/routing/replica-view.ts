@@ -59,8 +59,8 @@ export const MAX_REPLICA_FIELD_LENGTH = 256;
 /**
  * Heap bytes of one remote in-flight request besides its strings and hashes: the Map slot,
  * the request, its load and identity objects, the hash array's header. Measured with
- * `npm run bench:cardinality -- --measure` (remote in flight: 473 B an entry with two
- * hashes and the flood's names, against 510 estimated).
+ * `npm run bench:cardinality -- --measure` (remote in flight: 412 B an entry with two
+ * hashes and the flood's names, keyed by flight number, against 463 estimated).
  */
 export const REMOTE_REQUEST_BYTES = 320;
 
