@@ -321,7 +321,7 @@ describe('flow controller', () => {
     assert.equal(h.outcomes[0]?.outcome.kind, 'shed');
     assert.deepEqual(h.abandoned, ['second', 'first']);
     assert.equal(h.flow.depth('p'), 0);
-    // One held request counts its 100 body bytes twice plus its overhead (HELD_ENTRY_BYTES): two
+    // One held request counts its 100 body bytes plus its overhead (HELD_ENTRY_BYTES): two
     // exceed twice the overhead.
     const bytes = new Harness({ maxQueuedBytes: 2 * HELD_ENTRY_BYTES });
     bytes.saturate(A, true);
