@@ -24,19 +24,13 @@ import {
 import type { Trace } from '../../../core/src/wire/trace.js';
 import { floodTrace } from './cores.js';
 import { formatHeldCost, measureHeldCost } from './held-cost.js';
-import { identityOf } from './memory.js';
+import { identityOf, memoryAfterGc } from './memory.js';
 
 const N = Number(process.env['ENTRY_COST_N'] ?? 100_000);
 const HUGE = { maxEntries: 10 * N, maxBytes: 2 ** 40, idleMs: 3_600_000 };
 const now = () => 0;
 
-function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
+const heapAfterGc = (): number => memoryAfterGc().heap;
 
 interface Table {
   readonly sizeBytes: number;

@@ -7,16 +7,14 @@
 // body, the prepared route (prefix hashes, prediction) and the queue's own entry and timer.
 import { ExtProcMetrics } from '../../../ext-proc/src/adapters/metrics.js';
 import { settingsFromConfig } from '../../../ext-proc/src/adapters/service.js';
-import {
-  systemClock,
-  systemRequestIds,
-  systemTimers,
-} from '../../../ext-proc/src/adapters/system-sources.js';
+import { systemClock, systemTimers } from '../../../ext-proc/src/adapters/system-sources.js';
 import { SharedBodyBudget } from '../../../ext-proc/src/core/envoy/stream-hygiene.js';
-import { StreamProcessor } from '../../../ext-proc/src/core/envoy/stream-processor.js';
+import type { StreamProcessor } from '../../../ext-proc/src/core/envoy/stream-processor.js';
 import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
 import { parseConfig } from '../../../common/src/config/load.js';
 import type { HeaderValue } from '../../../common/src/envoy/ext-proc-messages.js';
+import { inProcessStream } from './gateway-flood.js';
+import { memoryAfterGc } from './memory.js';
 
 export interface HeldCost {
   readonly n: number;
@@ -38,15 +36,6 @@ export interface HeldCostOptions {
   readonly workflow: boolean;
   /** Empty objects added to the body besides the prompt (JSON whose parsed form outweighs its text). */
   readonly objects?: number;
-}
-
-function memoryAfterGc(): { heap: number; external: number } {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return { heap: m.heapUsed, external: m.external };
 }
 
 const headers = (pairs: ReadonlyArray<readonly [string, string]>): HeaderValue[] =>
@@ -93,16 +82,7 @@ export function measureHeldCost(o: HeldCostOptions): HeldCost {
   let bodyBytes = 0;
   const before = memoryAfterGc();
   for (let i = 0; i < o.n; i++) {
-    const p = new StreamProcessor(
-      settings,
-      core.router,
-      metrics,
-      systemClock,
-      systemRequestIds,
-      budget,
-      core.identity,
-      flow,
-    );
+    const p = inProcessStream(core, { settings, metrics, budget });
     const identity: Array<[string, string]> = o.workflow
       ? [
           ['x-pythia-workflow', 'coding'],

@@ -3,6 +3,7 @@
 // of each shape are parsed and kept, and the heap growth after full collections per body is
 // set against the estimate, which must not be below it. Exits 1 when it is.
 import { jsonValueBytes } from '../../../core/src/bounded/memory-cost.js';
+import { memoryAfterGc } from './memory.js';
 
 const N = 300;
 const many = <T>(n: number, f: (k: number) => T): T[] => Array.from({ length: n }, (_, k) => f(k));
@@ -30,13 +31,7 @@ export const JSON_SHAPES: Record<string, (i: number) => unknown> = {
   'non-Latin prompt': (i) => ({ messages: [{ role: 'user', content: `${i} ${'日本語'.repeat(1000)}` }] }),
 };
 
-function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
+const heapAfterGc = (): number => memoryAfterGc().heap;
 
 /** Heap growth and estimate per body of one shape (a function: nothing of it outlives the call). */
 function measure(make: (i: number) => unknown): { textBytes: number; measured: number; estimated: number } {
