@@ -377,6 +377,8 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
         decodeTokens: 200,
         prefixHashes: [],
         prompt: null,
+        order: null,
+        settles: [],
       });
       const sentBefore = a.service.replicaSync?.sent ?? 0;
 

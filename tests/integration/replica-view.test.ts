@@ -221,6 +221,8 @@ test('a heartbeat settles ends that were lost; duplicates and own events are ski
       decodeTokens: 50,
       prefixHashes: [],
       prompt: null,
+      order: null,
+      settles: [],
     },
   });
   assert.equal(b.replicas?.apply(start(1, 'a'), 0), 'applied');
@@ -251,6 +253,11 @@ test('every replica event kind survives the wire; garbage is refused', () => {
         decodeTokens: 5,
         prefixHashes: [2 ** 52 + 1, 7],
         prompt: { model: 'm', system: 'sys' },
+        order: { index: 3, hash: 2 ** 53 - 1 },
+        settles: [
+          { index: 0, hash: 7 },
+          { index: 2, hash: 0 },
+        ],
       },
     },
     {

@@ -144,9 +144,15 @@ export function encodeReplicaEvent(event: ReplicaEvent): Uint8Array {
       kind = { heartbeat: { inFlight: body.inFlight } };
       break;
     case 'start': {
-      const { kind: _k, prompt, ...rest } = body;
+      const { kind: _k, prompt, order, settles, ...rest } = body;
       kind = {
-        start: { ...rest, ...(prompt ? { promptModel: prompt.model, promptSystem: prompt.system } : {}) },
+        start: {
+          ...rest,
+          ...(prompt ? { promptModel: prompt.model, promptSystem: prompt.system } : {}),
+          ...(order ? { hasOrder: true, orderIndex: order.index, orderHash: order.hash } : {}),
+          settleIndex: settles.map((m) => m.index),
+          settleHash: settles.map((m) => m.hash),
+        },
       };
       break;
     }
@@ -201,6 +207,11 @@ export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
       prefixHashes: number[];
       promptModel: string;
       promptSystem: string;
+      hasOrder: boolean;
+      orderIndex: number;
+      orderHash: number;
+      settleIndex: number[];
+      settleHash: number[];
     };
     end?: {
       requestId: string;
@@ -240,6 +251,8 @@ export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
         decodeTokens: s.decodeTokens,
         prefixHashes: [...s.prefixHashes],
         prompt: s.promptSystem ? { model: s.promptModel, system: s.promptSystem } : null,
+        order: s.hasOrder ? { index: s.orderIndex, hash: s.orderHash } : null,
+        settles: s.settleHash.map((hash, i) => ({ index: s.settleIndex[i] ?? 0, hash })),
       },
     };
   }

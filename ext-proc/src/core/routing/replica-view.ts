@@ -18,6 +18,8 @@
 import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
 import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
 import type { IdentityResolver } from '../../../../core/src/identity/resolver.js';
+import { MAX_OPEN_MARKS } from '../../../../core/src/workflow/stages.js';
+import type { OrderMark } from '../../../../core/src/prompt/order-mark.js';
 import type { ReplicaEvent, ReplicaEventBody } from '../../../../core/src/wire/replica-event.js';
 import type { WorkflowIdentity } from '../../../../core/src/workflow/identifiers.js';
 import type { AgentPrompts } from './agent-prompts.js';
@@ -67,6 +69,9 @@ export const REMOTE_REQUEST_BYTES = 320;
 /** Bytes per prefix block hash (an unsigned 32-bit hash past the small-integer range is a heap number). */
 export const REMOTE_HASH_BYTES = 16;
 
+/** Bytes of a remote request's order mark (its object and two numbers). */
+export const REMOTE_MARK_BYTES = 48;
+
 /** Estimated bytes of one remote in-flight request. */
 export function remoteRequestBytes(requestId: string, r: RemoteRequest): number {
   const id = r.identity;
@@ -77,7 +82,8 @@ export function remoteRequestBytes(requestId: string, r: RemoteRequest): number 
     stringBytes(id.workflow) +
     stringBytes(id.session) +
     stringBytes(id.agent) +
-    REMOTE_HASH_BYTES * r.prefixHashes.length
+    REMOTE_HASH_BYTES * r.prefixHashes.length +
+    (r.order ? REMOTE_MARK_BYTES : 0)
   );
 }
 
@@ -99,6 +105,8 @@ export interface RemoteRequest {
   readonly startedMs: number;
   /** Its prompt's block hashes: computed on its endpoint once it ends (prefix index). */
   readonly prefixHashes: readonly number[];
+  /** Its mark (stages: a later request may prove it ended; its end clears it). */
+  readonly order: OrderMark | null;
 }
 
 interface Peer {
@@ -216,7 +224,8 @@ export class ReplicaView {
     if (body.kind === 'reserve') return body.warmHashes.length <= this.settings.maxPrefixHashes;
     return (
       body.requestId.length <= MAX_REPLICA_FIELD_LENGTH &&
-      body.prefixHashes.length <= this.settings.maxPrefixHashes
+      body.prefixHashes.length <= this.settings.maxPrefixHashes &&
+      body.settles.length <= MAX_OPEN_MARKS
     );
   }
 
@@ -230,7 +239,12 @@ export class ReplicaView {
         return;
       case 'start': {
         const id = body.identity;
-        p.sessions.start(id, nowMs);
+        // The requests its sender proved ended are settled here too: it joins the same stage.
+        const settles = body.settles;
+        p.sessions.start(id, nowMs, {
+          mark: body.order,
+          proves: (m) => settles.some((s) => s.index === m.index && s.hash === m.hash),
+        });
         if (body.prompt) p.prompts.put(id.workflow, id.agent, body.prompt);
         const load: RequestLoad = {
           reservedTokens: body.reservedTokens,
@@ -249,6 +263,7 @@ export class ReplicaView {
           identity: id,
           startedMs: nowMs,
           prefixHashes: body.prefixHashes,
+          order: body.order,
         };
         peer.inFlight.set(body.requestId, request);
         const bytes = remoteRequestBytes(body.requestId, request);
@@ -264,7 +279,7 @@ export class ReplicaView {
         if (request) {
           this.forget(peer, body.requestId, request);
           p.cluster.releaseRemote(request.endpoint, request.load);
-          p.sessions.end(id, nowMs);
+          p.sessions.end(id, nowMs, request.order);
           // As the placing replica confirms it: parallel siblings may now count these blocks.
           if (request.prefixHashes.length > 0)
             p.prefixIndex.confirm(request.prefixHashes, request.endpoint, nowMs);
@@ -318,7 +333,7 @@ export class ReplicaView {
   private drop(peer: Peer, requestId: string, request: RemoteRequest): void {
     this.forget(peer, requestId, request);
     this.parts.cluster.releaseRemote(request.endpoint, request.load);
-    this.parts.sessions.end(request.identity, request.startedMs);
+    this.parts.sessions.end(request.identity, request.startedMs, request.order);
     this.counts.dropped++;
   }
 
