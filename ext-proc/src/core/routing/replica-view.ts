@@ -107,6 +107,8 @@ export interface RemoteRequest {
   readonly prefixHashes: readonly number[];
   /** Its mark (stages: a later request may prove it ended; its end clears it). */
   readonly order: OrderMark | null;
+  /** A later request proved it ended: its footprint was released before its end arrived. */
+  released: boolean;
 }
 
 interface Peer {
@@ -144,7 +146,39 @@ export class ReplicaView {
     readonly self: string,
     private readonly parts: ReplicaViewParts,
     private readonly settings: ReplicaViewSettings,
-  ) {}
+  ) {
+    parts.sessions.onSettled = (id, marks, nowMs) => this.settle(id, marks, nowMs);
+  }
+
+  /**
+   * Requests of another replica that a later request of their session proved ended (its
+   * history answers them): their footprint is released and their blocks confirmed now, as
+   * their end would, so placement sees the load one replica sees. Runs only on a proof (the
+   * end raced the session's next request); scans the other replicas' requests in flight.
+   */
+  private settle(id: WorkflowIdentity, marks: readonly OrderMark[], nowMs: number): void {
+    for (const peer of this.peers.values())
+      for (const r of peer.inFlight.values()) {
+        if (
+          r.released ||
+          !r.order ||
+          r.identity.session !== id.session ||
+          r.identity.workflow !== id.workflow
+        )
+          continue;
+        const order = r.order;
+        if (!marks.some((m) => m.index === order.index && m.hash === order.hash)) continue;
+        this.release(r, nowMs);
+      }
+  }
+
+  /** Gives back a request's footprint and confirms its blocks (once). */
+  private release(r: RemoteRequest, nowMs: number): void {
+    if (r.released) return;
+    r.released = true;
+    this.parts.cluster.releaseRemote(r.endpoint, r.load);
+    if (r.prefixHashes.length > 0) this.parts.prefixIndex.confirm(r.prefixHashes, r.endpoint, nowMs);
+  }
 
   /** Other replicas counting now. */
   get replicas(): number {
@@ -264,6 +298,7 @@ export class ReplicaView {
           startedMs: nowMs,
           prefixHashes: body.prefixHashes,
           order: body.order,
+          released: false,
         };
         peer.inFlight.set(body.requestId, request);
         const bytes = remoteRequestBytes(body.requestId, request);
@@ -278,11 +313,9 @@ export class ReplicaView {
         const request = peer.inFlight.get(body.requestId);
         if (request) {
           this.forget(peer, body.requestId, request);
-          p.cluster.releaseRemote(request.endpoint, request.load);
-          p.sessions.end(id, nowMs, request.order);
           // As the placing replica confirms it: parallel siblings may now count these blocks.
-          if (request.prefixHashes.length > 0)
-            p.prefixIndex.confirm(request.prefixHashes, request.endpoint, nowMs);
+          this.release(request, nowMs);
+          p.sessions.end(id, nowMs, request.order);
         }
         if (body.sessionEnd) {
           p.sessions.forget(id);
@@ -332,7 +365,7 @@ export class ReplicaView {
 
   private drop(peer: Peer, requestId: string, request: RemoteRequest): void {
     this.forget(peer, requestId, request);
-    this.parts.cluster.releaseRemote(request.endpoint, request.load);
+    if (!request.released) this.parts.cluster.releaseRemote(request.endpoint, request.load);
     this.parts.sessions.end(request.identity, request.startedMs, request.order);
     this.counts.dropped++;
   }
