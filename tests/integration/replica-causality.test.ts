@@ -272,8 +272,7 @@ test('with events late, requests that follow a stage decide as on one replica wh
         first += r.first;
       }
       t.diagnostic(`${name}, ${n} replicas: ${same}/${all} identical, opening a stage ${firstSame}/${first}`);
-      if (process.env.DEBUG_DIFF && n === 2)
-        t.diagnostic(agreement(n, 1, timing).differing.slice(0, 8).join('\n'));
+      t.diagnostic(agreement(n, 1, timing).differing.slice(0, 8).join('\n'));
       if (name.startsWith('events 5 ms late, siblings')) assert.equal(same, all, `${name}, ${n} replicas`);
     }
   }

@@ -247,7 +247,18 @@ export class WorkflowRouter implements RequestRouter {
       overflow: bound === null ? UNPREDICTED_OVERFLOW : 1 - p.outputQuantile,
       siblingsInFlight,
     };
-    return { input, request, profile, prediction, proactive, gatesNextStage, prompt, tieBreakKey, mark, settles };
+    return {
+      input,
+      request,
+      profile,
+      prediction,
+      proactive,
+      gatesNextStage,
+      prompt,
+      tieBreakKey,
+      mark,
+      settles,
+    };
   }
 
   /** The endpoints the request's profile keeps, scored, best first (nothing changes). */
