@@ -8,8 +8,8 @@
 // by an assistant message. Sharing the instructions or the conversation so far (fan-out
 // siblings do) proves nothing: only an answer after the earlier request's own last message
 // does. Cheap on the hot path: one short hash per request, and a later request hashes
-// only the messages that precede an assistant turn, and only when its session has a
-// marked request in flight.
+// only messages that precede an assistant turn at or after a running request's ordinal,
+// and only when its session has a marked request in flight.
 import { hashText } from './prefix-hash.js';
 
 /** A request's last conversation message, as a later request can recognise it. */
@@ -72,27 +72,29 @@ export function orderMark(json: Record<string, unknown>): OrderMark | null {
 }
 
 /**
- * What a request's history proves answered: each message followed by an assistant message,
- * as a mark (computed once, on first use).
+ * What a request's history proves answered: a message followed by an assistant message.
+ * Lazy: the conversation is listed on first use, and only messages at or after a mark's
+ * ordinal are hashed (each once), so a sibling handed the same conversation as a running
+ * request hashes at most its own last messages.
  */
 export class AnsweredMarks {
-  private marks: OrderMark[] | null = null;
+  private messages: Message[] | null = null;
+  private readonly hashes = new Map<number, number>();
 
   constructor(private readonly json: Record<string, unknown>) {}
 
   /** Whether the history answers `mark`: its message at that ordinal or later, then an assistant turn. */
   proves(mark: OrderMark): boolean {
-    this.marks ??= answered(this.json);
-    for (const m of this.marks) if (m.hash === mark.hash && m.index >= mark.index) return true;
+    const messages = (this.messages ??= conversation(this.json));
+    for (let i = Math.max(0, mark.index); i + 1 < messages.length; i++) {
+      if ((messages[i + 1] as Message).role !== 'assistant') continue;
+      let hash = this.hashes.get(i);
+      if (hash === undefined) {
+        hash = markHash(messages[i] as Message);
+        this.hashes.set(i, hash);
+      }
+      if (hash === mark.hash) return true;
+    }
     return false;
   }
-}
-
-function answered(json: Record<string, unknown>): OrderMark[] {
-  const messages = conversation(json);
-  const out: OrderMark[] = [];
-  for (let i = 0; i + 1 < messages.length; i++)
-    if ((messages[i + 1] as Message).role === 'assistant')
-      out.push({ index: i, hash: markHash(messages[i] as Message) });
-  return out;
 }
