@@ -241,8 +241,9 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
 
   /**
    * Holds back, on every replica, each request's `end` event (and whatever its sender sent
-   * after it) until the session's next request has been routed: its end arrives late, as on
-   * a fast upstream with no tool time. Events stay in order per sender.
+   * after it, the other session's requests included) until the session's next request has
+   * been routed: its end arrives late, as on a fast upstream with no tool time. Events stay
+   * in order per sender.
    */
   function lateEnds(replicas: readonly Replica[]) {
     /** Receiver -> sender -> held events, oldest first. */
@@ -279,9 +280,9 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
       holdEndsOf(requestId: string) {
         holding.add(requestId);
       },
-      /** Applies what is held for `requestId`'s end, up to the end of a request still held. */
-      release(requestId: string) {
-        holding.delete(requestId);
+      /** Applies what is held for `requestId`'s end (null: none), up to the end of a request still held. */
+      release(requestId: string | null) {
+        if (requestId !== null) holding.delete(requestId);
         for (const r of replicas)
           for (const [sender, queue] of held.get(r)!) {
             const ks = kinds.get(r)!.get(sender)!;
@@ -325,7 +326,8 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     const gate = late && n > 1 ? lateEnds(replicas) : null;
     const pick = seededRandom(seed);
     const out: string[] = [];
-    let previous = '';
+    /** Each session's previous request, whose end is held until the session's next one is routed. */
+    const previous = new Map<string, string>();
     try {
       for (let s = 0; s < SESSIONS; s += 2) {
         const pair: Session[] = [`s${s}`, `s${s + 1}`].map((name, i) => ({
@@ -343,13 +345,13 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
               const line = await request(replica, session, agent, step, k, traces);
               out.push(`${session.name} ${step}.${k} ${agent}: ${line}`);
               if (gate) {
-                // This request was routed with the previous one's end held back; now that
-                // end arrives, and this one's is held until the next request is routed.
+                // This request was routed with the session's previous one's end held back; now
+                // that end arrives, and this one's is held until the session's next request.
                 await waitFor('every replica event received everywhere', () =>
                   replicas.every((r) => replicas.every((o) => o === r || gate.received(r, o))),
                 );
-                gate.release(previous);
-                previous = id;
+                gate.release(previous.get(session.name) ?? null);
+                previous.set(session.name, id);
               } else {
                 // The request has ended everywhere and its events are applied.
                 await settled(replicas);
