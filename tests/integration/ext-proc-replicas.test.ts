@@ -409,7 +409,15 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
       if (process.env.SHOW_DIFF)
         for (const [i, l] of many.entries())
           if (annotations(l) !== annotations(one[i] ?? '')) t.diagnostic(`${l} || one: ${one[i]}`);
-      if (late) continue;
+      if (late) {
+        // Siblings whose predecessor's end is late, and requests whose session's earlier
+        // starts are still held behind another session's end, cannot decide as on one
+        // replica; endpoints also follow the other sessions' late ends (load). Measured:
+        // 40/42 and 38/42 with the same annotations at 2 and 4 replicas (before the causal
+        // rule: 36/42 and 23/42).
+        assert.ok(annotated >= 0.85 * one.length, `${n} replicas, ends late: ${annotated}/${one.length}`);
+        continue;
+      }
       const differing = many
         .filter((line, i) => line !== one[i])
         .map((line) => `${line}\n  one: ${one[many.indexOf(line)]}`);
