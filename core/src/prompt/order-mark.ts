@@ -72,26 +72,34 @@ export function orderMark(json: Record<string, unknown>): OrderMark | null {
 }
 
 /**
- * What a request's history proves answered: a message followed by an assistant message.
+ * A starting request's order (stages.ts StartOrder): its own mark, and what its history
+ * proves answered: a message followed by an assistant message.
  * Lazy: the conversation is listed on first use, and only messages at or after a mark's
  * ordinal are hashed (each once), so a sibling handed the same conversation as a running
  * request hashes at most its own last messages.
  */
 export class AnsweredMarks {
   private messages: Message[] | null = null;
-  private readonly hashes = new Map<number, number>();
+  private hashes: Map<number, number> | null = null;
+  /** The request's own mark. */
+  readonly mark: OrderMark | null;
+  /** The marks of running requests it proved ended (filled by the stage tracker). */
+  readonly proved: OrderMark[] = [];
 
-  constructor(private readonly json: Record<string, unknown>) {}
+  constructor(private readonly json: Record<string, unknown>) {
+    this.mark = orderMark(json);
+  }
 
   /** Whether the history answers `mark`: its message at that ordinal or later, then an assistant turn. */
   proves(mark: OrderMark): boolean {
     const messages = (this.messages ??= conversation(this.json));
     for (let i = Math.max(0, mark.index); i + 1 < messages.length; i++) {
       if ((messages[i + 1] as Message).role !== 'assistant') continue;
-      let hash = this.hashes.get(i);
+      const hashes = (this.hashes ??= new Map());
+      let hash = hashes.get(i);
       if (hash === undefined) {
         hash = markHash(messages[i] as Message);
-        this.hashes.set(i, hash);
+        hashes.set(i, hash);
       }
       if (hash === mark.hash) return true;
     }

@@ -144,16 +144,26 @@ export function encodeReplicaEvent(event: ReplicaEvent): Uint8Array {
       kind = { heartbeat: { inFlight: body.inFlight } };
       break;
     case 'start': {
-      const { kind: _k, prompt, order, settles, ...rest } = body;
-      kind = {
-        start: {
-          ...rest,
-          ...(prompt ? { promptModel: prompt.model, promptSystem: prompt.system } : {}),
-          ...(order ? { hasOrder: true, orderIndex: order.index, orderHash: order.hash } : {}),
-          settleIndex: settles.map((m) => m.index),
-          settleHash: settles.map((m) => m.hash),
-        },
+      // Built field by field, in one shape (spreads of optional parts made encoding slower).
+      const start = {
+        requestId: body.requestId,
+        identity: body.identity,
+        endpoint: body.endpoint,
+        reservedTokens: body.reservedTokens,
+        overflow: body.overflow,
+        decodeTokens: body.decodeTokens,
+        prefixHashes: body.prefixHashes,
+        // Absent parts are undefined, which the encoder skips (no bytes on the wire).
+        promptModel: body.prompt?.model,
+        promptSystem: body.prompt?.system,
+        hasOrder: body.order ? true : undefined,
+        orderIndex: body.order?.index,
+        orderHash: body.order?.hash,
+        // Usually none: only a request that raced its predecessor's end proves one.
+        settleIndex: body.settles.length > 0 ? body.settles.map((m) => m.index) : undefined,
+        settleHash: body.settles.length > 0 ? body.settles.map((m) => m.hash) : undefined,
       };
+      kind = { start };
       break;
     }
     case 'end': {

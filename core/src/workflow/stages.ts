@@ -81,6 +81,8 @@ export interface StartOrder {
   readonly mark: OrderMark | null;
   /** Whether its history answers a running request's mark. */
   proves(mark: OrderMark): boolean;
+  /** Where the running requests' marks it proved are appended (when given). */
+  readonly proved?: OrderMark[];
 }
 
 /**
@@ -109,6 +111,7 @@ export class LiveStages {
       // Running requests whose answer is in this one's history have ended.
       for (let i = this.open.length - 1; i >= 0; i--) {
         if (!order.proves(this.open[i] as OrderMark)) continue;
+        order.proved?.push(this.open[i] as OrderMark);
         this.open.splice(i, 1);
         this.settled++;
       }

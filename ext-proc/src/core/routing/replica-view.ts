@@ -55,6 +55,9 @@ export interface ReplicaViewSettings {
   readonly maxReservationMs: number;
 }
 
+/** A start that proved no running request ended (most). */
+const PROVES_NOTHING = (): boolean => false;
+
 /** Longest replica id, request id or endpoint address accepted from an event. */
 export const MAX_REPLICA_FIELD_LENGTH = 256;
 
@@ -275,10 +278,17 @@ export class ReplicaView {
         const id = body.identity;
         // The requests its sender proved ended are settled here too: it joins the same stage.
         const settles = body.settles;
-        p.sessions.start(id, nowMs, {
-          mark: body.order,
-          proves: (m) => settles.some((s) => s.index === m.index && s.hash === m.hash),
-        });
+        p.sessions.start(
+          id,
+          nowMs,
+          settles.length === 0
+            ? { mark: body.order, proves: PROVES_NOTHING }
+            : {
+                mark: body.order,
+                proves: (m) => settles.some((s) => s.index === m.index && s.hash === m.hash),
+                proved: [],
+              },
+        );
         if (body.prompt) p.prompts.put(id.workflow, id.agent, body.prompt);
         const load: RequestLoad = {
           reservedTokens: body.reservedTokens,

@@ -12,7 +12,7 @@ import type { AgentPrompts } from './agent-prompts.js';
 import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
 import type { ModelRegistry } from '../../../../core/src/workflow/model-registry.js';
 import { promptBlockHashes } from '../../../../core/src/prompt/prefix-hash.js';
-import { AnsweredMarks, type OrderMark, orderMark } from '../../../../core/src/prompt/order-mark.js';
+import { AnsweredMarks, type OrderMark } from '../../../../core/src/prompt/order-mark.js';
 import type { CompletedRequest } from './completed-request.js';
 import type { PrefixIndex } from './prefix-index.js';
 import {
@@ -200,19 +200,15 @@ export class WorkflowRouter implements RequestRouter {
     let prompt: { model: string; system: string } | null = null;
     let tieBreakKey: string | null = null;
     let mark: OrderMark | null = null;
-    const settles: OrderMark[] = [];
+    let settles: readonly OrderMark[] = [];
     const model = identity ? p.models.get(identity.workflow) : undefined;
     if (identity) {
       // Causal order: running requests this one's history answers have ended, even if their
       // end (another replica's event) was not seen yet. Hashed only when there are some.
-      mark = orderMark(input.llm.json);
-      const answered = new AnsweredMarks(input.llm.json);
-      const proves = (m: OrderMark) => {
-        const proved = answered.proves(m);
-        if (proved) settles.push(m);
-        return proved;
-      };
-      const stages = p.sessions.start(identity, now, { mark, proves });
+      const order = new AnsweredMarks(input.llm.json);
+      const stages = p.sessions.start(identity, now, order);
+      mark = order.mark;
+      settles = order.proved;
       const roles = stages.roles();
       prediction = model?.predict(roles, identity.agent) ?? null;
       gatesNextStage = stages.running === 1;

@@ -30,7 +30,7 @@ export class SessionTracker {
   private readonly sessions: BoundedMap<string, Tracked>;
   /**
    * Told of running requests a starting one proved ended (the replica view releases another
-   * replica's request there and then, as its end would).
+   * replica's request there and then, as its end would); needs `order.proved` at start.
    */
   onSettled: ((id: WorkflowIdentity, marks: readonly OrderMark[], nowMs: number) => void) | null = null;
 
@@ -70,23 +70,13 @@ export class SessionTracker {
     const key = SessionTracker.key(id);
     let tracked = this.sessions.get(key);
     if (!tracked) tracked = { stages: new LiveStages(), starts: 0, agentBytes: 0 };
-    let proved: OrderMark[] | null = null;
-    const settling: StartOrder | null =
-      order && this.onSettled
-        ? {
-            mark: order.mark,
-            proves: (m) => {
-              const yes = order.proves(m);
-              if (yes) (proved ??= []).push(m);
-              return yes;
-            },
-          }
-        : order;
-    tracked.stages.start(id.agent, nowMs, undefined, settling);
+    const proved = order?.proved;
+    const before = proved?.length ?? 0;
+    tracked.stages.start(id.agent, nowMs, undefined, order);
     tracked.starts++;
     tracked.agentBytes = Math.max(tracked.agentBytes, stringBytes(id.agent));
     this.sessions.set(key, tracked);
-    if (proved) this.onSettled?.(id, proved, nowMs);
+    if (proved && proved.length > before) this.onSettled?.(id, proved.slice(before), nowMs);
     return tracked.stages;
   }
 
