@@ -104,7 +104,7 @@ export function measureApplyCost(endpoints: number, requests: number): number {
         unixMs: 0,
         body: {
           kind: 'start',
-          requestId: `r${i}`,
+          flight: i + 1,
           identity,
           endpoint,
           reservedTokens: 1500,
@@ -112,13 +112,15 @@ export function measureApplyCost(endpoints: number, requests: number): number {
           decodeTokens: 500,
           prefixHashes: [1, 2, 3, 4].map((b) => b * 1e9 + (i % 1000)),
           prompt: null,
+          order: null,
+          settles: [],
         },
       }),
       REPLICA_EVENTS.encode({
         replica: 'other',
         seq: 2 * i + 2,
         unixMs: 0,
-        body: { kind: 'end', requestId: `r${i}`, identity, sessionEnd: false, history: null },
+        body: { kind: 'end', flight: i + 1, identity, sessionEnd: false, history: null },
       }),
     );
   }

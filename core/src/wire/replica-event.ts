@@ -2,6 +2,7 @@
 // camelCase). Every replica folds every other replica's events into its own view, so a
 // session's requests decide the same wherever Envoy sends them.
 import type { IdentityShare } from '../identity/resolver.js';
+import type { OrderMark } from '../prompt/order-mark.js';
 import type { WorkflowIdentity } from '../workflow/identifiers.js';
 
 export interface ReplicaTurn {
@@ -12,7 +13,13 @@ export interface ReplicaTurn {
 /** A request routed: where it went, its footprint and the prefix blocks it placed there. */
 export interface ReplicaStartBody {
   readonly kind: 'start';
-  readonly requestId: string;
+  /**
+   * The sending replica's own number for the request (1, 2, ... per replica), the key its end
+   * is matched by. Never the client's x-request-id: a client may send one id on several
+   * concurrent requests (a retry, or on purpose), and one request's end must not release
+   * another's footprint.
+   */
+  readonly flight: number;
   readonly identity: WorkflowIdentity;
   readonly endpoint: string;
   readonly reservedTokens: number;
@@ -21,12 +28,23 @@ export interface ReplicaStartBody {
   readonly prefixHashes: readonly number[];
   /** The agent's system prompt, when this replica first saw it or it changed. */
   readonly prompt: { readonly model: string; readonly system: string } | null;
+  /**
+   * Its last conversation message's mark (prompt/order-mark.ts): a later request of the
+   * session that answers it proves this one ended before its end event arrives (null: none).
+   */
+  readonly order: OrderMark | null;
+  /**
+   * The marks of running requests of the session this one's history proved ended on the
+   * sending replica: every replica settles them too, so the request joins the same stage everywhere.
+   */
+  readonly settles: readonly OrderMark[];
 }
 
 /** A routed request ended. */
 export interface ReplicaEndBody {
   readonly kind: 'end';
-  readonly requestId: string;
+  /** The `flight` of the request's start. */
+  readonly flight: number;
   readonly identity: WorkflowIdentity;
   readonly sessionEnd: boolean;
   /** The session's latest exchange, when warming recorded it (no messages: it was dropped, too long). */

@@ -18,6 +18,8 @@
 import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
 import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
 import type { IdentityResolver } from '../../../../core/src/identity/resolver.js';
+import { MAX_OPEN_MARKS } from '../../../../core/src/workflow/stages.js';
+import type { OrderMark } from '../../../../core/src/prompt/order-mark.js';
 import type { ReplicaEvent, ReplicaEventBody } from '../../../../core/src/wire/replica-event.js';
 import type { WorkflowIdentity } from '../../../../core/src/workflow/identifiers.js';
 import type { AgentPrompts } from './agent-prompts.js';
@@ -53,31 +55,37 @@ export interface ReplicaViewSettings {
   readonly maxReservationMs: number;
 }
 
-/** Longest replica id, request id or endpoint address accepted from an event. */
+/** A start that proved no running request ended (most). */
+const PROVES_NOTHING = (): boolean => false;
+
+/** Longest replica id or endpoint address accepted from an event. */
 export const MAX_REPLICA_FIELD_LENGTH = 256;
 
 /**
  * Heap bytes of one remote in-flight request besides its strings and hashes: the Map slot,
  * the request, its load and identity objects, the hash array's header. Measured with
- * `npm run bench:cardinality -- --measure` (remote in flight: 473 B an entry with two
- * hashes and the flood's names, against 510 estimated).
+ * `npm run bench:cardinality -- --measure` (remote in flight: 412 B an entry with two
+ * hashes and the flood's names, keyed by flight number, against 463 estimated).
  */
 export const REMOTE_REQUEST_BYTES = 320;
 
 /** Bytes per prefix block hash (an unsigned 32-bit hash past the small-integer range is a heap number). */
 export const REMOTE_HASH_BYTES = 16;
 
-/** Estimated bytes of one remote in-flight request. */
-export function remoteRequestBytes(requestId: string, r: RemoteRequest): number {
+/** Bytes of a remote request's order mark (its object and two numbers). */
+export const REMOTE_MARK_BYTES = 48;
+
+/** Estimated bytes of one remote in-flight request (its key, a flight number, is in the Map slot). */
+export function remoteRequestBytes(r: RemoteRequest): number {
   const id = r.identity;
   return (
     REMOTE_REQUEST_BYTES +
-    stringBytes(requestId) +
     stringBytes(r.endpoint) +
     stringBytes(id.workflow) +
     stringBytes(id.session) +
     stringBytes(id.agent) +
-    REMOTE_HASH_BYTES * r.prefixHashes.length
+    REMOTE_HASH_BYTES * r.prefixHashes.length +
+    (r.order ? REMOTE_MARK_BYTES : 0)
   );
 }
 
@@ -99,13 +107,22 @@ export interface RemoteRequest {
   readonly startedMs: number;
   /** Its prompt's block hashes: computed on its endpoint once it ends (prefix index). */
   readonly prefixHashes: readonly number[];
+  /** Its mark (stages: a later request may prove it ended; its end clears it). */
+  readonly order: OrderMark | null;
+  /** A later request proved it ended: its footprint was released before its end arrived. */
+  released: boolean;
 }
 
 interface Peer {
   lastSeq: number;
   lastHeardMs: number;
-  /** Request id -> its footprint, oldest first (Map insertion order). */
-  readonly inFlight: Map<string, RemoteRequest>;
+  /**
+   * The replica's flight number -> the request's footprint, oldest first (Map insertion
+   * order). Keyed by the number the replica gave the request, never by the client's
+   * x-request-id: concurrent requests with one client id stay apart, and a request cannot
+   * end another's.
+   */
+  readonly inFlight: Map<number, RemoteRequest>;
   /** Estimated bytes of `inFlight`. */
   bytes: number;
 }
@@ -136,7 +153,39 @@ export class ReplicaView {
     readonly self: string,
     private readonly parts: ReplicaViewParts,
     private readonly settings: ReplicaViewSettings,
-  ) {}
+  ) {
+    parts.sessions.onSettled = (id, marks, nowMs) => this.settle(id, marks, nowMs);
+  }
+
+  /**
+   * Requests of another replica that a later request of their session proved ended (its
+   * history answers them): their footprint is released and their blocks confirmed now, as
+   * their end would, so placement sees the load one replica sees. Runs only on a proof (the
+   * end raced the session's next request); scans the other replicas' requests in flight.
+   */
+  private settle(id: WorkflowIdentity, marks: readonly OrderMark[], nowMs: number): void {
+    for (const peer of this.peers.values())
+      for (const r of peer.inFlight.values()) {
+        if (
+          r.released ||
+          !r.order ||
+          r.identity.session !== id.session ||
+          r.identity.workflow !== id.workflow
+        )
+          continue;
+        const order = r.order;
+        if (!marks.some((m) => m.index === order.index && m.hash === order.hash)) continue;
+        this.release(r, nowMs);
+      }
+  }
+
+  /** Gives back a request's footprint and confirms its blocks (once). */
+  private release(r: RemoteRequest, nowMs: number): void {
+    if (r.released) return;
+    r.released = true;
+    this.parts.cluster.releaseRemote(r.endpoint, r.load);
+    if (r.prefixHashes.length > 0) this.parts.prefixIndex.confirm(r.prefixHashes, r.endpoint, nowMs);
+  }
 
   /** Other replicas counting now. */
   get replicas(): number {
@@ -210,13 +259,16 @@ export class ReplicaView {
       return body.session.length <= max && body.workflow.length <= max && body.role.length <= max;
     const id = body.identity;
     if (id.workflow.length > max || id.session.length > max || id.agent.length > max) return false;
-    if (body.kind === 'end') return body.requestId.length <= MAX_REPLICA_FIELD_LENGTH;
+    if (body.kind === 'end') return Number.isSafeInteger(body.flight);
     if (body.endpoint.length > MAX_REPLICA_FIELD_LENGTH || !this.parts.cluster.endpoint(body.endpoint))
       return false;
     if (body.kind === 'reserve') return body.warmHashes.length <= this.settings.maxPrefixHashes;
+    // A start without a flight number (a replica of a version that sent the client's id) is refused.
     return (
-      body.requestId.length <= MAX_REPLICA_FIELD_LENGTH &&
-      body.prefixHashes.length <= this.settings.maxPrefixHashes
+      Number.isSafeInteger(body.flight) &&
+      body.flight >= 1 &&
+      body.prefixHashes.length <= this.settings.maxPrefixHashes &&
+      body.settles.length <= MAX_OPEN_MARKS
     );
   }
 
@@ -230,7 +282,19 @@ export class ReplicaView {
         return;
       case 'start': {
         const id = body.identity;
-        p.sessions.start(id, nowMs);
+        // The requests its sender proved ended are settled here too: it joins the same stage.
+        const settles = body.settles;
+        p.sessions.start(
+          id,
+          nowMs,
+          settles.length === 0
+            ? { mark: body.order, proves: PROVES_NOTHING }
+            : {
+                mark: body.order,
+                proves: (m) => settles.some((s) => s.index === m.index && s.hash === m.hash),
+                proved: [],
+              },
+        );
         if (body.prompt) p.prompts.put(id.workflow, id.agent, body.prompt);
         const load: RequestLoad = {
           reservedTokens: body.reservedTokens,
@@ -240,8 +304,9 @@ export class ReplicaView {
         p.cluster.acquireRemote(body.endpoint, load);
         if (body.prefixHashes.length > 0) p.prefixIndex.record(body.prefixHashes, body.endpoint, nowMs);
         p.affinity.placed(id.workflow, id.session, body.endpoint, nowMs);
-        const old = peer.inFlight.get(body.requestId);
-        if (old) this.drop(peer, body.requestId, old);
+        // A replica numbers each request once: a repeated flight is a replayed start.
+        const old = peer.inFlight.get(body.flight);
+        if (old) this.drop(peer, body.flight, old);
         if (peer.inFlight.size >= this.settings.maxInFlightPerReplica) this.dropOldest(peer);
         const request: RemoteRequest = {
           endpoint: body.endpoint,
@@ -249,9 +314,11 @@ export class ReplicaView {
           identity: id,
           startedMs: nowMs,
           prefixHashes: body.prefixHashes,
+          order: body.order,
+          released: false,
         };
-        peer.inFlight.set(body.requestId, request);
-        const bytes = remoteRequestBytes(body.requestId, request);
+        peer.inFlight.set(body.flight, request);
+        const bytes = remoteRequestBytes(request);
         peer.bytes += bytes;
         this.inFlightCount++;
         this.inFlightBytes += bytes;
@@ -260,14 +327,12 @@ export class ReplicaView {
       }
       case 'end': {
         const id = body.identity;
-        const request = peer.inFlight.get(body.requestId);
+        const request = peer.inFlight.get(body.flight);
         if (request) {
-          this.forget(peer, body.requestId, request);
-          p.cluster.releaseRemote(request.endpoint, request.load);
-          p.sessions.end(id, nowMs);
+          this.forget(peer, body.flight, request);
           // As the placing replica confirms it: parallel siblings may now count these blocks.
-          if (request.prefixHashes.length > 0)
-            p.prefixIndex.confirm(request.prefixHashes, request.endpoint, nowMs);
+          this.release(request, nowMs);
+          p.sessions.end(id, nowMs, request.order);
         }
         if (body.sessionEnd) {
           p.sessions.forget(id);
@@ -296,9 +361,9 @@ export class ReplicaView {
   }
 
   /** Takes a request out of a replica's in-flight table and the totals. */
-  private forget(peer: Peer, requestId: string, request: RemoteRequest): void {
-    if (!peer.inFlight.delete(requestId)) return;
-    const bytes = remoteRequestBytes(requestId, request);
+  private forget(peer: Peer, flight: number, request: RemoteRequest): void {
+    if (!peer.inFlight.delete(flight)) return;
+    const bytes = remoteRequestBytes(request);
     peer.bytes -= bytes;
     this.inFlightCount--;
     this.inFlightBytes -= bytes;
@@ -315,10 +380,10 @@ export class ReplicaView {
     }
   }
 
-  private drop(peer: Peer, requestId: string, request: RemoteRequest): void {
-    this.forget(peer, requestId, request);
-    this.parts.cluster.releaseRemote(request.endpoint, request.load);
-    this.parts.sessions.end(request.identity, request.startedMs);
+  private drop(peer: Peer, flight: number, request: RemoteRequest): void {
+    this.forget(peer, flight, request);
+    if (!request.released) this.parts.cluster.releaseRemote(request.endpoint, request.load);
+    this.parts.sessions.end(request.identity, request.startedMs, request.order);
     this.counts.dropped++;
   }
 
@@ -335,15 +400,15 @@ export class ReplicaView {
     const gone: string[] = [];
     for (const [id, peer] of this.peers) {
       if (nowMs - peer.lastHeardMs > this.settings.deadAfterMs) {
-        for (const [requestId, request] of peer.inFlight) this.drop(peer, requestId, request);
+        for (const [flight, request] of peer.inFlight) this.drop(peer, flight, request);
         this.peers.delete(id);
         this.counts.dead++;
         gone.push(id);
         continue;
       }
-      for (const [requestId, request] of peer.inFlight) {
+      for (const [flight, request] of peer.inFlight) {
         if (nowMs - request.startedMs <= this.settings.requestMaxMs) break;
-        this.drop(peer, requestId, request);
+        this.drop(peer, flight, request);
       }
     }
     return gone;
