@@ -69,7 +69,8 @@ export class PrefixIndex {
 
   /**
    * Leading blocks each candidate holds (fresh ones only), by endpoint address; with
-   * `computedOnly`, pending blocks (placed, not computed yet) do not count.
+   * `computedOnly`, pending blocks (placed, not computed yet) do not count. Entries are in
+   * the order the first block's walk meets them.
    */
   matchLengths(
     hashes: readonly number[],
@@ -77,33 +78,40 @@ export class PrefixIndex {
     nowMs: number,
     computedOnly = false,
   ): Map<string, number> {
+    const ttlMs = this.ttlMs;
     const live = (at: number | undefined): boolean =>
       at !== undefined &&
-      (at >= 0 ? nowMs - at <= this.ttlMs : !computedOnly && nowMs + at + 1 <= this.ttlMs);
+      (at >= 0 ? nowMs - at <= ttlMs : !computedOnly && nowMs + at + 1 <= ttlMs);
     const out = new Map<string, number>();
-    let alive = new Set(candidates);
-    for (let i = 0; i < hashes.length && alive.size > 0; i++) {
+    if (hashes.length === 0 || candidates.length === 0) return out;
+    const first = this.blocks.peek(hashes[0] as number);
+    if (!first) return out;
+    // The endpoints holding every block so far, compacted in place as they drop out: a long
+    // prompt is hundreds of blocks, and a Set per block was most of a request's routing time.
+    const alive: string[] = [];
+    const unique = new Set(candidates);
+    // Walk whichever side is smaller: few endpoints usually hold a block.
+    if (first.size < unique.size) {
+      for (const [ep, at] of first) if (unique.has(ep) && live(at)) alive.push(ep);
+    } else {
+      for (const ep of unique) if (live(first.get(ep))) alive.push(ep);
+    }
+    for (const ep of alive) out.set(ep, 1);
+    let count = alive.length;
+    let i = 1;
+    for (; i < hashes.length && count > 0; i++) {
       const holders = this.blocks.peek(hashes[i] as number);
       if (!holders) break;
-      const next = new Set<string>();
-      // Walk whichever side is smaller: few endpoints usually hold a block.
-      if (holders.size < alive.size) {
-        for (const [ep, at] of holders) {
-          if (alive.has(ep) && live(at)) {
-            next.add(ep);
-            out.set(ep, i + 1);
-          }
-        }
-      } else {
-        for (const ep of alive) {
-          if (live(holders.get(ep))) {
-            next.add(ep);
-            out.set(ep, i + 1);
-          }
-        }
+      let kept = 0;
+      for (let j = 0; j < count; j++) {
+        const ep = alive[j] as string;
+        if (live(holders.get(ep))) alive[kept++] = ep;
+        else out.set(ep, i);
       }
-      alive = next;
+      count = kept;
     }
+    // The rest held every block up to where the walk stopped.
+    for (let j = 0; j < count; j++) out.set(alive[j] as string, i);
     return out;
   }
 }
