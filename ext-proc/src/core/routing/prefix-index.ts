@@ -80,8 +80,7 @@ export class PrefixIndex {
   ): Map<string, number> {
     const ttlMs = this.ttlMs;
     const live = (at: number | undefined): boolean =>
-      at !== undefined &&
-      (at >= 0 ? nowMs - at <= ttlMs : !computedOnly && nowMs + at + 1 <= ttlMs);
+      at !== undefined && (at >= 0 ? nowMs - at <= ttlMs : !computedOnly && nowMs + at + 1 <= ttlMs);
     const out = new Map<string, number>();
     if (hashes.length === 0 || candidates.length === 0) return out;
     const first = this.blocks.peek(hashes[0] as number);
