@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LiveStages, insertSorted, segmentStages } from '../src/workflow/stages.js';
+import { seededRandom } from '../../test-support/src/workloads/rng.js';
 
 test('overlapping requests form one stage; later ones start the next', () => {
   const stages = segmentStages([
@@ -108,11 +109,7 @@ test('live stages: the kept role and width equal those rebuilt from every reques
       return this.agents.length;
     }
   }
-  let seed = 11;
-  const random = (): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed / 2 ** 32;
-  };
+  const random = seededRandom(11);
   const names = ['planner', 'explorer', 'engineer', 'reviewer', 'a+b', 'Zeta', 'é'];
   const live = new LiveStages();
   const reference = new Reference();

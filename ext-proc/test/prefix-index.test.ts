@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chainedBlockHashes, promptText } from '../../core/src/prompt/prefix-hash.js';
 import { PrefixIndex } from '../src/core/routing/prefix-index.js';
+import { seededRandom } from '../../test-support/src/workloads/rng.js';
 
 test('chained hashes: equal at block i only if the prompts agree up to block i', () => {
   const a = chainedBlockHashes(`${'x'.repeat(2048)}A${'y'.repeat(2047)}`, 1024);
@@ -90,11 +91,7 @@ function referenceMatchLengths(
 }
 
 test('matchLengths agrees with the per-block set walk, entry order included', () => {
-  let seed = 7;
-  const random = (): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed / 2 ** 32;
-  };
+  const random = seededRandom(7);
   const ttlMs = 1000;
   let partial = 0;
   for (let round = 0; round < 300; round++) {
