@@ -69,8 +69,8 @@ export class PrefixIndex {
 
   /**
    * Leading blocks each candidate holds (fresh ones only), by endpoint address; with
-   * `computedOnly`, pending blocks (placed, not computed yet) do not count. Entries are in
-   * the order the first block's walk meets them.
+   * `computedOnly`, pending blocks (placed, not computed yet) do not count. Candidates
+   * holding none are left out.
    */
   matchLengths(
     hashes: readonly number[],
@@ -79,23 +79,19 @@ export class PrefixIndex {
     computedOnly = false,
   ): Map<string, number> {
     const ttlMs = this.ttlMs;
-    const live = (at: number | undefined): boolean =>
-      at !== undefined && (at >= 0 ? nowMs - at <= ttlMs : !computedOnly && nowMs + at + 1 <= ttlMs);
     const out = new Map<string, number>();
     if (hashes.length === 0 || candidates.length === 0) return out;
     const first = this.blocks.peek(hashes[0] as number);
     if (!first) return out;
-    // The endpoints holding every block so far, compacted in place as they drop out: a long
+    // The candidates holding every block so far, compacted in place as they drop out: a long
     // prompt is hundreds of blocks, and a Set per block was most of a request's routing time.
     const alive: string[] = [];
-    const unique = new Set(candidates);
-    // Walk whichever side is smaller: few endpoints usually hold a block.
-    if (first.size < unique.size) {
-      for (const [ep, at] of first) if (unique.has(ep) && live(at)) alive.push(ep);
-    } else {
-      for (const ep of unique) if (live(first.get(ep))) alive.push(ep);
+    for (const ep of candidates) {
+      if (fresh(first.get(ep), nowMs, ttlMs, computedOnly)) {
+        alive.push(ep);
+        out.set(ep, 1);
+      }
     }
-    for (const ep of alive) out.set(ep, 1);
     let count = alive.length;
     let i = 1;
     for (; i < hashes.length && count > 0; i++) {
@@ -104,7 +100,7 @@ export class PrefixIndex {
       let kept = 0;
       for (let j = 0; j < count; j++) {
         const ep = alive[j] as string;
-        if (live(holders.get(ep))) alive[kept++] = ep;
+        if (fresh(holders.get(ep), nowMs, ttlMs, computedOnly)) alive[kept++] = ep;
         else out.set(ep, i);
       }
       count = kept;
@@ -113,4 +109,12 @@ export class PrefixIndex {
     for (let j = 0; j < count; j++) out.set(alive[j] as string, i);
     return out;
   }
+}
+
+/**
+ * Whether a holder's stamp counts at `nowMs`: within the TTL, and computed unless pending
+ * blocks count too. (A function, not a closure per call: tsx names every closure it creates.)
+ */
+function fresh(at: number | undefined, nowMs: number, ttlMs: number, computedOnly: boolean): boolean {
+  return at !== undefined && (at >= 0 ? nowMs - at <= ttlMs : !computedOnly && nowMs + at + 1 <= ttlMs);
 }
