@@ -113,7 +113,8 @@ export class PrefixIndex {
 
 /**
  * Whether a holder's stamp counts at `nowMs`: within the TTL, and computed unless pending
- * blocks count too. (A function, not a closure per call: tsx names every closure it creates.)
+ * blocks count too. A module function, not a closure made per call: tsx transpiles with
+ * esbuild's keepNames, which adds a defineProperty to every closure creation.
  */
 function fresh(at: number | undefined, nowMs: number, ttlMs: number, computedOnly: boolean): boolean {
   return at !== undefined && (at >= 0 ? nowMs - at <= ttlMs : !computedOnly && nowMs + at + 1 <= ttlMs);
