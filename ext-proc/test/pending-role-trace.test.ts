@@ -17,6 +17,9 @@ import { createGatewayCore } from '../src/core/routing/gateway-core.js';
 
 const hv = (pairs: Array<[string, string]>): HeaderValue[] =>
   pairs.map(([key, value]) => ({ key, raw_value: Buffer.from(value) }));
+const headersMessage = (pairs: Array<[string, string]>) => ({
+  request_headers: { headers: { headers: hv(pairs) } },
+});
 
 test("a role's first request, r-other when routed, is traced as the role established meanwhile", () => {
   const config = parseConfig({
@@ -46,17 +49,8 @@ test("a role's first request, r-other when routed, is traced as the role establi
       undefined,
       core.identity,
     );
-    p.handle({
-      request_headers: {
-        headers: {
-          headers: hv([
-            [':method', 'POST'],
-            [':path', '/v1/chat/completions'],
-            ['x-claude-code-session-id', session],
-          ]),
-        },
-      },
-    });
+    const path: [string, string] = [':path', '/v1/chat/completions'];
+    p.handle(headersMessage([[':method', 'POST'], path, ['x-claude-code-session-id', session]]));
     const body = {
       model: 'm',
       messages: [
