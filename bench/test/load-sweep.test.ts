@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { findCapacity } from '../src/runner/load-capacity.js';
-import { parseLoadOptions, LoadUsageError } from '../src/runner/load-options.js';
+import { UsageError } from '../src/runner/cli.js';
+import { parseLoadOptions } from '../src/runner/load-options.js';
 import {
   type LoadSweepReport,
   derivedFigures,
@@ -124,7 +125,7 @@ test('options: every bad value reported at once', () => {
         '--jobs',
         '0',
       ]),
-    (err: unknown) => err instanceof LoadUsageError && err.problems.length === 4,
+    (err: unknown) => err instanceof UsageError && err.problems.length === 4,
   );
   const { options } = parseLoadOptions(['--workload', 'coding-long', '--duration-s', '900']);
   assert.equal(options.durationS, 900);
@@ -142,8 +143,8 @@ test('--extproc-replicas reaches every run of the sweep, and its results come fr
   const defaults = parseLoadOptions([]).options;
   assert.equal(defaults.extProcReplicas, 1);
   assert.equal(defaults.replicaDelayMs, DEFAULT_REPLICA_DELAY_MS);
-  assert.throws(() => parseLoadOptions(['--extproc-replicas', '0']), LoadUsageError);
-  assert.throws(() => parseLoadOptions(['--replica-delay-ms=-1']), LoadUsageError);
+  assert.throws(() => parseLoadOptions(['--extproc-replicas', '0']), UsageError);
+  assert.throws(() => parseLoadOptions(['--replica-delay-ms=-1']), UsageError);
   const run = { workload: 'research', durationS: 60, warmupS: 10, tailS: 10 };
   const tasks = loadTasks(options, run, [0.2, 0.4], ['round-robin', 'pythia']);
   assert.equal(tasks.length, 4);
@@ -200,5 +201,5 @@ test('--reuse takes an earlier run only when it is the same run and its policy i
   assert.deepEqual(reused, {
     coding: { '0.9': { commit: 'abc1234', policies: ['least-request', 'oracle'] } },
   });
-  assert.throws(() => parseLoadOptions(['--reuse', 'x.json']), LoadUsageError);
+  assert.throws(() => parseLoadOptions(['--reuse', 'x.json']), UsageError);
 });

@@ -33,13 +33,13 @@ function view(replicas: Record<string, unknown> = {}) {
 }
 
 function start(
-  requestId: string,
+  flight: number,
   session: string,
   over: Partial<Extract<ReplicaEventBody, { kind: 'start' }>> = {},
 ): ReplicaEventBody {
   return {
     kind: 'start',
-    requestId,
+    flight,
     identity: { workflow: 'wf', session, agent: 'planner' },
     endpoint: ENDPOINT,
     reservedTokens: 100,
@@ -54,11 +54,13 @@ function start(
 test('an event with a field past its bound, or for an endpoint not configured, is refused and folds nothing', () => {
   const { core, view: v, send } = view();
   const long = 'x'.repeat(10_000);
-  assert.equal(send('r1', start('a', long)), 'refused');
-  assert.equal(send('r1', start(long, 's')), 'refused');
-  assert.equal(send(long, start('a', 's')), 'refused');
-  assert.equal(send('r1', start('a', 's', { endpoint: '10.0.0.9:8000' })), 'refused');
-  assert.equal(send('r1', start('a', 's', { prefixHashes: new Array(100_000).fill(7) })), 'refused');
+  assert.equal(send('r1', start(1, long)), 'refused');
+  // A flight number that is not a positive integer (a client's id cannot be one).
+  assert.equal(send('r1', start(0, 's')), 'refused');
+  assert.equal(send('r1', start(1.5, 's')), 'refused');
+  assert.equal(send(long, start(1, 's')), 'refused');
+  assert.equal(send('r1', start(1, 's', { endpoint: '10.0.0.9:8000' })), 'refused');
+  assert.equal(send('r1', start(1, 's', { prefixHashes: new Array(100_000).fill(7) })), 'refused');
   assert.equal(
     send('r1', {
       kind: 'reserve',
@@ -80,13 +82,13 @@ test('an event with a field past its bound, or for an endpoint not configured, i
     chainEnd: 42,
   });
   assert.equal(send('r1', share(long)), 'refused');
-  assert.equal(v.counts.refused, 7);
+  assert.equal(v.counts.refused, 8);
   assert.equal(send('r1', share('s-1')), 'applied');
   assert.equal(v.remoteInFlight, 0);
   assert.equal(core.sessions.size, 0);
   assert.equal(core.affinity.size, 0);
   // A well-formed event still goes through.
-  assert.equal(send('r1', start('a', 's')), 'applied');
+  assert.equal(send('r1', start(1, 's')), 'applied');
   assert.equal(v.remoteInFlight, 1);
 });
 
@@ -100,14 +102,14 @@ test('a reservation from another replica lasts at most reservation_s, whatever t
 
 test('remote requests in flight are bounded in count over all replicas; a runaway replica loses its own', () => {
   const { view: v, send } = view({ max_remote_in_flight: 100 });
-  for (let i = 0; i < 20; i++) send('steady', start(`s-${i}`, `steady-${i}`));
-  for (let i = 0; i < 10_000; i++) send('runaway', start(`r-${i}`, `runaway-${i}`));
+  for (let i = 0; i < 20; i++) send('steady', start(i + 1, `steady-${i}`));
+  for (let i = 0; i < 10_000; i++) send('runaway', start(i + 1, `runaway-${i}`));
   assert.equal(v.remoteInFlight, 100);
   // The steady replica's 20 are all still counted; its ends release them.
   for (let i = 0; i < 20; i++)
     send('steady', {
       kind: 'end',
-      requestId: `s-${i}`,
+      flight: i + 1,
       identity: { workflow: 'wf', session: `steady-${i}`, agent: 'planner' },
       sessionEnd: false,
       history: null,
@@ -119,7 +121,7 @@ test('remote requests in flight are bounded in estimated bytes, prefix blocks in
   const maxBytes = 1024 * 1024;
   const { view: v, send } = view({ max_remote_bytes: maxBytes });
   const hashes = Array.from({ length: 2000 }, (_, i) => i);
-  for (let i = 0; i < 1000; i++) send('r1', start(`q-${i}`, `s-${i}`, { prefixHashes: hashes }));
+  for (let i = 0; i < 1000; i++) send('r1', start(i + 1, `s-${i}`, { prefixHashes: hashes }));
   assert.ok(v.remoteBytes <= maxBytes, `${v.remoteBytes} bytes`);
   // Each entry is at least its hashes and fixed overhead: the bound holds by bytes, not count.
   assert.ok(v.remoteInFlight <= maxBytes / (REMOTE_REQUEST_BYTES + REMOTE_HASH_BYTES * hashes.length));

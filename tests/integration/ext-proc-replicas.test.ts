@@ -369,7 +369,8 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
       // A request routed by A that has not ended (its events are A's own, as the router sends them).
       a.service.replicaSync?.emit({
         kind: 'start',
-        requestId: 'held',
+        // Far past the flight numbers A's router gave its own requests here.
+        flight: 1_000_000,
         identity: { workflow: 'coding', session: 'j2', agent: 'planner' },
         endpoint: servers[2]!.address,
         reservedTokens: 1000,

@@ -207,13 +207,13 @@ test('another replica in-flight load counts until it ends, or until that replica
 test('a heartbeat settles ends that were lost; duplicates and own events are skipped', () => {
   const { cores } = replicas(2);
   const b = cores[1] as GatewayCore;
-  const start = (seq: number, requestId: string): ReplicaEvent => ({
+  const start = (seq: number, flight: number): ReplicaEvent => ({
     replica: 'x',
     seq,
     unixMs: 0,
     body: {
       kind: 'start',
-      requestId,
+      flight,
       identity: { workflow: 'coding', session: 'q', agent: 'planner' },
       endpoint: '127.0.0.1:1',
       reservedTokens: 100,
@@ -223,10 +223,10 @@ test('a heartbeat settles ends that were lost; duplicates and own events are ski
       prompt: null,
     },
   });
-  assert.equal(b.replicas?.apply(start(1, 'a'), 0), 'applied');
-  assert.equal(b.replicas?.apply(start(1, 'a'), 0), 'duplicate');
-  assert.equal(b.replicas?.apply({ ...start(2, 'b'), replica: 'r1' }, 0), 'own');
-  assert.equal(b.replicas?.apply(start(3, 'b'), 0), 'applied');
+  assert.equal(b.replicas?.apply(start(1, 1), 0), 'applied');
+  assert.equal(b.replicas?.apply(start(1, 1), 0), 'duplicate');
+  assert.equal(b.replicas?.apply({ ...start(2, 2), replica: 'r1' }, 0), 'own');
+  assert.equal(b.replicas?.apply(start(3, 2), 0), 'applied');
   assert.equal(b.replicas?.counts.gaps, 1);
   assert.equal(b.cluster.endpoint('127.0.0.1:1')?.remote.inFlight, 2);
   b.replicas?.apply({ replica: 'x', seq: 4, unixMs: 0, body: { kind: 'heartbeat', inFlight: 1 } }, 0);
@@ -243,7 +243,7 @@ test('every replica event kind survives the wire; garbage is refused', () => {
       unixMs: 2,
       body: {
         kind: 'start',
-        requestId: 'q',
+        flight: 2 ** 40 + 1,
         identity,
         endpoint: 'e',
         reservedTokens: 10,
@@ -259,7 +259,7 @@ test('every replica event kind survives the wire; garbage is refused', () => {
       unixMs: 3,
       body: {
         kind: 'end',
-        requestId: 'q',
+        flight: 2 ** 40 + 1,
         identity,
         sessionEnd: false,
         history: { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
@@ -269,7 +269,7 @@ test('every replica event kind survives the wire; garbage is refused', () => {
       replica: 'r',
       seq: 4,
       unixMs: 4,
-      body: { kind: 'end', requestId: 'q', identity, sessionEnd: true, history: null },
+      body: { kind: 'end', flight: 7, identity, sessionEnd: true, history: null },
     },
     {
       replica: 'r',

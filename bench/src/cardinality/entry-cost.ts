@@ -23,19 +23,14 @@ import {
 } from '../../../profiler/src/core/profiler-core.js';
 import type { Trace } from '../../../core/src/wire/trace.js';
 import { floodTrace } from './cores.js';
-import { identityOf } from './memory.js';
+import { formatHeldCost, measureHeldCost } from './held-cost.js';
+import { identityOf, memoryAfterGc } from './memory.js';
 
 const N = Number(process.env['ENTRY_COST_N'] ?? 100_000);
 const HUGE = { maxEntries: 10 * N, maxBytes: 2 ** 40, idleMs: 3_600_000 };
 const now = () => 0;
 
-function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with node --expose-gc');
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
+const heapAfterGc = (): number => memoryAfterGc().heap;
 
 interface Table {
   readonly sizeBytes: number;
@@ -253,7 +248,7 @@ export function measureEntryCosts(print: (line: string) => void): void {
             unixMs: 0,
             body: {
               kind: 'start',
-              requestId: requestId(i),
+              flight: i + 1,
               identity: { workflow: fresh(x.workflow), session: fresh(x.session), agent: fresh(x.agent) },
               endpoint: fresh(endpoint),
               reservedTokens: 1000,
@@ -280,4 +275,15 @@ export function measureEntryCosts(print: (line: string) => void): void {
       },
     ),
   );
+  // Held requests keep their whole exchange alive (held-cost.ts): at most 50k (about 11 KiB each).
+  const held = Math.min(N, 50_000);
+  print(`per-held-request cost over ${held} requests held by flow control (body counted twice)`);
+  for (const workflow of [false, true])
+    for (const promptChars of [100, 4000])
+      print(
+        formatHeldCost(
+          `held ${workflow ? 'workflow' : 'plain'}`,
+          measureHeldCost({ n: held, promptChars, workflow }),
+        ),
+      );
 }

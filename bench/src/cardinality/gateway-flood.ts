@@ -20,8 +20,8 @@ import {
   systemTimers,
 } from '../../../ext-proc/src/adapters/system-sources.js';
 import { SharedBodyBudget } from '../../../ext-proc/src/core/envoy/stream-hygiene.js';
-import { StreamProcessor } from '../../../ext-proc/src/core/envoy/stream-processor.js';
-import { createGatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
+import { type ExtProcSettings, StreamProcessor } from '../../../ext-proc/src/core/envoy/stream-processor.js';
+import { createGatewayCore, type GatewayCore } from '../../../ext-proc/src/core/routing/gateway-core.js';
 import type { ReplicaEventBody } from '../../../core/src/wire/replica-event.js';
 import { deadline, type FloodSize } from './cores.js';
 import { extProcFillAt, floodConfig } from './flood-config.js';
@@ -34,6 +34,23 @@ const PEERS = ['peer-0', 'peer-1', 'peer-2'];
 
 function headerValues(pairs: ReadonlyArray<readonly [string, string]>): HeaderValue[] {
   return pairs.map(([key, value]) => ({ key, raw_value: Buffer.from(value) }));
+}
+
+/** A StreamProcessor for one exchange, wired to `core` as the service wires it. */
+export function inProcessStream(
+  core: GatewayCore,
+  wiring: { settings: ExtProcSettings; metrics: ExtProcMetrics; budget: SharedBodyBudget },
+): StreamProcessor {
+  return new StreamProcessor(
+    wiring.settings,
+    core.router,
+    wiring.metrics,
+    systemClock,
+    systemRequestIds,
+    wiring.budget,
+    core.identity,
+    core.flow,
+  );
 }
 
 export function floodGateway(
@@ -116,16 +133,7 @@ export function floodGateway(
     }
     const now = systemClock.now();
     const id = identityOf(i, size.agents, size.workflows);
-    const p = new StreamProcessor(
-      settings,
-      core.router,
-      metrics,
-      systemClock,
-      systemRequestIds,
-      budget,
-      core.identity,
-      flow,
-    );
+    const p = inProcessStream(core, { settings, metrics, budget });
     p.handle({
       request_headers: {
         headers: {
@@ -165,7 +173,7 @@ export function floodGateway(
       peer,
       {
         kind: 'start',
-        requestId: `remote-req-${i}`,
+        flight: i + 1,
         identity: remote,
         endpoint: (endpoints[i % endpoints.length] as { address: string }).address,
         reservedTokens: 1000,
@@ -181,7 +189,7 @@ export function floodGateway(
         PEERS[(i - 1) % PEERS.length] as string,
         {
           kind: 'end',
-          requestId: `remote-req-${i - 1}`,
+          flight: i,
           identity: { ...remote, session: `remote-${i - 1}` },
           sessionEnd: false,
           history: null,

@@ -7,6 +7,16 @@ export interface MemoryFigures {
   readonly externalMiB: number;
 }
 
+/** Heap used and memory outside the heap after two full collections (needs --expose-gc). */
+export function memoryAfterGc(): { heap: number; external: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc');
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, external: m.external };
+}
+
 export function memoryNow(): MemoryFigures {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();

@@ -104,7 +104,7 @@ export function measureApplyCost(endpoints: number, requests: number): number {
         unixMs: 0,
         body: {
           kind: 'start',
-          requestId: `r${i}`,
+          flight: i + 1,
           identity,
           endpoint,
           reservedTokens: 1500,
@@ -118,7 +118,7 @@ export function measureApplyCost(endpoints: number, requests: number): number {
         replica: 'other',
         seq: 2 * i + 2,
         unixMs: 0,
-        body: { kind: 'end', requestId: `r${i}`, identity, sessionEnd: false, history: null },
+        body: { kind: 'end', flight: i + 1, identity, sessionEnd: false, history: null },
       }),
     );
   }

@@ -2,18 +2,12 @@
 // Per workload: the unloaded JCT (sessions one at a time), the capacity (load-capacity.ts),
 // then every policy and the oracle bound at each fraction of capacity (load-run.ts), in
 // worker threads when --jobs > 1; writes DIR/report.json, report.md and the charts. Wiring only.
-import { execSync } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findCapacity } from './load-capacity.js';
-import {
-  LOAD_DURATION_S,
-  LOAD_HELP,
-  LoadUsageError,
-  type LoadOptions,
-  parseLoadOptions,
-} from './load-options.js';
+import { gitCommit, optionsOrExit } from './cli.js';
+import { LOAD_DURATION_S, LOAD_HELP, parseLoadOptions } from './load-options.js';
 import {
   type LoadSweepReport,
   type WorkloadCapacity,
@@ -29,30 +23,13 @@ import type { PolicySummary } from './summary.js';
 import { H100_LLAMA_8B } from '../sim/profiles.js';
 import { type ReusedRuns, noteReused, reusableRun } from './load-reuse.js';
 
-function optionsOrExit(argv: readonly string[]): LoadOptions {
-  try {
-    const parsed = parseLoadOptions(argv);
-    if (!parsed.help) return parsed.options;
-    console.log(LOAD_HELP);
-    process.exit(0);
-  } catch (err) {
-    const problems = err instanceof LoadUsageError ? err.problems : [(err as Error).message];
-    process.stderr.write(
-      `${problems.map((p) => `bench:load: ${p}`).join('\n')}\n(npm run bench:load -- --help)\n`,
-    );
-    process.exit(2);
-  }
-}
-
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const options = optionsOrExit(process.argv.slice(2));
-const commit = (() => {
-  try {
-    return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
-})();
+const options = optionsOrExit(process.argv.slice(2), {
+  name: 'bench:load',
+  help: LOAD_HELP,
+  parse: parseLoadOptions,
+});
+const commit = gitCommit();
 
 /** Runs tasks on `jobs` child processes (in this process when 1), results in task order. */
 async function runAll(tasks: readonly LoadTask[], jobs: number): Promise<LoadRunResult[]> {

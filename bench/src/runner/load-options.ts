@@ -1,5 +1,6 @@
 // `npm run bench:load` command line, parsed in one step that reports every bad value at once.
 import { parseArgs } from 'node:util';
+import { UsageError } from './cli.js';
 import { parsePolicySpec, PolicySpecError } from './policy-spec.js';
 import { WORKLOADS } from './options.js';
 import { DEFAULT_REPLICA_DELAY_MS } from '../sim/ext-proc-replicas.js';
@@ -70,33 +71,34 @@ policy and the oracle bound, and writes DIR/report.json, DIR/report.md and the c
   --out DIR          (default bench/results/load)
 `;
 
-export class LoadUsageError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join('; '));
-  }
-}
-
 export function parseLoadOptions(argv: readonly string[]): { help: boolean; options: LoadOptions } {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      workload: { type: 'string', default: WORKLOADS.join(',') },
-      policies: { type: 'string', default: LOAD_POLICIES },
-      loads: { type: 'string', default: '0.3,0.6,0.8,0.9,1.0,1.1' },
-      'duration-s': { type: 'string' },
-      seed: { type: 'string', default: '1' },
-      replicas: { type: 'string', default: '8' },
-      jobs: { type: 'string', default: '1' },
-      out: { type: 'string', default: 'bench/results/load' },
-      capacity: { type: 'string', default: '' },
-      'extproc-replicas': { type: 'string', default: '1' },
-      'replica-delay-ms': { type: 'string', default: String(DEFAULT_REPLICA_DELAY_MS) },
-      reuse: { type: 'string' },
-      'reuse-policies': { type: 'string', default: '' },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        workload: { type: 'string', default: WORKLOADS.join(',') },
+        policies: { type: 'string', default: LOAD_POLICIES },
+        loads: { type: 'string', default: '0.3,0.6,0.8,0.9,1.0,1.1' },
+        'duration-s': { type: 'string' },
+        seed: { type: 'string', default: '1' },
+        replicas: { type: 'string', default: '8' },
+        jobs: { type: 'string', default: '1' },
+        out: { type: 'string', default: 'bench/results/load' },
+        capacity: { type: 'string', default: '' },
+        'extproc-replicas': { type: 'string', default: '1' },
+        'replica-delay-ms': { type: 'string', default: String(DEFAULT_REPLICA_DELAY_MS) },
+        reuse: { type: 'string' },
+        'reuse-policies': { type: 'string', default: '' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+  } catch (err) {
+    // parseArgs' own (an unknown flag, a missing value): a usage problem like the others.
+    throw new UsageError([(err as Error).message]);
+  }
+  const { values } = parsed;
   const problems: string[] = [];
   const int = (name: string, text: string, min: number) => {
     const n = Number(text);
@@ -152,6 +154,6 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
     reuse: values.reuse ?? null,
     reusePolicies,
   };
-  if (problems.length > 0) throw new LoadUsageError(problems);
+  if (problems.length > 0) throw new UsageError(problems);
   return { help: values.help, options };
 }

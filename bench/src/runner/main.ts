@@ -2,9 +2,9 @@
 // Runs each workload under each policy on a simulated cluster in virtual time and writes
 // DIR/report.json, DIR/report.md and the charts. Wiring only: options, plans, runs,
 // comparisons and the report writer are each in their own module.
-import { execSync } from 'node:child_process';
 import { emptySeries } from './chart-series.js';
-import { HELP, type RunnerOptions, UsageError, parseRunnerOptions } from './options.js';
+import { gitCommit, optionsOrExit } from './cli.js';
+import { HELP, parseRunnerOptions } from './options.js';
 import { progressBar } from './progress.js';
 import { benchReport } from './report.js';
 import { writeReport } from './report-writer.js';
@@ -12,28 +12,11 @@ import { runWorkload } from './run-workload.js';
 import { engineExtras, simPoolsFor } from './sim-pools.js';
 import type { PolicySummary } from './summary.js';
 
-function optionsOrExit(argv: readonly string[]): RunnerOptions {
-  try {
-    const parsed = parseRunnerOptions(argv);
-    if (!parsed.help) return parsed.options;
-    console.log(HELP);
-    process.exit(0);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.problems.map((p) => `bench: ${p}`).join('\n')}\n(npm run bench -- --help)\n`);
-    process.exit(2);
-  }
-}
-
-function gitCommit(): string {
-  try {
-    return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown'; // not a checkout
-  }
-}
-
-const options = optionsOrExit(process.argv.slice(2));
+const options = optionsOrExit(process.argv.slice(2), {
+  name: 'bench',
+  help: HELP,
+  parse: parseRunnerOptions,
+});
 const setup = {
   simPools: simPoolsFor(options),
   replicas: options.replicas,

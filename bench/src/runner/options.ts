@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { IDENTITY_MODES, type IdentityMode } from '../sim/client-identity.js';
 import { DEFAULT_REPLICA_DELAY_MS } from '../sim/ext-proc-replicas.js';
 import { type PolicySpec, PolicySpecError, formatPolicySpec, parsePolicySpec } from './policy-spec.js';
+import { UsageError } from './cli.js';
 
 export interface RunnerOptions {
   /** `coding`, `research`, or a trace file to replay (`*.jsonl`). */
@@ -111,12 +112,7 @@ DIR/report.json, DIR/report.md and SVG charts.
 
 A flag given twice takes its last value.`;
 
-export class UsageError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join('\n'));
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 export type ParsedCommandLine =
   { readonly help: true } | { readonly help: false; readonly options: RunnerOptions };

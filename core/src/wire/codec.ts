@@ -192,7 +192,7 @@ export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
     kind?: string;
     heartbeat?: { inFlight: number };
     start?: {
-      requestId: string;
+      flight: number;
       identity?: DecodedIdentity | null;
       endpoint: string;
       reservedTokens: number;
@@ -203,7 +203,7 @@ export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
       promptSystem: string;
     };
     end?: {
-      requestId: string;
+      flight: number;
       identity?: DecodedIdentity | null;
       sessionEnd: boolean;
       hasHistory: boolean;
@@ -232,7 +232,7 @@ export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
       ...head,
       body: {
         kind: 'start',
-        requestId: s.requestId,
+        flight: s.flight,
         identity: identityOf(s.identity, 'start'),
         endpoint: s.endpoint,
         reservedTokens: s.reservedTokens,
@@ -249,7 +249,7 @@ export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
       ...head,
       body: {
         kind: 'end',
-        requestId: e.requestId,
+        flight: e.flight,
         identity: identityOf(e.identity, 'end'),
         sessionEnd: e.sessionEnd,
         history: e.hasHistory

@@ -12,7 +12,13 @@ export interface ReplicaTurn {
 /** A request routed: where it went, its footprint and the prefix blocks it placed there. */
 export interface ReplicaStartBody {
   readonly kind: 'start';
-  readonly requestId: string;
+  /**
+   * The sending replica's own number for the request (1, 2, ... per replica), the key its end
+   * is matched by. Never the client's x-request-id: a client may send one id on several
+   * concurrent requests (a retry, or on purpose), and one request's end must not release
+   * another's footprint.
+   */
+  readonly flight: number;
   readonly identity: WorkflowIdentity;
   readonly endpoint: string;
   readonly reservedTokens: number;
@@ -26,7 +32,8 @@ export interface ReplicaStartBody {
 /** A routed request ended. */
 export interface ReplicaEndBody {
   readonly kind: 'end';
-  readonly requestId: string;
+  /** The `flight` of the request's start. */
+  readonly flight: number;
   readonly identity: WorkflowIdentity;
   readonly sessionEnd: boolean;
   /** The session's latest exchange, when warming recorded it (no messages: it was dropped, too long). */

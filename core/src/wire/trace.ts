@@ -28,6 +28,17 @@ export interface Trace {
   readonly mode: string;
 }
 
+/**
+ * What recognises a trace published or delivered again (its JetStream Nats-Msg-Id, the
+ * profiler's redelivery check): its request id within its session. The request id is the
+ * client's x-request-id, which clients may repeat (a constant, a retry, another client's on
+ * purpose): keyed by it alone, one session's trace was dropped as a duplicate of another's.
+ * No identifier or request id contains `/`.
+ */
+export function traceDedupeId(t: Pick<Trace, 'workflow' | 'session' | 'requestId'>): string {
+  return `${t.workflow}/${t.session}/${t.requestId}`;
+}
+
 /** The trace's free-text fields (all but `status`, an enumeration). */
 export const TRACE_TEXT_FIELDS = [
   'requestId',

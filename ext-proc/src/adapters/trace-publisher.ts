@@ -1,7 +1,7 @@
 // Publishes completed workflow requests to the JetStream traces stream. Never blocks or
 // fails a request: records wait in a bounded buffer (new ones are dropped and counted
-// when it is full), are sent in batches with the request id as Nats-Msg-Id (so a retry is
-// stored once), and failures back off exponentially while NATS is away. Request starts go
+// when it is full), are sent in batches with workflow/session/request id as Nats-Msg-Id (so
+// a retry is stored once, and another session's trace with the same client id is not), and failures back off exponentially while NATS is away. Request starts go
 // out on core NATS at once, or not at all while disconnected (the trace follows anyway).
 
 import type { Logger } from '../../../common/src/logger.js';
@@ -10,7 +10,7 @@ import { Backoff } from '../../../common/src/nats/backoff.js';
 import { REQUEST_STARTS, TRACES } from '../../../core/src/wire/channels.js';
 import { ensureStateStreams, type StreamLimits } from '../../../common/src/nats/setup.js';
 import type { RequestStart } from '../../../core/src/wire/request-start.js';
-import type { Trace } from '../../../core/src/wire/trace.js';
+import { type Trace, traceDedupeId } from '../../../core/src/wire/trace.js';
 import type { TraceSink } from '../core/routing/request-router.js';
 
 export interface TracePublisherMetrics {
@@ -81,7 +81,7 @@ export class NatsTracePublisher implements TraceSink {
         const js = nc.jetstream();
         const results = await Promise.allSettled(
           batch.map((t) =>
-            js.publish(TRACES.subject, TRACES.encode(t), { msgID: t.requestId, timeout: 2000 }),
+            js.publish(TRACES.subject, TRACES.encode(t), { msgID: traceDedupeId(t), timeout: 2000 }),
           ),
         );
         const failed = batch.filter((_, i) => results[i]?.status === 'rejected');

@@ -8,6 +8,7 @@ import { OverloadedError } from '../../../core/src/errors.js';
 import { FairShare } from '../../src/core/flow-control/fairness.js';
 import {
   FlowController,
+  HELD_ENTRY_BYTES,
   type FlowOutcome,
   type FlowRequest,
   type FlowRouter,
@@ -301,7 +302,7 @@ describe('flow controller', () => {
   });
 
   it('sheds past the count and byte bounds, and at the TTL (abandoning the prepared request)', () => {
-    const h = new Harness({ maxQueued: 1, maxQueuedBytes: 1000, ttlMs: 10_000, retryAfterS: 3 });
+    const h = new Harness({ maxQueued: 1, maxQueuedBytes: 1 << 20, ttlMs: 10_000, retryAfterS: 3 });
     h.saturate(A, true);
     h.saturate(B, true);
     assert.equal(h.admit('first', {}).kind, 'held');
@@ -320,8 +321,9 @@ describe('flow controller', () => {
     assert.equal(h.outcomes[0]?.outcome.kind, 'shed');
     assert.deepEqual(h.abandoned, ['second', 'first']);
     assert.equal(h.flow.depth('p'), 0);
-    // One held request counts 100 body bytes plus its overhead (HELD_ENTRY_BYTES): two exceed 1000.
-    const bytes = new Harness({ maxQueuedBytes: 1000 });
+    // One held request counts its 100 body bytes plus its overhead (HELD_ENTRY_BYTES): two
+    // exceed twice the overhead.
+    const bytes = new Harness({ maxQueuedBytes: 2 * HELD_ENTRY_BYTES });
     bytes.saturate(A, true);
     bytes.saturate(B, true);
     assert.equal(bytes.admit('a', {}).kind, 'held');

@@ -16,7 +16,7 @@ import { CompetingNames } from '../../../core/src/bounded/competing-names.js';
 import { stringBytes } from '../../../core/src/bounded/memory-cost.js';
 import { parseIdentity } from '../../../core/src/workflow/identifiers.js';
 import type { ModeDecision } from './promotion.js';
-import { TRACE_TEXT_FIELDS, type Trace } from '../../../core/src/wire/trace.js';
+import { TRACE_TEXT_FIELDS, type Trace, traceDedupeId } from '../../../core/src/wire/trace.js';
 import { type LearnerConfig, WorkflowLearner } from './workflow-learner.js';
 import type { WorkflowModel } from '../../../core/src/workflow/workflow-model.js';
 
@@ -170,7 +170,7 @@ export class ProfilerCore<T> {
   private readonly forgotten = new Set<string>();
   private readonly tokenBytes: (token: T) => number;
   private readonly awaiting = new Map<string, AwaitingStore<T>>();
-  /** Request ids of the sessions awaiting their store -> their identity. */
+  /** Traces (traceDedupeId) of the sessions awaiting their store -> their identity. */
   private readonly awaitingByRequest = new Map<string, string>();
   private readonly learnOnStore: boolean;
   private readonly redeliveryWaitMs: number | null;
@@ -295,13 +295,14 @@ export class ProfilerCore<T> {
     if (identity.kind !== 'workflow' || trace.requestId === '') return this.reject('invalid_identifier');
     const key = sessionKey(trace.workflow, trace.session);
     const open = this.open.get(key);
-    if (this.seenIds.has(trace.requestId)) {
+    const seenKey = traceDedupeId(trace);
+    if (this.seenIds.has(seenKey)) {
       // A redelivery (or a trace first read by a replay, without a token). While its session is
       // open or waiting for its store, the newest token is kept for the acknowledgement;
       // otherwise its session is stored (or it was rejected) and it is acknowledged at once.
       // Such a held redelivery counts as accepted: it is acknowledged with its session.
       if (token !== null) {
-        const waiting = this.awaiting.get(this.awaitingByRequest.get(trace.requestId) ?? '');
+        const waiting = this.awaiting.get(this.awaitingByRequest.get(seenKey) ?? '');
         if (waiting) {
           waiting.tokens.set(trace.requestId, token);
           return { accepted: true };
@@ -329,7 +330,7 @@ export class ProfilerCore<T> {
     while (this.openBytes + added > this.config.openSessionsBytes) if (!this.evictOldest(key)) break;
     if (this.openBytes + added > this.config.openSessionsBytes) return this.reject('session_too_long');
 
-    this.seenIds.set(trace.requestId, true);
+    this.seenIds.set(seenKey, true);
     const learner = this.learner(trace.workflow, nowMs);
     // A learner's bytes change with a new agent (its samples grow only as sessions complete).
     if (learner.observeAgent(trace.agent, nowMs) || learner.accountedBytes === 0) this.account(learner);
@@ -429,7 +430,7 @@ export class ProfilerCore<T> {
       for (const t of session.traces) {
         if (waiting.traces.some((w) => w.requestId === t.requestId)) continue;
         (waiting.traces as Trace[]).push(t);
-        this.awaitingByRequest.set(t.requestId, result.id);
+        this.awaitingByRequest.set(traceDedupeId(t), result.id);
       }
       for (const [id, token] of session.tokens) waiting.tokens.set(id, token);
       return { ...result, duplicate: true, acks: [] };
@@ -444,7 +445,7 @@ export class ProfilerCore<T> {
       bytes,
     });
     this.heldDoneBytes += bytes;
-    for (const t of session.traces) this.awaitingByRequest.set(t.requestId, result.id);
+    for (const t of session.traces) this.awaitingByRequest.set(traceDedupeId(t), result.id);
     return result;
   }
 
@@ -462,7 +463,7 @@ export class ProfilerCore<T> {
     if (!waiting) return [];
     this.awaiting.delete(id);
     this.heldDoneBytes -= waiting.bytes;
-    for (const t of waiting.traces) this.awaitingByRequest.delete(t.requestId);
+    for (const t of waiting.traces) this.awaitingByRequest.delete(traceDedupeId(t));
     const requests = waiting.result.summary.requests;
     let last = Number.NEGATIVE_INFINITY;
     for (const r of requests) last = Math.max(last, r.endUnixMs);

@@ -4,8 +4,9 @@
 // when its preferred endpoint, or one the scheduler scores as good, is no longer saturated:
 // never simply to the first endpoint that frees up, which would throw cache affinity away.
 // Bounded per pool (count, bytes); a request held past its TTL, or past a bound, is shed
-// (the edge answers 429 with retry-after). The byte bound counts each held request's body,
-// its flow name (the tenant comes from a client header of any length) and a fixed overhead;
+// (the edge answers 429 with retry-after). The byte bound counts each held request's body
+// (raw, and its parsed form's heap cost), its flow name (the tenant comes from a client header
+// of any length) and a measured fixed overhead;
 // the flows per pool are bounded (fairness.max_flows; further flows not configured share
 // one). Event-driven: releases happen on arrivals, scrapes
 // and request ends, and a timer per held request sheds it at its TTL; nothing polls. Pure:
@@ -15,7 +16,7 @@ import type { Clock } from '../../../../core/src/clock.js';
 import { OverloadedError, PythiaError } from '../../../../core/src/errors.js';
 import { BoundedMap } from '../../../../core/src/bounded/bounded-map.js';
 import type { Bounds } from '../../../../core/src/bounded/bounds.js';
-import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
+import { jsonValueBytes, stringBytes } from '../../../../core/src/bounded/memory-cost.js';
 import type { RouteDecision } from '../routing/route-decision.js';
 import { FairShare } from './fairness.js';
 import { ages, orderKey } from './ordering.js';
@@ -69,6 +70,8 @@ export interface FlowRequest<P> {
   readonly session: string | null;
   /** Request-body bytes held. */
   readonly bytes: number;
+  /** The parsed body the request holds (its heap cost is estimated only if it is held). */
+  readonly parsed?: unknown;
   readonly promptTokens: number;
   /** Tokens of work: prompt plus expected output (fairness charge, KV estimate). */
   readonly tokens: number;
@@ -91,7 +94,7 @@ interface Held<P> extends FlowTicket {
   readonly request: FlowRequest<P>;
   readonly pool: string;
   readonly flow: string;
-  /** Counted against max_queued_bytes: body, flow name (twice: queue and fair share), overhead. */
+  /** Counted against max_queued_bytes: body (raw and parsed), flow name (twice: queue and fair share), overhead. */
   readonly bytes: number;
   readonly label: string;
   readonly key: number;
@@ -135,10 +138,23 @@ export interface FlowControllerDeps<P> {
 const SESSION_ENTRY_BYTES = 96;
 
 /**
- * Bytes of one held request besides its body and flow name (estimated: the held entry and
- * its slots in two lists, its TTL timer and closure, the request's own fields).
+ * Bytes one held request keeps alive besides its raw body, parsed body and flow name: its
+ * stream's state, the prepared route, the held entry and its slots in two lists, its TTL timer
+ * and closures. Measured with `npm run bench:cardinality -- --measure` (heap and off-heap
+ * growth after full collections over 50k held requests, less the body and its parsed
+ * estimate: 1.5 KiB for a plain request, 2.0 KiB for a workflow one), and checked against a
+ * smaller measurement by bench/test/held-cost.test.ts.
  */
-export const HELD_ENTRY_BYTES = 512;
+export const HELD_ENTRY_BYTES = 2304;
+
+/**
+ * Bytes a held request is counted for against `max_queued_bytes`: its raw body (sent on when
+ * it is released), the parsed body the router holds (jsonValueBytes: prompt text costs about a
+ * byte a character, structure far more than its text), the fixed overhead and the flow name.
+ */
+export function heldRequestBytes(bodyBytes: number, parsed: unknown, flow: string): number {
+  return bodyBytes + jsonValueBytes(parsed) + HELD_ENTRY_BYTES + 2 * stringBytes(flow);
+}
 
 /** The flow the held requests of flows past fairness.max_flows share (no header can name it). */
 export const OVERFLOW_FLOW = '\u0001overflow';
@@ -215,7 +231,7 @@ export class FlowController<P> {
     const q = queue ?? this.newQueue(pool);
     const s = this.settings;
     const flow = this.flowOf(request, q);
-    const bytes = request.bytes + HELD_ENTRY_BYTES + 2 * stringBytes(flow);
+    const bytes = heldRequestBytes(request.bytes, request.parsed, flow);
     if (q.count >= s.maxQueued || q.bytes + bytes > s.maxQueuedBytes) {
       const reason: ShedReason = q.count >= s.maxQueued ? 'queue_full' : 'queue_bytes';
       this.deps.router.abandon(request.prepared);

@@ -27,6 +27,7 @@ export class FlowGate {
           workflow: identity?.workflow ?? null,
           session: identity ? `${identity.workflow}/${identity.session}` : null,
           bytes: input.llm.bodyBytes,
+          parsed: input.llm.json,
           promptTokens: r.promptTokens,
           tokens: r.promptTokens + output,
           urgency: this.router.urgency(prepared),

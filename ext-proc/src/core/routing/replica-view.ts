@@ -53,26 +53,25 @@ export interface ReplicaViewSettings {
   readonly maxReservationMs: number;
 }
 
-/** Longest replica id, request id or endpoint address accepted from an event. */
+/** Longest replica id or endpoint address accepted from an event. */
 export const MAX_REPLICA_FIELD_LENGTH = 256;
 
 /**
  * Heap bytes of one remote in-flight request besides its strings and hashes: the Map slot,
  * the request, its load and identity objects, the hash array's header. Measured with
- * `npm run bench:cardinality -- --measure` (remote in flight: 473 B an entry with two
- * hashes and the flood's names, against 510 estimated).
+ * `npm run bench:cardinality -- --measure` (remote in flight: 412 B an entry with two
+ * hashes and the flood's names, keyed by flight number, against 463 estimated).
  */
 export const REMOTE_REQUEST_BYTES = 320;
 
 /** Bytes per prefix block hash (an unsigned 32-bit hash past the small-integer range is a heap number). */
 export const REMOTE_HASH_BYTES = 16;
 
-/** Estimated bytes of one remote in-flight request. */
-export function remoteRequestBytes(requestId: string, r: RemoteRequest): number {
+/** Estimated bytes of one remote in-flight request (its key, a flight number, is in the Map slot). */
+export function remoteRequestBytes(r: RemoteRequest): number {
   const id = r.identity;
   return (
     REMOTE_REQUEST_BYTES +
-    stringBytes(requestId) +
     stringBytes(r.endpoint) +
     stringBytes(id.workflow) +
     stringBytes(id.session) +
@@ -104,8 +103,13 @@ export interface RemoteRequest {
 interface Peer {
   lastSeq: number;
   lastHeardMs: number;
-  /** Request id -> its footprint, oldest first (Map insertion order). */
-  readonly inFlight: Map<string, RemoteRequest>;
+  /**
+   * The replica's flight number -> the request's footprint, oldest first (Map insertion
+   * order). Keyed by the number the replica gave the request, never by the client's
+   * x-request-id: concurrent requests with one client id stay apart, and a request cannot
+   * end another's.
+   */
+  readonly inFlight: Map<number, RemoteRequest>;
   /** Estimated bytes of `inFlight`. */
   bytes: number;
 }
@@ -210,12 +214,14 @@ export class ReplicaView {
       return body.session.length <= max && body.workflow.length <= max && body.role.length <= max;
     const id = body.identity;
     if (id.workflow.length > max || id.session.length > max || id.agent.length > max) return false;
-    if (body.kind === 'end') return body.requestId.length <= MAX_REPLICA_FIELD_LENGTH;
+    if (body.kind === 'end') return Number.isSafeInteger(body.flight);
     if (body.endpoint.length > MAX_REPLICA_FIELD_LENGTH || !this.parts.cluster.endpoint(body.endpoint))
       return false;
     if (body.kind === 'reserve') return body.warmHashes.length <= this.settings.maxPrefixHashes;
+    // A start without a flight number (a replica of a version that sent the client's id) is refused.
     return (
-      body.requestId.length <= MAX_REPLICA_FIELD_LENGTH &&
+      Number.isSafeInteger(body.flight) &&
+      body.flight >= 1 &&
       body.prefixHashes.length <= this.settings.maxPrefixHashes
     );
   }
@@ -240,8 +246,9 @@ export class ReplicaView {
         p.cluster.acquireRemote(body.endpoint, load);
         if (body.prefixHashes.length > 0) p.prefixIndex.record(body.prefixHashes, body.endpoint, nowMs);
         p.affinity.placed(id.workflow, id.session, body.endpoint, nowMs);
-        const old = peer.inFlight.get(body.requestId);
-        if (old) this.drop(peer, body.requestId, old);
+        // A replica numbers each request once: a repeated flight is a replayed start.
+        const old = peer.inFlight.get(body.flight);
+        if (old) this.drop(peer, body.flight, old);
         if (peer.inFlight.size >= this.settings.maxInFlightPerReplica) this.dropOldest(peer);
         const request: RemoteRequest = {
           endpoint: body.endpoint,
@@ -250,8 +257,8 @@ export class ReplicaView {
           startedMs: nowMs,
           prefixHashes: body.prefixHashes,
         };
-        peer.inFlight.set(body.requestId, request);
-        const bytes = remoteRequestBytes(body.requestId, request);
+        peer.inFlight.set(body.flight, request);
+        const bytes = remoteRequestBytes(request);
         peer.bytes += bytes;
         this.inFlightCount++;
         this.inFlightBytes += bytes;
@@ -260,9 +267,9 @@ export class ReplicaView {
       }
       case 'end': {
         const id = body.identity;
-        const request = peer.inFlight.get(body.requestId);
+        const request = peer.inFlight.get(body.flight);
         if (request) {
-          this.forget(peer, body.requestId, request);
+          this.forget(peer, body.flight, request);
           p.cluster.releaseRemote(request.endpoint, request.load);
           p.sessions.end(id, nowMs);
           // As the placing replica confirms it: parallel siblings may now count these blocks.
@@ -296,9 +303,9 @@ export class ReplicaView {
   }
 
   /** Takes a request out of a replica's in-flight table and the totals. */
-  private forget(peer: Peer, requestId: string, request: RemoteRequest): void {
-    if (!peer.inFlight.delete(requestId)) return;
-    const bytes = remoteRequestBytes(requestId, request);
+  private forget(peer: Peer, flight: number, request: RemoteRequest): void {
+    if (!peer.inFlight.delete(flight)) return;
+    const bytes = remoteRequestBytes(request);
     peer.bytes -= bytes;
     this.inFlightCount--;
     this.inFlightBytes -= bytes;
@@ -315,8 +322,8 @@ export class ReplicaView {
     }
   }
 
-  private drop(peer: Peer, requestId: string, request: RemoteRequest): void {
-    this.forget(peer, requestId, request);
+  private drop(peer: Peer, flight: number, request: RemoteRequest): void {
+    this.forget(peer, flight, request);
     this.parts.cluster.releaseRemote(request.endpoint, request.load);
     this.parts.sessions.end(request.identity, request.startedMs);
     this.counts.dropped++;
@@ -335,15 +342,15 @@ export class ReplicaView {
     const gone: string[] = [];
     for (const [id, peer] of this.peers) {
       if (nowMs - peer.lastHeardMs > this.settings.deadAfterMs) {
-        for (const [requestId, request] of peer.inFlight) this.drop(peer, requestId, request);
+        for (const [flight, request] of peer.inFlight) this.drop(peer, flight, request);
         this.peers.delete(id);
         this.counts.dead++;
         gone.push(id);
         continue;
       }
-      for (const [requestId, request] of peer.inFlight) {
+      for (const [flight, request] of peer.inFlight) {
         if (nowMs - request.startedMs <= this.settings.requestMaxMs) break;
-        this.drop(peer, requestId, request);
+        this.drop(peer, flight, request);
       }
     }
     return gone;

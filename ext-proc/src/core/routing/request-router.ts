@@ -176,10 +176,14 @@ interface RouteMemo {
   readonly proactive: boolean;
   /** The prompt's block hashes recorded in the prefix index (confirmed computed on completion). */
   readonly hashes: readonly number[];
+  /** This replica's number for the request in its replica events (0: none was sent). */
+  readonly flight: number;
 }
 
 export class WorkflowRouter implements RequestRouter {
   private readonly memos = new WeakMap<RouteDecision, RouteMemo>();
+  /** Requests numbered for the replica events so far (one router per replica process). */
+  private flights = 0;
 
   constructor(private readonly parts: RouterParts) {}
 
@@ -280,11 +284,14 @@ export class WorkflowRouter implements RequestRouter {
     };
     p.cluster.acquire(placement.endpoint, load);
     if (hashes.length > 0) p.prefixIndex.record(hashes, placement.endpoint, now);
+    // The other replicas match the request's end to its start by this number, not by the
+    // client's x-request-id (which a client may reuse on concurrent requests).
+    const flight = identity && p.replicas ? ++this.flights : 0;
     if (identity) {
       p.affinity.placed(identity.workflow, identity.session, placement.endpoint, now);
       p.replicas?.emit({
         kind: 'start',
-        requestId: input.requestId,
+        flight,
         identity,
         endpoint: placement.endpoint,
         reservedTokens: load.reservedTokens,
@@ -329,7 +336,7 @@ export class WorkflowRouter implements RequestRouter {
             )
           : null,
     };
-    this.memos.set(decision, { load, prediction, proactive, hashes });
+    this.memos.set(decision, { load, prediction, proactive, hashes, flight });
     return decision;
   }
 
@@ -363,7 +370,7 @@ export class WorkflowRouter implements RequestRouter {
         const history = recorded ? p.history.get(identity.workflow, identity.session) : undefined;
         p.replicas.emit({
           kind: 'end',
-          requestId: input.requestId,
+          flight: memo?.flight ?? 0,
           identity,
           sessionEnd: input.sessionEnd,
           history: history ?? (recorded ? { model: input.llm.model, messages: [] } : null),
