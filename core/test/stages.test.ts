@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LiveStages, segmentStages } from '../src/workflow/stages.js';
+import { AnsweredMarks, type OrderMark, orderMark } from '../src/prompt/order-mark.js';
 
 test('overlapping requests form one stage; later ones start the next', () => {
   const stages = segmentStages([
@@ -66,4 +67,84 @@ test('a fast sequential step is never merged into the stage before it, online or
   assert.equal(live.start('kb_search', 103), true, 'the classifier had answered: a new stage');
   assert.equal(live.start('kb_search', 103), false);
   assert.deepEqual(live.roles(), ['classifier', 'kb_search']);
+});
+
+test("online, a request whose history answers a running request's last message opens the next stage", () => {
+  const planner = orderMark({
+    messages: [
+      { role: 'system', content: 'plan' },
+      { role: 'user', content: 'task' },
+    ],
+  });
+  const explorer = {
+    messages: [
+      { role: 'system', content: 'explore' },
+      { role: 'user', content: 'task' },
+      { role: 'assistant', content: 'the plan' },
+      { role: 'user', content: 'explore a' },
+    ],
+  };
+  const order = (json: Record<string, unknown>) => {
+    const answered = new AnsweredMarks(json);
+    return { mark: orderMark(json), proves: (m: OrderMark) => answered.proves(m) };
+  };
+  const live = new LiveStages();
+  assert.equal(live.start('planner', 0, undefined, { mark: planner, proves: () => false }), true);
+  // The planner's end has not been seen; the explorer's history holds its answer.
+  assert.equal(live.start('explorer', 50, undefined, order(explorer)), true);
+  assert.equal(live.running, 1);
+  // A sibling handed the same conversation proves nothing about the first explorer.
+  const sibling = { messages: [...explorer.messages.slice(0, 3), { role: 'user', content: 'explore b' }] };
+  assert.equal(live.start('explorer', 60, undefined, order(sibling)), false);
+  assert.equal(live.running, 2);
+  live.end(planner); // the planner's late end clears its proof only
+  assert.equal(live.running, 2);
+  live.end(orderMark(explorer));
+  live.end(orderMark(sibling));
+  assert.equal(live.running, 0);
+  assert.deepEqual(live.roles(), ['planner', 'explorer']);
+});
+
+test('a mark needs the answer after that very message, at its place or later', () => {
+  const mark = orderMark({
+    messages: [
+      { role: 'user', content: 'a' },
+      { role: 'user', content: 'b' },
+    ],
+  })!;
+  assert.deepEqual(mark.index, 1);
+  const proves = (messages: Array<{ role: string; content: string }>) =>
+    new AnsweredMarks({ messages }).proves(mark);
+  assert.equal(
+    proves([
+      { role: 'user', content: 'a' },
+      { role: 'user', content: 'b' },
+    ]),
+    false,
+  );
+  assert.equal(
+    proves([
+      { role: 'user', content: 'a' },
+      { role: 'user', content: 'b' },
+      { role: 'assistant', content: 'x' },
+    ]),
+    true,
+  );
+  assert.equal(
+    proves([
+      { role: 'user', content: 'b' },
+      { role: 'assistant', content: 'x' },
+    ]),
+    false,
+    'earlier place',
+  );
+  assert.equal(
+    proves([
+      { role: 'user', content: 'a' },
+      { role: 'user', content: 'bb' },
+      { role: 'assistant', content: 'x' },
+    ]),
+    false,
+  );
+  assert.equal(orderMark({ prompt: 'completions' }), null);
 });

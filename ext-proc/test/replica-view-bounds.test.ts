@@ -47,6 +47,8 @@ function start(
     decodeTokens: 10,
     prefixHashes: [1, 2, 3],
     prompt: null,
+    order: null,
+    settles: [],
     ...over,
   };
 }

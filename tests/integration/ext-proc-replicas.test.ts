@@ -55,8 +55,10 @@ const ANNOTATIONS = [
 /**
  * How the sessions identify themselves: the three Pythia headers, or alternately nothing but
  * the body (`none`: conversation chaining) and a Claude-Code-style session header (`native`).
+ * `headers+history`: the Pythia headers, and each request is handed the conversation so far
+ * (every earlier request's instruction and answer), as agent frameworks do.
  */
-type Style = 'headers' | 'none+native';
+type Style = 'headers' | 'headers+history' | 'none+native';
 
 const instructions = (agent: string) => `You are the ${agent}. ${'Work carefully. '.repeat(60)}`;
 const roleId = (agent: string) => `r-${fingerprintId(createNormaliser()(instructions(agent)))}`;
@@ -156,6 +158,8 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     readonly name: string;
     readonly style: 'headers' | 'none' | 'native';
     readonly conversation: Array<{ role: string; content: string }>;
+    /** Headers style: each request is handed the conversation so far too. */
+    readonly history?: boolean;
   }
 
   /** What the replicas resolved for each routed request (its trace), by request id. */
@@ -188,7 +192,9 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
         model: 'llama',
         messages: [
           { role: 'system', content: instructions(agent) },
-          ...(s.style === 'headers' ? [turn] : [...s.conversation, ...(step === 0 ? [] : [turn])]),
+          ...(s.style === 'headers'
+            ? [...(s.history ? s.conversation : []), turn]
+            : [...s.conversation, ...(step === 0 ? [] : [turn])]),
         ],
         max_tokens: 20,
       }),
@@ -218,7 +224,10 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     );
     assert.equal(result.status, 200);
     const headers = result.request.kind === 'continue' ? result.request.headers : [];
-    const sent = servers.find((s) => s.address === result.upstream)?.received.at(-1);
+    // This request as its upstream received it (a warm may have reached it since).
+    const sent = servers
+      .find((s) => s.address === result.upstream)
+      ?.received.findLast((r) => r.headers['x-request-id'] === requestId);
     // A routed workflow request ends with its trace: then its end is in the replicas' events.
     let resolved = 'ordinary';
     if (traces && getHeader(headers, 'x-pythia-identity') !== 'none') {
@@ -233,8 +242,90 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     ].join(' ');
   }
 
-  /** Plays the sessions stage by stage on `n` replicas, each request on one drawn at random. */
-  async function play(n: number, seed: number, style: Style = 'headers'): Promise<string[]> {
+  /**
+   * Holds back, on every replica, each request's `end` event (and whatever its sender sent
+   * after it, the other session's requests included) until the session's next request has
+   * been routed: its end arrives late, as on a fast upstream with no tool time. Events stay
+   * in order per sender.
+   */
+  function lateEnds(replicas: readonly Replica[]) {
+    /** Receiver -> sender -> held events, oldest first. */
+    const held = new Map<Replica, Map<string, Array<() => void>>>();
+    const heldSeqs = new Map<Replica, Map<string, number[]>>();
+    /** Requests whose ends are held. */
+    const holding = new Set<string>();
+    const kinds = new Map<Replica, Map<string, Array<{ kind: string; requestId: string }>>>();
+    /** Events name a request by its sender's flight number: `replica:flight` -> the client's id. */
+    const requestOf = new Map<string, string>();
+    /** The request being routed now (requests are played one at a time). */
+    let routing: string | null = null;
+    for (const r of replicas) {
+      const view = r.service.replicas!;
+      const apply = view.apply.bind(view);
+      held.set(r, new Map());
+      heldSeqs.set(r, new Map());
+      kinds.set(r, new Map());
+      view.apply = (event, nowMs, ageMs, replayed) => {
+        const queue = held.get(r)!.get(event.replica) ?? [];
+        const body = event.body;
+        let requestId = '';
+        if (body.kind === 'end' || body.kind === 'start') {
+          const key = `${event.replica}:${body.flight}`;
+          // A start seen while a request is routed is that request's (every earlier event has
+          // been received before the next request is sent).
+          if (body.kind === 'start' && routing !== null && !requestOf.has(key)) requestOf.set(key, routing);
+          requestId = requestOf.get(key) ?? '';
+        }
+        if (queue.length === 0 && !(body.kind === 'end' && holding.has(requestId)))
+          return apply(event, nowMs, ageMs, replayed);
+        queue.push(() => apply(event, nowMs, ageMs, replayed));
+        held.get(r)!.set(event.replica, queue);
+        const seqs = heldSeqs.get(r)!.get(event.replica) ?? [];
+        seqs.push(event.seq);
+        heldSeqs.get(r)!.set(event.replica, seqs);
+        const ks = kinds.get(r)!.get(event.replica) ?? [];
+        ks.push({ kind: body.kind, requestId });
+        kinds.get(r)!.set(event.replica, ks);
+        return 'applied';
+      };
+    }
+    return {
+      /** Ends of `requestId` are held from now on. */
+      holdEndsOf(requestId: string) {
+        holding.add(requestId);
+        routing = requestId;
+      },
+      /** Applies what is held for `requestId`'s end (null: none), up to the end of a request still held. */
+      release(requestId: string | null) {
+        if (requestId !== null) holding.delete(requestId);
+        for (const r of replicas)
+          for (const [sender, queue] of held.get(r)!) {
+            const ks = kinds.get(r)!.get(sender)!;
+            const seqs = heldSeqs.get(r)!.get(sender)!;
+            while (queue.length > 0) {
+              const k = ks[0]!;
+              if (k.kind === 'end' && holding.has(k.requestId)) break;
+              queue.shift()!();
+              ks.shift();
+              seqs.shift();
+            }
+          }
+      },
+      /** `by` has applied or holds every event `from` sent so far. */
+      received(by: Replica, from: Replica): boolean {
+        const id = from.service.replicaSync?.id ?? '';
+        const last = heldSeqs.get(by)!.get(id)?.at(-1) ?? by.service.replicas?.watermarks().get(id) ?? 0;
+        return last >= (from.service.replicaSync?.sent ?? 0);
+      },
+    };
+  }
+
+  /**
+   * Plays the sessions stage by stage on `n` replicas, each request on one drawn at random.
+   * `late`: each request's end reaches the other replicas only after the session's next
+   * request was routed (otherwise every event is applied before the next request).
+   */
+  async function play(n: number, seed: number, style: Style = 'headers', late = false): Promise<string[]> {
     for (const s of servers) {
       await fetch(`http://${s.address}/reset_prefix_cache`, { method: 'POST' });
       s.received.length = 0;
@@ -247,27 +338,47 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     const config = configFor(nats.url);
     const replicas: Replica[] = [];
     for (let i = 0; i < n; i++) replicas.push(await startReplica(config, clock));
+    const gate = late && n > 1 ? lateEnds(replicas) : null;
     const pick = seededRandom(seed);
     const out: string[] = [];
+    /** Each session's previous request, whose end is held until the session's next one is routed. */
+    const previous = new Map<string, string>();
     try {
       for (let s = 0; s < SESSIONS; s += 2) {
         const pair: Session[] = [`s${s}`, `s${s + 1}`].map((name, i) => ({
           name,
-          style: style === 'headers' ? 'headers' : i === 0 ? 'none' : 'native',
+          style: style === 'none+native' ? (i === 0 ? 'none' : 'native') : 'headers',
           conversation: [{ role: 'user', content: `the task of ${name}` }],
+          history: style === 'headers+history',
         }));
         for (const [step, stage] of SHAPE.entries()) {
           for (const session of pair) {
             for (const [k, agent] of stage.entries()) {
               const replica = replicas[Math.floor(pick() * n)] as Replica;
+              const id = `${session.name}-${step}-${k}`;
+              gate?.holdEndsOf(id);
               const line = await request(replica, session, agent, step, k, traces);
               out.push(`${session.name} ${step}.${k} ${agent}: ${line}`);
-              // The request has ended everywhere and its events are applied.
-              await settled(replicas);
+              if (gate) {
+                // This request was routed with the session's previous one's end held back; now
+                // that end arrives, and this one's is held until the session's next request.
+                await waitFor('every replica event received everywhere', () =>
+                  replicas.every((r) => replicas.every((o) => o === r || gate.received(r, o))),
+                );
+                gate.release(previous.get(session.name) ?? null);
+                previous.set(session.name, id);
+              } else {
+                // The request has ended everywhere and its events are applied.
+                await settled(replicas);
+              }
             }
-            // What the stage said joins the conversation the next stage is handed.
-            for (const [k, agent] of stage.entries())
+            // What the stage said joins the conversation the next stage is handed (with the
+            // history style, each request's instruction before its answer).
+            for (const [k, agent] of stage.entries()) {
+              if (session.history)
+                session.conversation.push({ role: 'user', content: `${session.name} step ${step}.${k}` });
               session.conversation.push({ role: 'assistant', content: `${agent} ${step}.${k} says so` });
+            }
             clock.advance(TOOL_TIME_MS);
           }
         }
@@ -283,13 +394,42 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
     return out;
   }
 
-  /** Plays at 1, then 2 and 4 replicas: at least 99% of the requests as on one. */
-  async function sameAsOne(t: { diagnostic(message: string): void }, style: Style): Promise<string[]> {
+  /** Plays at 1, then 2 and 4 replicas: at least 99% of the requests as on one (`late`: ends held back). */
+  async function sameAsOne(
+    t: { diagnostic(message: string): void },
+    style: Style,
+    late = false,
+  ): Promise<string[]> {
     const one = await play(1, 1, style);
     for (const n of [2, 4]) {
-      const many = await play(n, n, style);
+      const many = await play(n, n, style, late);
       const same = many.filter((line, i) => line === one[i]).length;
-      t.diagnostic(`${style}, ${n} replicas: ${same}/${one.length} requests identical to one replica`);
+      // Requests opening a stage (the first of a fan-out, or a sequential step).
+      const opening = (line: string) => / \d+\.0 /.test(line);
+      const openingSame = many.filter((line, i) => line === one[i] && opening(line)).length;
+      // The same without the endpoint: the prediction, priority and identity.
+      const annotations = (line: string) =>
+        line
+          .split(' ')
+          .filter((w) => !w.startsWith('127.0.0.1') && !w.startsWith('x-gateway-destination-endpoint='))
+          .join(' ');
+      const annotated = many.filter((line, i) => annotations(line) === annotations(one[i] ?? '')).length;
+      t.diagnostic(
+        `${style}${late ? ', ends late' : ''}, ${n} replicas: ${same}/${one.length} requests identical to one replica, ` +
+          `${openingSame}/${one.filter(opening).length} of those opening a stage, ${annotated}/${one.length} with the same annotations`,
+      );
+      if (process.env.SHOW_DIFF)
+        for (const [i, l] of many.entries())
+          if (annotations(l) !== annotations(one[i] ?? '')) t.diagnostic(`${l} || one: ${one[i]}`);
+      if (late) {
+        // Siblings whose predecessor's end is late, and requests whose session's earlier
+        // starts are still held behind another session's end, cannot decide as on one
+        // replica; endpoints also follow the other sessions' late ends (load). Measured:
+        // 40/42 and 38/42 with the same annotations at 2 and 4 replicas (before the causal
+        // rule: 36/42 and 23/42).
+        assert.ok(annotated >= 0.85 * one.length, `${n} replicas, ends late: ${annotated}/${one.length}`);
+        continue;
+      }
       const differing = many
         .filter((line, i) => line !== one[i])
         .map((line) => `${line}\n  one: ${one[many.indexOf(line)]}`);
@@ -303,6 +443,10 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
 
   test('2 and 4 replicas give a session the endpoints and annotations one replica gives', async (t) => {
     await sameAsOne(t, 'headers');
+  });
+
+  test("a session's next request decides as on one replica before the previous request's end reached its replica, when its conversation proves the order", async (t) => {
+    await sameAsOne(t, 'headers+history', true);
   });
 
   test('sessions without the Pythia headers keep their session, workflow and endpoints over 2 and 4 replicas', async (t) => {
@@ -378,6 +522,8 @@ describe('ext-proc replicas sharing live sessions over NATS', { skip }, () => {
         decodeTokens: 200,
         prefixHashes: [],
         prompt: null,
+        order: null,
+        settles: [],
       });
       const sentBefore = a.service.replicaSync?.sent ?? 0;
 

@@ -3,38 +3,23 @@
 // being heard from stops counting; the events survive the wire.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { codingWorkload } from '../../test-support/src/workloads/agent-workloads.js';
-import { synthesizeTraces } from '../../test-support/src/workloads/synthesize-traces.js';
 import { seededRandom } from '../../test-support/src/workloads/rng.js';
-import { parseConfig } from '../../common/src/config/load.js';
-import { buildOffline } from '../../profiler/src/core/offline-build.js';
-import type { WorkflowModel } from '../../core/src/workflow/workflow-model.js';
-import { CORE_CONFIG } from '../../profiler/test/support.js';
 import { createGatewayCore, type GatewayCore } from '../../ext-proc/src/core/routing/gateway-core.js';
-import { parseLlmRequest } from '../../ext-proc/src/core/envoy/openai-request.js';
-import type { CompletedRequest } from '../../ext-proc/src/core/routing/completed-request.js';
 import type { RouteInput } from '../../ext-proc/src/core/routing/route-input.js';
 import type { RouteDecision } from '../../ext-proc/src/core/routing/route-decision.js';
-import { decisionHeaders } from '../../ext-proc/src/core/envoy/decision-mutation.js';
+import {
+  CODING_SHAPE,
+  codingInput,
+  completedOk,
+  learnedCoding,
+  replicaTestConfig,
+  seenByEnvoy,
+} from '../../test-support/src/replica-decisions.js';
 import { REPLICA_EVENTS } from '../../core/src/wire/channels.js';
 import type { ReplicaEvent } from '../../core/src/wire/replica-event.js';
 
-const learned = buildOffline(
-  synthesizeTraces(codingWorkload({ sessions: 80, ratePerS: 1, seed: 3 })),
-  CORE_CONFIG,
-).models[0] as WorkflowModel;
-
-const config = parseConfig({
-  pools: [
-    {
-      name: 'p',
-      models: ['llama'],
-      endpoints: [1, 2, 3, 4].map((i) => ({ address: `127.0.0.1:${i}` })),
-      priority_field: true,
-    },
-  ],
-  scheduler: { levers: { warming: true }, scrape_interval_ms: 0, prefix: { block_bytes: 256 } },
-});
+const learned = learnedCoding;
+const config = replicaTestConfig;
 
 /** N cores on one clock; every event is encoded, decoded and applied by the others at once. */
 function replicas(n: number) {
@@ -66,37 +51,13 @@ function replicas(n: number) {
 }
 
 function input(session: string, agent: string, step: number, k = 0): RouteInput {
-  const body = Buffer.from(
-    JSON.stringify({
-      model: 'llama',
-      messages: [
-        { role: 'system', content: `You are the ${agent}. `.repeat(40) },
-        { role: 'user', content: `${session} step ${step}` },
-      ],
-    }),
-  );
-  return {
-    llm: parseLlmRequest(body, 'chat'),
-    identity: { workflow: 'coding', session, agent },
-    requestId: `${session}-${step}-${agent}-${k}`,
-    sessionEnd: false,
-  };
+  return codingInput(session, agent, step, k, [{ role: 'user', content: `${session} step ${step}` }]);
 }
 
-const ok = (output: string): CompletedRequest =>
-  ({
-    status: 'OK',
-    usage: { outputTokens: 10, reported: true, promptTokens: 1, cachedTokens: 0, outputText: output },
-  }) as CompletedRequest;
+const ok = completedOk;
+const seen = seenByEnvoy;
 
-/** What Envoy gets: the endpoint and every header the decision sets. */
-function seen(d: RouteDecision): string {
-  return decisionHeaders(d)
-    .map((h) => `${h.header.key}=${Buffer.from(h.header.raw_value ?? '').toString('latin1')}`)
-    .join(' ');
-}
-
-const SHAPE = [['planner'], ['explorer', 'explorer', 'explorer'], ['engineer'], ['engineer'], ['reviewer']];
+const SHAPE = CODING_SHAPE;
 
 /** Plays 12 sessions in overlapping pairs, each request on a core drawn at random. */
 function play(n: number, seed: number): string[] {
@@ -221,6 +182,8 @@ test('a heartbeat settles ends that were lost; duplicates and own events are ski
       decodeTokens: 50,
       prefixHashes: [],
       prompt: null,
+      order: null,
+      settles: [],
     },
   });
   assert.equal(b.replicas?.apply(start(1, 1), 0), 'applied');
@@ -251,6 +214,11 @@ test('every replica event kind survives the wire; garbage is refused', () => {
         decodeTokens: 5,
         prefixHashes: [2 ** 52 + 1, 7],
         prompt: { model: 'm', system: 'sys' },
+        order: { index: 3, hash: 2 ** 53 - 1 },
+        settles: [
+          { index: 0, hash: 7 },
+          { index: 2, hash: 0 },
+        ],
       },
     },
     {

@@ -256,6 +256,8 @@ export function measureEntryCosts(print: (line: string) => void): void {
               decodeTokens: 64,
               prefixHashes: [(i * 2654435761) >>> 0, i],
               prompt: null,
+              order: null,
+              settles: [],
             },
           },
           0,

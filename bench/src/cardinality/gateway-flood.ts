@@ -181,6 +181,8 @@ export function floodGateway(
         decodeTokens: 64,
         prefixHashes: [(i * 2654435761) >>> 0],
         prompt: null,
+        order: null,
+        settles: [],
       },
       now,
     );

@@ -112,6 +112,8 @@ export function measureApplyCost(endpoints: number, requests: number): number {
           decodeTokens: 500,
           prefixHashes: [1, 2, 3, 4].map((b) => b * 1e9 + (i % 1000)),
           prompt: null,
+          order: null,
+          settles: [],
         },
       }),
       REPLICA_EVENTS.encode({

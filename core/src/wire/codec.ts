@@ -144,10 +144,26 @@ export function encodeReplicaEvent(event: ReplicaEvent): Uint8Array {
       kind = { heartbeat: { inFlight: body.inFlight } };
       break;
     case 'start': {
-      const { kind: _k, prompt, ...rest } = body;
-      kind = {
-        start: { ...rest, ...(prompt ? { promptModel: prompt.model, promptSystem: prompt.system } : {}) },
+      // Built field by field, in one shape (spreads of optional parts made encoding slower).
+      const start = {
+        flight: body.flight,
+        identity: body.identity,
+        endpoint: body.endpoint,
+        reservedTokens: body.reservedTokens,
+        overflow: body.overflow,
+        decodeTokens: body.decodeTokens,
+        prefixHashes: body.prefixHashes,
+        // Absent parts are undefined, which the encoder skips (no bytes on the wire).
+        promptModel: body.prompt?.model,
+        promptSystem: body.prompt?.system,
+        hasOrder: body.order ? true : undefined,
+        orderIndex: body.order?.index,
+        orderHash: body.order?.hash,
+        // Usually none: only a request that raced its predecessor's end proves one.
+        settleIndex: body.settles.length > 0 ? body.settles.map((m) => m.index) : undefined,
+        settleHash: body.settles.length > 0 ? body.settles.map((m) => m.hash) : undefined,
       };
+      kind = { start };
       break;
     }
     case 'end': {
@@ -201,6 +217,11 @@ export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
       prefixHashes: number[];
       promptModel: string;
       promptSystem: string;
+      hasOrder: boolean;
+      orderIndex: number;
+      orderHash: number;
+      settleIndex: number[];
+      settleHash: number[];
     };
     end?: {
       flight: number;
@@ -240,6 +261,8 @@ export function decodeReplicaEvent(bytes: Uint8Array): ReplicaEvent {
         decodeTokens: s.decodeTokens,
         prefixHashes: [...s.prefixHashes],
         prompt: s.promptSystem ? { model: s.promptModel, system: s.promptSystem } : null,
+        order: s.hasOrder ? { index: s.orderIndex, hash: s.orderHash } : null,
+        settles: s.settleHash.map((hash, i) => ({ index: s.settleIndex[i] ?? 0, hash })),
       },
     };
   }

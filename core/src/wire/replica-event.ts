@@ -2,6 +2,7 @@
 // camelCase). Every replica folds every other replica's events into its own view, so a
 // session's requests decide the same wherever Envoy sends them.
 import type { IdentityShare } from '../identity/resolver.js';
+import type { OrderMark } from '../prompt/order-mark.js';
 import type { WorkflowIdentity } from '../workflow/identifiers.js';
 
 export interface ReplicaTurn {
@@ -27,6 +28,16 @@ export interface ReplicaStartBody {
   readonly prefixHashes: readonly number[];
   /** The agent's system prompt, when this replica first saw it or it changed. */
   readonly prompt: { readonly model: string; readonly system: string } | null;
+  /**
+   * Its last conversation message's mark (prompt/order-mark.ts): a later request of the
+   * session that answers it proves this one ended before its end event arrives (null: none).
+   */
+  readonly order: OrderMark | null;
+  /**
+   * The marks of running requests of the session this one's history proved ended on the
+   * sending replica: every replica settles them too, so the request joins the same stage everywhere.
+   */
+  readonly settles: readonly OrderMark[];
 }
 
 /** A routed request ended. */

@@ -7,6 +7,15 @@
 // a fast agent (a 2-token classifier on a cached prefix) answering within any such window would
 // merge a sequential step into a parallel one. The same rule runs offline on trace timestamps
 // (profiler) and online on live requests (ext-proc), so both see the same stages.
+//
+// Online, a request's end may be seen late (another ext-proc replica served it and its end
+// event is still on its way) while the session's next request already arrived: that request
+// would join a stage that has in truth ended. So online the conversation also proves order:
+// a request whose history answers a running request's last message (prompt/order-mark.ts)
+// starts after that request ended, and the running request counts as ended from then on.
+// Offline, trace timestamps already say when each request ended, so the same rule needs
+// no marks there: a proof only ever settles a request that had ended.
+import type { OrderMark } from '../prompt/order-mark.js';
 
 export interface Stage {
   /** The stage's role: its agent, or the sorted distinct agents joined by `+` when mixed. */
@@ -63,14 +72,33 @@ export function segmentStages(requests: readonly TimedRequest[], windowMs = LAUN
   return stages;
 }
 
+/** Marked requests in flight remembered per session (more run unmarked: only their end settles them). */
+export const MAX_OPEN_MARKS = 32;
+
+/** What a starting request's own conversation says (online). */
+export interface StartOrder {
+  /** The request's mark, for later requests to prove (null: none). */
+  readonly mark: OrderMark | null;
+  /** Whether its history answers a running request's mark. */
+  proves(mark: OrderMark): boolean;
+  /** Where the running requests' marks it proved are appended (when given). */
+  readonly proved?: OrderMark[];
+}
+
 /**
  * Online segmentation for one live session (ext-proc): requests are added as they start
  * and ended as they finish. Bounded: only the current stage's agents and a running count of
- * earlier stages are kept, plus the last role and its repeat count.
+ * earlier stages are kept, plus the last role and its repeat count, and the marks of at
+ * most MAX_OPEN_MARKS requests in flight.
  */
 export class LiveStages {
   private agents: string[] = [];
-  private inFlight = 0;
+  /** Running requests without a remembered mark. */
+  private unmarked = 0;
+  /** Marks of running requests. */
+  private readonly open: OrderMark[] = [];
+  /** Requests a later one proved ended whose end has not been seen yet. */
+  private settled = 0;
   private lastStart = Number.NEGATIVE_INFINITY;
   /** Completed stages' roles, most recent last (bounded). */
   private readonly history: string[] = [];
@@ -78,8 +106,17 @@ export class LiveStages {
   constructor(private readonly maxHistory = 64) {}
 
   /** Adds a starting request; returns true if it opened a new stage. */
-  start(agent: string, nowMs: number, windowMs = LAUNCH_WINDOW_MS): boolean {
-    const joins = this.agents.length > 0 && (this.inFlight > 0 || nowMs - this.lastStart < windowMs);
+  start(agent: string, nowMs: number, windowMs = LAUNCH_WINDOW_MS, order: StartOrder | null = null): boolean {
+    if (order && this.open.length > 0) {
+      // Running requests whose answer is in this one's history have ended.
+      for (let i = this.open.length - 1; i >= 0; i--) {
+        if (!order.proves(this.open[i] as OrderMark)) continue;
+        order.proved?.push(this.open[i] as OrderMark);
+        this.open.splice(i, 1);
+        this.settled++;
+      }
+    }
+    const joins = this.agents.length > 0 && (this.running > 0 || nowMs - this.lastStart < windowMs);
     this.lastStart = nowMs;
     if (!joins) {
       if (this.agents.length > 0) {
@@ -89,12 +126,31 @@ export class LiveStages {
       this.agents = [];
     }
     this.agents.push(agent);
-    this.inFlight++;
+    if (order?.mark && this.open.length < MAX_OPEN_MARKS) this.open.push(order.mark);
+    else this.unmarked++;
     return !joins;
   }
 
-  end(): void {
-    if (this.inFlight > 0) this.inFlight--;
+  /**
+   * A request ended (`mark`: the one it started with). Its mark leaves the running ones; a
+   * request already proved ended only clears its proof. Counts stay exact whatever the
+   * order; which of two requests with equal marks is which does not matter.
+   */
+  end(mark: OrderMark | null = null): void {
+    if (mark) {
+      const i = this.open.findIndex((m) => m.index === mark.index && m.hash === mark.hash);
+      if (i >= 0) {
+        this.open.splice(i, 1);
+        return;
+      }
+      if (this.settled > 0) {
+        this.settled--;
+        return;
+      }
+    }
+    if (this.unmarked > 0) this.unmarked--;
+    else if (this.settled > 0) this.settled--;
+    else this.open.shift();
   }
 
   /** Completed stage roles followed by the current stage's role. */
@@ -106,7 +162,13 @@ export class LiveStages {
     return this.agents.length;
   }
 
+  /** Requests running, as far as seen or proved. */
   get running(): number {
-    return this.inFlight;
+    return this.unmarked + this.open.length;
+  }
+
+  /** Marks remembered for requests in flight (bounded by MAX_OPEN_MARKS). */
+  get marks(): number {
+    return this.open.length;
   }
 }

@@ -18,6 +18,8 @@
 import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
 import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
 import type { IdentityResolver } from '../../../../core/src/identity/resolver.js';
+import { MAX_OPEN_MARKS } from '../../../../core/src/workflow/stages.js';
+import type { OrderMark } from '../../../../core/src/prompt/order-mark.js';
 import type { ReplicaEvent, ReplicaEventBody } from '../../../../core/src/wire/replica-event.js';
 import type { WorkflowIdentity } from '../../../../core/src/workflow/identifiers.js';
 import type { AgentPrompts } from './agent-prompts.js';
@@ -53,6 +55,9 @@ export interface ReplicaViewSettings {
   readonly maxReservationMs: number;
 }
 
+/** A start that proved no running request ended (most). */
+const PROVES_NOTHING = (): boolean => false;
+
 /** Longest replica id or endpoint address accepted from an event. */
 export const MAX_REPLICA_FIELD_LENGTH = 256;
 
@@ -67,6 +72,9 @@ export const REMOTE_REQUEST_BYTES = 320;
 /** Bytes per prefix block hash (an unsigned 32-bit hash past the small-integer range is a heap number). */
 export const REMOTE_HASH_BYTES = 16;
 
+/** Bytes of a remote request's order mark (its object and two numbers). */
+export const REMOTE_MARK_BYTES = 48;
+
 /** Estimated bytes of one remote in-flight request (its key, a flight number, is in the Map slot). */
 export function remoteRequestBytes(r: RemoteRequest): number {
   const id = r.identity;
@@ -76,7 +84,8 @@ export function remoteRequestBytes(r: RemoteRequest): number {
     stringBytes(id.workflow) +
     stringBytes(id.session) +
     stringBytes(id.agent) +
-    REMOTE_HASH_BYTES * r.prefixHashes.length
+    REMOTE_HASH_BYTES * r.prefixHashes.length +
+    (r.order ? REMOTE_MARK_BYTES : 0)
   );
 }
 
@@ -98,6 +107,10 @@ export interface RemoteRequest {
   readonly startedMs: number;
   /** Its prompt's block hashes: computed on its endpoint once it ends (prefix index). */
   readonly prefixHashes: readonly number[];
+  /** Its mark (stages: a later request may prove it ended; its end clears it). */
+  readonly order: OrderMark | null;
+  /** A later request proved it ended: its footprint was released before its end arrived. */
+  released: boolean;
 }
 
 interface Peer {
@@ -140,7 +153,39 @@ export class ReplicaView {
     readonly self: string,
     private readonly parts: ReplicaViewParts,
     private readonly settings: ReplicaViewSettings,
-  ) {}
+  ) {
+    parts.sessions.onSettled = (id, marks, nowMs) => this.settle(id, marks, nowMs);
+  }
+
+  /**
+   * Requests of another replica that a later request of their session proved ended (its
+   * history answers them): their footprint is released and their blocks confirmed now, as
+   * their end would, so placement sees the load one replica sees. Runs only on a proof (the
+   * end raced the session's next request); scans the other replicas' requests in flight.
+   */
+  private settle(id: WorkflowIdentity, marks: readonly OrderMark[], nowMs: number): void {
+    for (const peer of this.peers.values())
+      for (const r of peer.inFlight.values()) {
+        if (
+          r.released ||
+          !r.order ||
+          r.identity.session !== id.session ||
+          r.identity.workflow !== id.workflow
+        )
+          continue;
+        const order = r.order;
+        if (!marks.some((m) => m.index === order.index && m.hash === order.hash)) continue;
+        this.release(r, nowMs);
+      }
+  }
+
+  /** Gives back a request's footprint and confirms its blocks (once). */
+  private release(r: RemoteRequest, nowMs: number): void {
+    if (r.released) return;
+    r.released = true;
+    this.parts.cluster.releaseRemote(r.endpoint, r.load);
+    if (r.prefixHashes.length > 0) this.parts.prefixIndex.confirm(r.prefixHashes, r.endpoint, nowMs);
+  }
 
   /** Other replicas counting now. */
   get replicas(): number {
@@ -222,7 +267,8 @@ export class ReplicaView {
     return (
       Number.isSafeInteger(body.flight) &&
       body.flight >= 1 &&
-      body.prefixHashes.length <= this.settings.maxPrefixHashes
+      body.prefixHashes.length <= this.settings.maxPrefixHashes &&
+      body.settles.length <= MAX_OPEN_MARKS
     );
   }
 
@@ -236,7 +282,19 @@ export class ReplicaView {
         return;
       case 'start': {
         const id = body.identity;
-        p.sessions.start(id, nowMs);
+        // The requests its sender proved ended are settled here too: it joins the same stage.
+        const settles = body.settles;
+        p.sessions.start(
+          id,
+          nowMs,
+          settles.length === 0
+            ? { mark: body.order, proves: PROVES_NOTHING }
+            : {
+                mark: body.order,
+                proves: (m) => settles.some((s) => s.index === m.index && s.hash === m.hash),
+                proved: [],
+              },
+        );
         if (body.prompt) p.prompts.put(id.workflow, id.agent, body.prompt);
         const load: RequestLoad = {
           reservedTokens: body.reservedTokens,
@@ -256,6 +314,8 @@ export class ReplicaView {
           identity: id,
           startedMs: nowMs,
           prefixHashes: body.prefixHashes,
+          order: body.order,
+          released: false,
         };
         peer.inFlight.set(body.flight, request);
         const bytes = remoteRequestBytes(request);
@@ -270,11 +330,9 @@ export class ReplicaView {
         const request = peer.inFlight.get(body.flight);
         if (request) {
           this.forget(peer, body.flight, request);
-          p.cluster.releaseRemote(request.endpoint, request.load);
-          p.sessions.end(id, nowMs);
           // As the placing replica confirms it: parallel siblings may now count these blocks.
-          if (request.prefixHashes.length > 0)
-            p.prefixIndex.confirm(request.prefixHashes, request.endpoint, nowMs);
+          this.release(request, nowMs);
+          p.sessions.end(id, nowMs, request.order);
         }
         if (body.sessionEnd) {
           p.sessions.forget(id);
@@ -324,8 +382,8 @@ export class ReplicaView {
 
   private drop(peer: Peer, flight: number, request: RemoteRequest): void {
     this.forget(peer, flight, request);
-    this.parts.cluster.releaseRemote(request.endpoint, request.load);
-    this.parts.sessions.end(request.identity, request.startedMs);
+    if (!request.released) this.parts.cluster.releaseRemote(request.endpoint, request.load);
+    this.parts.sessions.end(request.identity, request.startedMs, request.order);
     this.counts.dropped++;
   }
 

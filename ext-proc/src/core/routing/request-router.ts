@@ -12,6 +12,7 @@ import type { AgentPrompts } from './agent-prompts.js';
 import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
 import type { ModelRegistry } from '../../../../core/src/workflow/model-registry.js';
 import { promptBlockHashes } from '../../../../core/src/prompt/prefix-hash.js';
+import { AnsweredMarks, type OrderMark } from '../../../../core/src/prompt/order-mark.js';
 import type { CompletedRequest } from './completed-request.js';
 import type { PrefixIndex } from './prefix-index.js';
 import {
@@ -167,6 +168,10 @@ export interface PreparedRoute {
   readonly prompt: { model: string; system: string } | null;
   /** Seeds the tie-break at commit: flow control may prepare other requests in between. */
   readonly tieBreakKey: string | null;
+  /** Its last conversation message, by which later requests prove it ended (stages). */
+  readonly mark: OrderMark | null;
+  /** Marks of the session's running requests its history proved ended (told to the others). */
+  readonly settles: readonly OrderMark[];
 }
 
 /** Router-private facts carried from route() to complete(). */
@@ -178,6 +183,7 @@ interface RouteMemo {
   readonly hashes: readonly number[];
   /** This replica's number for the request in its replica events (0: none was sent). */
   readonly flight: number;
+  readonly mark: OrderMark | null;
 }
 
 export class WorkflowRouter implements RequestRouter {
@@ -205,9 +211,16 @@ export class WorkflowRouter implements RequestRouter {
     let siblingsInFlight = 0;
     let prompt: { model: string; system: string } | null = null;
     let tieBreakKey: string | null = null;
+    let mark: OrderMark | null = null;
+    let settles: readonly OrderMark[] = [];
     const model = identity ? p.models.get(identity.workflow) : undefined;
     if (identity) {
-      const stages = p.sessions.start(identity, now);
+      // Causal order: running requests this one's history answers have ended, even if their
+      // end (another replica's event) was not seen yet. Hashed only when there are some.
+      const order = new AnsweredMarks(input.llm.json);
+      const stages = p.sessions.start(identity, now, order);
+      mark = order.mark;
+      settles = order.proved;
       const roles = stages.roles();
       prediction = model?.predict(roles, identity.agent) ?? null;
       gatesNextStage = stages.running === 1;
@@ -242,7 +255,18 @@ export class WorkflowRouter implements RequestRouter {
       overflow: bound === null ? UNPREDICTED_OVERFLOW : 1 - p.outputQuantile,
       siblingsInFlight,
     };
-    return { input, request, profile, prediction, proactive, gatesNextStage, prompt, tieBreakKey };
+    return {
+      input,
+      request,
+      profile,
+      prediction,
+      proactive,
+      gatesNextStage,
+      prompt,
+      tieBreakKey,
+      mark,
+      settles,
+    };
   }
 
   /** The endpoints the request's profile keeps, scored, best first (nothing changes). */
@@ -261,7 +285,7 @@ export class WorkflowRouter implements RequestRouter {
   /** A prepared request that will never be routed (shed or cancelled while held). */
   abandon(prepared: PreparedRoute): void {
     const identity = prepared.input.identity;
-    if (identity) this.parts.sessions.end(identity, this.parts.clock.now());
+    if (identity) this.parts.sessions.end(identity, this.parts.clock.now(), prepared.mark);
   }
 
   /** The second half of route(): places the request (among `only` when given) and records it. */
@@ -299,6 +323,8 @@ export class WorkflowRouter implements RequestRouter {
         decodeTokens: load.decodeTokens,
         prefixHashes: hashes,
         prompt,
+        order: prepared.mark,
+        settles: prepared.settles,
       });
     }
 
@@ -336,7 +362,7 @@ export class WorkflowRouter implements RequestRouter {
             )
           : null,
     };
-    this.memos.set(decision, { load, prediction, proactive, hashes, flight });
+    this.memos.set(decision, { load, prediction, proactive, hashes, flight, mark: prepared.mark });
     return decision;
   }
 
@@ -350,7 +376,7 @@ export class WorkflowRouter implements RequestRouter {
     const identity = input.identity;
     if (identity) {
       const now = p.clock.now();
-      p.sessions.end(identity, now);
+      p.sessions.end(identity, now, memo?.mark ?? null);
       let recorded = false;
       if (input.sessionEnd) {
         p.sessions.forget(identity);

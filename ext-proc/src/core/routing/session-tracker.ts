@@ -5,7 +5,8 @@
 import { BoundedMap } from '../../../../core/src/bounded/bounded-map.js';
 import type { Bounds } from '../../../../core/src/bounded/bounds.js';
 import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
-import { LiveStages } from '../../../../core/src/workflow/stages.js';
+import type { OrderMark } from '../../../../core/src/prompt/order-mark.js';
+import { LiveStages, type StartOrder } from '../../../../core/src/workflow/stages.js';
 import type { WorkflowIdentity } from '../../../../core/src/workflow/identifiers.js';
 
 interface Tracked {
@@ -20,11 +21,18 @@ interface Tracked {
 export const TRACKER_ENTRY_BYTES = 480;
 /** Cost of one remembered request or stage besides its agent name: an array slot (and growth). */
 export const TRACKER_SLOT_BYTES = 8;
+/** Cost of one remembered mark of a request in flight: an array slot and the mark object. */
+export const TRACKER_MARK_BYTES = 48;
 /** Stages a LiveStages remembers at most (its default), plus the current one. */
 const MAX_REMEMBERED = 65;
 
 export class SessionTracker {
   private readonly sessions: BoundedMap<string, Tracked>;
+  /**
+   * Told of running requests a starting one proved ended (the replica view releases another
+   * replica's request there and then, as its end would); needs `order.proved` at start.
+   */
+  onSettled: ((id: WorkflowIdentity, marks: readonly OrderMark[], nowMs: number) => void) | null = null;
 
   constructor(bounds: Bounds, now: () => number) {
     this.sessions = new BoundedMap({
@@ -35,7 +43,10 @@ export class SessionTracker {
       sizeOf: (key, t) =>
         TRACKER_ENTRY_BYTES +
         stringBytes(key) +
-        Math.min(t.starts, MAX_REMEMBERED + t.stages.currentWidth) * (TRACKER_SLOT_BYTES + t.agentBytes),
+        Math.min(t.starts, MAX_REMEMBERED + t.stages.currentWidth) * (TRACKER_SLOT_BYTES + t.agentBytes) +
+        // Marks of requests in flight (at most MAX_OPEN_MARKS): measured at each start, when
+        // they grow; an end only shrinks them.
+        t.stages.marks * TRACKER_MARK_BYTES,
     });
   }
 
@@ -51,20 +62,27 @@ export class SessionTracker {
     return this.sessions.bytes;
   }
 
-  /** Records a request starting; returns the session's stages including it. */
-  start(id: WorkflowIdentity, nowMs: number): LiveStages {
+  /**
+   * Records a request starting; returns the session's stages including it. `order`: what
+   * its conversation proves (running requests it answers have ended) and its own mark.
+   */
+  start(id: WorkflowIdentity, nowMs: number, order: StartOrder | null = null): LiveStages {
     const key = SessionTracker.key(id);
     let tracked = this.sessions.get(key);
     if (!tracked) tracked = { stages: new LiveStages(), starts: 0, agentBytes: 0 };
-    tracked.stages.start(id.agent, nowMs);
+    const proved = order?.proved;
+    const before = proved?.length ?? 0;
+    tracked.stages.start(id.agent, nowMs, undefined, order);
     tracked.starts++;
     tracked.agentBytes = Math.max(tracked.agentBytes, stringBytes(id.agent));
     this.sessions.set(key, tracked);
+    if (proved && proved.length > before) this.onSettled?.(id, proved.slice(before), nowMs);
     return tracked.stages;
   }
 
-  end(id: WorkflowIdentity, _nowMs: number): void {
-    this.sessions.get(SessionTracker.key(id))?.stages.end();
+  /** A request of the session ended; `mark`: the one it started with. */
+  end(id: WorkflowIdentity, _nowMs: number, mark: OrderMark | null = null): void {
+    this.sessions.get(SessionTracker.key(id))?.stages.end(mark);
   }
 
   /** Requests of the session still running on this replica. */

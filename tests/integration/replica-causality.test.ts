@@ -1,0 +1,239 @@
+// Stage segmentation by causality across ext-proc replicas. A session's next request may
+// reach replica B before B has the end event of the request it follows (served by A: fast
+// upstream, no tool time, events a few ms late). The conversation proves the order: its
+// history answers the earlier request's last message, so B counts that request as ended and
+// the new one opens the next stage, with the prediction and priority one replica gives it.
+// Fan-out siblings, which share their instructions and conversation so far, still join.
+// Also measures how many requests decide as on one replica with events late (diagnostics).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { seededRandom } from '../../test-support/src/workloads/rng.js';
+import { createGatewayCore, type GatewayCore } from '../../ext-proc/src/core/routing/gateway-core.js';
+import type { RouteInput } from '../../ext-proc/src/core/routing/route-input.js';
+import type { RouteDecision } from '../../ext-proc/src/core/routing/route-decision.js';
+import {
+  CODING_SHAPE,
+  codingInput,
+  completedOk,
+  learnedCoding,
+  replicaTestConfig,
+  seenByEnvoy,
+} from '../../test-support/src/replica-decisions.js';
+import { REPLICA_EVENTS } from '../../core/src/wire/channels.js';
+import type { ReplicaEvent } from '../../core/src/wire/replica-event.js';
+
+const learned = learnedCoding;
+const config = replicaTestConfig;
+
+/**
+ * N cores on one virtual clock; every event is encoded, and decoded and applied by every
+ * other core `delayMs` after it was sent (in the order sent).
+ */
+function replicas(n: number, delayMs: number) {
+  let now = 0;
+  const clock = { now: () => now, wallNow: () => 1_790_000_000_000 + now };
+  const cores: GatewayCore[] = [];
+  const queue: Array<{ atMs: number; from: GatewayCore; wire: Uint8Array }> = [];
+  /** Delivers every event due by `untilMs`, each at its own time. */
+  const deliver = (untilMs: number) => {
+    while (queue.length > 0 && (queue[0]?.atMs ?? Infinity) <= untilMs) {
+      const e = queue.shift()!;
+      now = Math.max(now, e.atMs);
+      for (const other of cores)
+        if (other !== e.from) other.replicas?.apply(REPLICA_EVENTS.decode(e.wire), now);
+    }
+    now = untilMs;
+  };
+  for (let i = 0; i < n; i++) {
+    const id = `r${i}`;
+    let seq = 0;
+    const sink = {
+      emit: (body: ReplicaEvent['body']) => {
+        const wire = REPLICA_EVENTS.encode({ replica: id, seq: ++seq, unixMs: clock.wallNow(), body });
+        queue.push({ atMs: now + delayMs, from: cores[i] as GatewayCore, wire });
+        if (delayMs === 0) deliver(now);
+      },
+    };
+    const core = createGatewayCore(config, {
+      clock,
+      random: seededRandom(100 + i),
+      warmSender: { send: (plan) => core.planner.done(plan.endpoint) },
+      ...(n > 1 ? { replica: { id, sink } } : {}),
+    });
+    core.models.set({ ...learned, mode: 'proactive', version: 1 });
+    cores.push(core);
+  }
+  return {
+    cores,
+    advance: (ms: number) => deliver(now + ms),
+  };
+}
+
+type Turn = { role: string; content: string };
+
+/** The instruction a request adds to the conversation it is handed. */
+const turn = (session: string, agent: string, step: number, k: number): Turn => ({
+  role: 'user',
+  content: `${session}: ${agent}, do step ${step}.${k}`,
+});
+
+/** A request of `agent` handed the session's conversation so far and its own instruction. */
+function input(
+  session: string,
+  agent: string,
+  step: number,
+  k: number,
+  conversation: readonly Turn[],
+): RouteInput {
+  return codingInput(session, agent, step, k, [...conversation, turn(session, agent, step, k)]);
+}
+
+const ok = completedOk;
+const seen = seenByEnvoy;
+
+const SHAPE = CODING_SHAPE;
+
+interface Timing {
+  /** Event delivery delay between cores. */
+  readonly delayMs: number;
+  /** Between the launches of a fan-out's siblings. */
+  readonly siblingGapMs: number;
+  /** From a stage's last launch to its requests' ends. */
+  readonly runMs: number;
+  /** From a stage's ends to the next stage's launch (tool time). */
+  readonly toolMs: number;
+  /** Whether each request carries the conversation so far (false: only its own turn). */
+  readonly history: boolean;
+}
+
+/**
+ * Plays 12 sessions one after the other, each request on a core drawn at random; each line
+ * says what Envoy got, and whether the request is the first of its stage.
+ */
+function play(n: number, seed: number, t: Timing): Array<{ line: string; first: boolean }> {
+  const { cores, advance } = replicas(n, t.delayMs);
+  const pick = seededRandom(seed);
+  const out: Array<{ line: string; first: boolean }> = [];
+  for (let s = 0; s < 12; s++) {
+    const session = `s${s}`;
+    const conversation: Turn[] = [{ role: 'user', content: `the task of ${session}` }];
+    for (const [step, stage] of SHAPE.entries()) {
+      const running: Array<{ core: GatewayCore; inp: RouteInput; d: RouteDecision }> = [];
+      for (const [k, agent] of stage.entries()) {
+        if (k > 0) advance(t.siblingGapMs);
+        const core = cores[Math.floor(pick() * n)] as GatewayCore;
+        const inp = input(session, agent, step, k, t.history ? conversation : []);
+        const d = core.router.route(inp);
+        out.push({ line: `${session} ${step}.${k} ${agent}: ${seen(d)}`, first: k === 0 });
+        running.push({ core, inp, d });
+      }
+      advance(t.runMs);
+      for (const [k, r] of running.entries()) {
+        const output = `${session}: ${stage[k]} ${step}.${k} says so`;
+        r.core.router.complete(r.d, r.inp, ok(output));
+        // The next stage is handed each sibling's instruction and answer.
+        conversation.push(turn(session, stage[k] as string, step, k), { role: 'assistant', content: output });
+      }
+      advance(t.toolMs);
+    }
+    advance(1000);
+  }
+  return out;
+}
+
+/** Requests deciding as on one replica: all, and those opening a stage. */
+function agreement(n: number, seed: number, t: Timing) {
+  const one = play(1, seed, t);
+  const many = play(n, seed, t);
+  const same = many.filter((r, i) => r.line === one[i]?.line);
+  return {
+    same: same.length,
+    all: one.length,
+    firstSame: same.filter((r) => r.first).length,
+    first: one.filter((r) => r.first).length,
+    differing: many.flatMap((r, i) => (r.line === one[i]?.line ? [] : [`${r.line}\n  one: ${one[i]?.line}`])),
+  };
+}
+
+test("a session's next request on another replica, before the previous request's end arrived there, decides as on one replica", () => {
+  // Zero tool time, events 5 ms late; siblings 10 ms apart, so only ends arrive late.
+  const t: Timing = { delayMs: 5, siblingGapMs: 10, runMs: 40, toolMs: 0, history: true };
+  const { cores, advance } = replicas(2, t.delayMs);
+  const [a, b] = cores as [GatewayCore, GatewayCore];
+  const single = replicas(1, 0);
+  const one = single.cores[0] as GatewayCore;
+  const conversation: Turn[] = [{ role: 'user', content: 'the task' }];
+  const planner = input('s', 'planner', 0, 0, conversation);
+  const onA = a.router.route(planner);
+  const onOne = one.router.route(planner);
+  advance(t.runMs);
+  single.advance(t.runMs);
+  a.router.complete(onA, planner, ok('the plan'));
+  one.router.complete(onOne, planner, ok('the plan'));
+  conversation.push(turn('s', 'planner', 0, 0), { role: 'assistant', content: 'the plan' });
+  // B has A's start but not yet its end.
+  assert.equal(b.sessions.running({ workflow: 'coding', session: 's', agent: 'planner' }), 1);
+  const explorer = input('s', 'explorer', 1, 0, conversation);
+  const onB = seen(b.router.route(explorer));
+  const single1 = seen(one.router.route(explorer));
+  assert.match(single1, /x-pythia-next-agents=engineer/);
+  assert.equal(onB, single1, 'the explorer opens the next stage on B as on one replica');
+  // A's end arrives later and settles nothing twice: B's session has one request running.
+  advance(t.delayMs);
+  assert.equal(b.sessions.running({ workflow: 'coding', session: 's', agent: 'explorer' }), 1);
+});
+
+test('a fan-out sibling that only shares the instructions and conversation so far still joins the stage', () => {
+  const { cores, advance } = replicas(2, 1);
+  const [a, b] = cores as [GatewayCore, GatewayCore];
+  const single = replicas(1, 0);
+  const one = single.cores[0] as GatewayCore;
+  const history: Turn[] = [
+    { role: 'user', content: 'the task' },
+    { role: 'assistant', content: 'the plan' },
+  ];
+  const first = input('s', 'explorer', 1, 0, history);
+  a.router.route(first);
+  one.router.route(first);
+  advance(2); // A's start has arrived at B; the first explorer still runs.
+  single.advance(2);
+  const second = input('s', 'explorer', 1, 1, history);
+  const onB = seen(b.router.route(second));
+  assert.equal(onB, seen(one.router.route(second)));
+  assert.equal(b.sessions.running({ workflow: 'coding', session: 's', agent: 'explorer' }), 2, 'siblings');
+});
+
+test('with events late, requests that follow a stage decide as on one replica when the conversation proves the order', (t) => {
+  const timings: Array<[string, Timing]> = [
+    [
+      'events 5 ms late, siblings 10 ms apart, no tool time',
+      { delayMs: 5, siblingGapMs: 10, runMs: 40, toolMs: 0, history: true },
+    ],
+    [
+      'events 20 ms late, siblings 3 ms apart, no tool time',
+      { delayMs: 20, siblingGapMs: 3, runMs: 40, toolMs: 0, history: true },
+    ],
+    [
+      'events 5 ms late, no history in the requests',
+      { delayMs: 5, siblingGapMs: 10, runMs: 40, toolMs: 0, history: false },
+    ],
+  ];
+  for (const [name, timing] of timings) {
+    for (const n of [2, 4]) {
+      let same = 0;
+      let all = 0;
+      let firstSame = 0;
+      let first = 0;
+      for (const seed of [1, 2, 3]) {
+        const r = agreement(n, seed, timing);
+        same += r.same;
+        all += r.all;
+        firstSame += r.firstSame;
+        first += r.first;
+      }
+      t.diagnostic(`${name}, ${n} replicas: ${same}/${all} identical, opening a stage ${firstSame}/${first}`);
+      t.diagnostic(agreement(n, 1, timing).differing.slice(0, 8).join('\n'));
+      if (name.startsWith('events 5 ms late, siblings')) assert.equal(same, all, `${name}, ${n} replicas`);
+    }
+  }
+});
