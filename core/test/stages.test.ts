@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LiveStages, segmentStages } from '../src/workflow/stages.js';
+import { LiveStages, insertSorted, segmentStages } from '../src/workflow/stages.js';
 import { AnsweredMarks, type OrderMark, orderMark } from '../src/prompt/order-mark.js';
+import { seededRandom } from '../../test-support/src/workloads/rng.js';
 
 test('overlapping requests form one stage; later ones start the next', () => {
   const stages = segmentStages([
@@ -147,4 +148,67 @@ test('a mark needs the answer after that very message, at its place or later', (
     false,
   );
   assert.equal(orderMark({ prompt: 'completions' }), null);
+});
+
+test('insertSorted keeps a sorted, distinct list in sort() order', () => {
+  const list: string[] = [];
+  const items = ['b', 'a', 'b', 'Z', 'é', 'a', 'aa', '', 'b+c', '\u{1F600}', '\uFFFF'];
+  const added = items.map((item) => insertSorted(list, item));
+  assert.deepEqual(added, [true, true, false, true, true, false, true, true, true, true, true]);
+  assert.deepEqual(list, [...new Set(items)].sort());
+});
+
+test('live stages: the kept role and width equal those rebuilt from every request', () => {
+  // The reference keeps every agent of the current stage and rebuilds its role per call.
+  class Reference {
+    private agents: string[] = [];
+    private inFlight = 0;
+    private lastStart = Number.NEGATIVE_INFINITY;
+    private readonly history: string[] = [];
+    start(agent: string, nowMs: number): boolean {
+      const joins = this.agents.length > 0 && (this.inFlight > 0 || nowMs - this.lastStart < 1);
+      this.lastStart = nowMs;
+      if (!joins) {
+        if (this.agents.length > 0) {
+          this.history.push([...new Set(this.agents)].sort().join('+'));
+          if (this.history.length > 64) this.history.shift();
+        }
+        this.agents = [];
+      }
+      this.agents.push(agent);
+      this.inFlight++;
+      return !joins;
+    }
+    end(): void {
+      if (this.inFlight > 0) this.inFlight--;
+    }
+    roles(): string[] {
+      const current = [...new Set(this.agents)].sort().join('+');
+      return this.agents.length > 0 ? [...this.history, current] : [...this.history];
+    }
+    get width(): number {
+      return this.agents.length;
+    }
+  }
+  const random = seededRandom(11);
+  const names = ['planner', 'explorer', 'engineer', 'reviewer', 'a+b', 'Zeta', 'é'];
+  const live = new LiveStages();
+  const reference = new Reference();
+  let now = 0;
+  let running = 0;
+  for (let step = 0; step < 5000; step++) {
+    if (running > 0 && random() < 0.6) {
+      live.end();
+      reference.end();
+      running--;
+    } else {
+      now += random() < 0.3 ? 0 : Math.floor(random() * 3);
+      const agent = names[Math.floor(random() * names.length)] as string;
+      assert.equal(live.start(agent, now), reference.start(agent, now));
+      running++;
+    }
+    assert.deepEqual(live.roles(), reference.roles());
+    assert.equal(live.currentWidth, reference.width);
+    assert.equal(live.running, running);
+  }
 });

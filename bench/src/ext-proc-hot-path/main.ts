@@ -13,6 +13,7 @@ import { connect } from 'nats';
 import { TestNatsServer } from '../../../test-support/src/nats-server.js';
 import { REPLICA_EVENTS } from '../../../core/src/wire/channels.js';
 import { preciseWallNow } from '../../../ext-proc/src/adapters/replica-sync.js';
+import { processCpuMs } from './process-cpu.js';
 
 interface Args {
   seconds: number;
@@ -97,6 +98,8 @@ interface RunResult {
   p99: number;
   achievedRps: number;
   errors: number;
+  /** Exchanges run, answered or not: each cost the server its work. */
+  exchanges: number;
 }
 
 const UPSTREAM = {
@@ -145,6 +148,7 @@ function summarise(latencies: number[], errors: number, start: number): RunResul
     p99: quantileSorted(latencies, 0.99),
     achievedRps: latencies.length / elapsed,
     errors,
+    exchanges: latencies.length + errors,
   };
 }
 
@@ -204,15 +208,45 @@ const nats = args.replicas > 0 ? await TestNatsServer.start() : null;
 const children: ChildProcess[] = [];
 async function serverSet(kind: 'ours' | 'echo', count: number, natsUrl?: string): Promise<Target> {
   const clients: EnvoyExtProcClient[] = [];
+  const pids: Array<number | undefined> = [];
   for (let i = 0; i < count; i++) {
     const server = await startServer(kind, args.endpoints, natsUrl);
     children.push(server.child);
+    pids.push(server.child.pid);
     const client = new EnvoyExtProcClient(`127.0.0.1:${server.port}`, DEFAULT_FILTER);
     await client.waitForReady();
     clients.push(client);
     opened.push(client);
   }
-  return roundRobin(clients);
+  const target = roundRobin(clients);
+  serverPids.set(target, pids);
+  return target;
+}
+/** The server processes behind each target, for their CPU time. */
+const serverPids = new Map<Target, Array<number | undefined>>();
+
+/** CPU the target's servers used, in ms; null where it cannot be read. */
+function serversCpuMs(target: Target): number | null {
+  let total = 0;
+  for (const pid of serverPids.get(target) ?? []) {
+    const ms = processCpuMs(pid);
+    if (ms === null) return null;
+    total += ms;
+  }
+  return total;
+}
+
+/** A scenario's run with the servers' CPU per exchange (ms; null where unreadable). */
+async function runMeasured(
+  scenario: { run: (c: Target) => Promise<RunResult> },
+  target: Target,
+): Promise<RunResult & { cpuMsPerExchange: number | null }> {
+  const before = serversCpuMs(target);
+  const result = await scenario.run(target);
+  const after = serversCpuMs(target);
+  const cpuMsPerExchange =
+    before === null || after === null ? null : (after - before) / Math.max(1, result.exchanges);
+  return { ...result, cpuMsPerExchange };
 }
 const opened: EnvoyExtProcClient[] = [];
 const oursTarget = await serverSet('ours', 1);
@@ -252,14 +286,14 @@ const rows: Array<Record<string, string | number>> = [];
 const replicaRows: Array<Record<string, string | number>> = [];
 for (const [i, scenario] of scenarios.filter((s) => !args.only || s.name.includes(args.only)).entries()) {
   // Alternate which server goes first so drift in machine load affects both alike.
-  let echo: RunResult;
-  let ours: RunResult;
+  let echo: Awaited<ReturnType<typeof runMeasured>>;
+  let ours: Awaited<ReturnType<typeof runMeasured>>;
   if (i % 2 === 0) {
-    echo = await scenario.run(echoTarget);
-    ours = await scenario.run(oursTarget);
+    echo = await runMeasured(scenario, echoTarget);
+    ours = await runMeasured(scenario, oursTarget);
   } else {
-    ours = await scenario.run(oursTarget);
-    echo = await scenario.run(echoTarget);
+    ours = await runMeasured(scenario, oursTarget);
+    echo = await runMeasured(scenario, echoTarget);
   }
   rows.push({
     scenario: scenario.name,
@@ -272,6 +306,9 @@ for (const [i, scenario] of scenarios.filter((s) => !args.only || s.name.include
     ours_rps: Math.round(ours.achievedRps),
     echo_rps: Math.round(echo.achievedRps),
     echo_over_ours: +(echo.achievedRps / ours.achievedRps).toFixed(2),
+    // Server CPU per exchange: what one core's throughput follows once the server is the limit.
+    ours_cpu_ms: ours.cpuMsPerExchange === null ? 'n/a' : +ours.cpuMsPerExchange.toFixed(3),
+    echo_cpu_ms: echo.cpuMsPerExchange === null ? 'n/a' : +echo.cpuMsPerExchange.toFixed(3),
     errors: ours.errors + echo.errors,
   });
   // The same scenario on ext-proc with NATS: one replica, then N sharing live sessions.
@@ -295,7 +332,7 @@ for (const [i, scenario] of scenarios.filter((s) => !args.only || s.name.include
   }
 }
 console.log(
-  'Over gRPC, Envoy-faithful client, ours vs a raw grpc-js echo of the same messages (request-side latency):',
+  "Over gRPC, Envoy-faithful client, ours vs a raw grpc-js echo of the same messages (request-side latency; *_cpu_ms: the server process's CPU per exchange):",
 );
 console.table(rows);
 const core = measureCoreCost([small, large], args.endpoints, 3000);

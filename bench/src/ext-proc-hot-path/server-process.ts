@@ -11,6 +11,9 @@ const kind = process.argv[2];
 const endpoints = Number(process.argv[3] ?? 64);
 /** With a NATS url, ext-proc shares live sessions with the other replicas on it. */
 const natsUrl = process.argv[4];
+// The bench ends each server with SIGTERM: exit normally so `--cpu-prof` (BENCH_SERVER_FLAGS)
+// still writes its profile.
+process.on('SIGTERM', () => process.exit(0));
 
 if (kind === 'echo') {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });

@@ -85,14 +85,35 @@ export interface StartOrder {
   readonly proved?: OrderMark[];
 }
 
+/** Inserts `item` into the sorted `list` unless present (code-unit order, as sort()); true if added. */
+export function insertSorted(list: string[], item: string): boolean {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid] as string) < item) lo = mid + 1;
+    else hi = mid;
+  }
+  if (list[lo] === item) return false;
+  list.splice(lo, 0, item);
+  return true;
+}
+
 /**
  * Online segmentation for one live session (ext-proc): requests are added as they start
- * and ended as they finish. Bounded: only the current stage's agents and a running count of
- * earlier stages are kept, plus the last role and its repeat count, and the marks of at
- * most MAX_OPEN_MARKS requests in flight.
+ * and ended as they finish. Bounded: only the current stage's distinct agents and request
+ * count, the roles of earlier stages (at most `maxHistory`), and the marks of at most
+ * MAX_OPEN_MARKS requests in flight. The current stage's role is kept, not rebuilt per
+ * request: a session whose requests always overlap stays in one stage, and rebuilding its
+ * role from every request it held grew with the session.
  */
 export class LiveStages {
-  private agents: string[] = [];
+  /** The current stage's distinct agents, sorted: its role's parts. */
+  private distinct: string[] = [];
+  /** Requests in the current stage. */
+  private width = 0;
+  /** roleOf(the current stage's agents). */
+  private role = '';
   /** Running requests without a remembered mark. */
   private unmarked = 0;
   /** Marks of running requests. */
@@ -116,16 +137,18 @@ export class LiveStages {
         this.settled++;
       }
     }
-    const joins = this.agents.length > 0 && (this.running > 0 || nowMs - this.lastStart < windowMs);
+    const joins = this.width > 0 && (this.running > 0 || nowMs - this.lastStart < windowMs);
     this.lastStart = nowMs;
     if (!joins) {
-      if (this.agents.length > 0) {
-        this.history.push(roleOf(this.agents));
+      if (this.width > 0) {
+        this.history.push(this.role);
         if (this.history.length > this.maxHistory) this.history.shift();
       }
-      this.agents = [];
+      this.distinct = [];
+      this.width = 0;
     }
-    this.agents.push(agent);
+    if (insertSorted(this.distinct, agent)) this.role = this.distinct.join('+');
+    this.width++;
     if (order?.mark && this.open.length < MAX_OPEN_MARKS) this.open.push(order.mark);
     else this.unmarked++;
     return !joins;
@@ -155,11 +178,11 @@ export class LiveStages {
 
   /** Completed stage roles followed by the current stage's role. */
   roles(): string[] {
-    return this.agents.length > 0 ? [...this.history, roleOf(this.agents)] : [...this.history];
+    return this.width > 0 ? [...this.history, this.role] : [...this.history];
   }
 
   get currentWidth(): number {
-    return this.agents.length;
+    return this.width;
   }
 
   /** Requests running, as far as seen or proved. */

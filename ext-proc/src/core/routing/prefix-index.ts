@@ -69,7 +69,8 @@ export class PrefixIndex {
 
   /**
    * Leading blocks each candidate holds (fresh ones only), by endpoint address; with
-   * `computedOnly`, pending blocks (placed, not computed yet) do not count.
+   * `computedOnly`, pending blocks (placed, not computed yet) do not count. Candidates
+   * holding none are left out.
    */
   matchLengths(
     hashes: readonly number[],
@@ -77,33 +78,44 @@ export class PrefixIndex {
     nowMs: number,
     computedOnly = false,
   ): Map<string, number> {
-    const live = (at: number | undefined): boolean =>
-      at !== undefined &&
-      (at >= 0 ? nowMs - at <= this.ttlMs : !computedOnly && nowMs + at + 1 <= this.ttlMs);
+    const ttlMs = this.ttlMs;
     const out = new Map<string, number>();
-    let alive = new Set(candidates);
-    for (let i = 0; i < hashes.length && alive.size > 0; i++) {
+    if (hashes.length === 0 || candidates.length === 0) return out;
+    const first = this.blocks.peek(hashes[0] as number);
+    if (!first) return out;
+    // The candidates holding every block so far, compacted in place as they drop out: a long
+    // prompt is hundreds of blocks, and a Set per block was most of a request's routing time.
+    const alive: string[] = [];
+    for (const ep of candidates) {
+      if (fresh(first.get(ep), nowMs, ttlMs, computedOnly)) {
+        alive.push(ep);
+        out.set(ep, 1);
+      }
+    }
+    let count = alive.length;
+    let i = 1;
+    for (; i < hashes.length && count > 0; i++) {
       const holders = this.blocks.peek(hashes[i] as number);
       if (!holders) break;
-      const next = new Set<string>();
-      // Walk whichever side is smaller: few endpoints usually hold a block.
-      if (holders.size < alive.size) {
-        for (const [ep, at] of holders) {
-          if (alive.has(ep) && live(at)) {
-            next.add(ep);
-            out.set(ep, i + 1);
-          }
-        }
-      } else {
-        for (const ep of alive) {
-          if (live(holders.get(ep))) {
-            next.add(ep);
-            out.set(ep, i + 1);
-          }
-        }
+      let kept = 0;
+      for (let j = 0; j < count; j++) {
+        const ep = alive[j] as string;
+        if (fresh(holders.get(ep), nowMs, ttlMs, computedOnly)) alive[kept++] = ep;
+        else out.set(ep, i);
       }
-      alive = next;
+      count = kept;
     }
+    // The rest held every block up to where the walk stopped.
+    for (let j = 0; j < count; j++) out.set(alive[j] as string, i);
     return out;
   }
+}
+
+/**
+ * Whether a holder's stamp counts at `nowMs`: within the TTL, and computed unless pending
+ * blocks count too. A module function, not a closure made per call: tsx transpiles with
+ * esbuild's keepNames, which adds a defineProperty to every closure creation.
+ */
+function fresh(at: number | undefined, nowMs: number, ttlMs: number, computedOnly: boolean): boolean {
+  return at !== undefined && (at >= 0 ? nowMs - at <= ttlMs : !computedOnly && nowMs + at + 1 <= ttlMs);
 }
