@@ -33,9 +33,11 @@ test('affinity never outweighs a much busier endpoint: longer steps cost more th
   assert.ok((scores[1] ?? 0) > 0 && (scores[1] ?? 1) < 1, `scores ${scores.join(',')}`);
 });
 
-test('past the load bound an endpoint scores 0, however much of the prompt it holds', () => {
+test('past the load bound an endpoint scores 0 when its cache saves little prefill', () => {
   const ctx = sequence(0);
-  ctx.prefixIndex.record(hashes, 'warm', 1000);
+  // 3k tokens of a 9k prompt: ~80 ms of prefill saved, under the 250 ms exemption.
+  const short = chainedBlockHashes('S'.repeat(3072), 1024);
+  ctx.prefixIndex.record(short, 'warm', 1000);
   // Mean in-flight with the new one (4 + 1) / 3; the bound is 1.25 x that + 1 = 3.08.
   const scores = scorer.score(
     big,
@@ -46,6 +48,35 @@ test('past the load bound an endpoint scores 0, however much of the prompt it ho
   assert.ok((scores[2] ?? 0) > 0);
   const allOver = scorer.score(big, [endpoint('warm', running(9))], ctx);
   assert.deepEqual(allOver, [1], 'when every endpoint is past the bound, the cost still orders them');
+});
+
+test('the load bound does not throw away a long cached context: the cost weighs it', () => {
+  const ctx = sequence(0);
+  // A 60k-token thread cached on one endpoint: moving it means ~3.5 s of prefill.
+  const long = chainedBlockHashes('T'.repeat(60 * 1024), 1024);
+  ctx.prefixIndex.record(long, 'warm', 1000);
+  const next = { ...big, promptTokens: 60_000, prefixHashes: long };
+  const scores = scorer.score(
+    next,
+    [endpoint('warm', running(3)), endpoint('a', running(1)), endpoint('b', running(0))],
+    ctx,
+  );
+  assert.equal(scores[0], 1, `scores ${scores.join(',')}`);
+});
+
+test('the prefill an endpoint would redo weighs more as the cluster fills up', () => {
+  const ctx = sequence(0);
+  ctx.prefixIndex.record(hashes, 'warm', 1000);
+  const parameters = costModelScorer.parameters!;
+  const ratio = (backlog: number, n: number) => {
+    const s = costModelScorer.create(parameters.parse({ backlog_weight: backlog, load_bound: 100 }));
+    const [cold, warm] = s.score(big, [endpoint('cold', running(n)), endpoint('warm', running(n + 1))], ctx);
+    return (warm ?? 0) / (cold ?? 1);
+  };
+  // One more request on the cached endpoint: at light load the cost barely prefers it, near
+  // capacity (more requests queue behind the prefill) the prefill saved counts more.
+  assert.ok(ratio(1, 12) > ratio(1, 2), `light ${ratio(1, 2)} busy ${ratio(1, 12)}`);
+  assert.ok(ratio(1, 12) > ratio(0, 12), 'backlog_weight 0 counts the running batch only');
 });
 
 test('a full KV cache makes the request wait for completions there', () => {

@@ -22,8 +22,31 @@ const parameters = z.strictObject({
   /** No endpoint takes more than load_bound x the mean in-flight + load_slack (unless all would). */
   load_bound: z.number().min(1).default(1.25),
   load_slack: z.number().min(0).default(1),
+  /**
+   * An endpoint past the load bound still competes when its cached prefix saves at least this
+   * much prefill against the best endpoint within it (~9k tokens of an 8B model on an H100):
+   * the bound stops short sessions piling up, it must not throw away a long context.
+   */
+  bound_exempt_prefill_ms: ms.default(250),
+  /**
+   * Uncached prefill is GPU work that the requests arriving after it also wait behind, not
+   * only the batch running now: its time counts again x this x the mean in-flight per
+   * endpoint (about as many requests pass an endpoint during a request's life as are in
+   * flight there). 0 counts the running batch only.
+   */
+  backlog_weight: z.number().min(0).default(1),
+  /**
+   * At most this many requests counted for that: on short workloads past capacity (20-35 in
+   * flight per endpoint) the uncapped term outweighed the decode balance (coding p95 2-3.5% worse).
+   */
+  backlog_max: z.number().min(0).default(8),
 });
 export type CostModel = z.output<typeof parameters>;
+
+/** Milliseconds to prefill the `fresh` tokens of a prompt whose first `cached` are cached. */
+function prefillMs(m: CostModel, fresh: number, cached: number): number {
+  return m.token_ms * fresh + m.attention_ms * fresh * (cached + fresh / 2);
+}
 
 /** Time of one step with `batch` decoding requests reading `context` KV tokens. */
 function stepMs(m: CostModel, batch: number, context: number): number {
@@ -61,7 +84,7 @@ export function placementCostMs(
   const bound = request.outputBound ?? output;
   const cached = request.promptTokens * cachedShare;
   const fresh = request.promptTokens - cached;
-  const prefill = m.token_ms * fresh + m.attention_ms * fresh * (cached + fresh / 2);
+  const prefill = prefillMs(m, fresh, cached);
   const before = stepMs(m, batch, context);
   const after = stepMs(m, batch + 1, context + request.promptTokens + output / 2);
   // Requests ahead of it: those waiting, plus the ones whose KV must free before it fits.
@@ -77,9 +100,11 @@ export function placementCostMs(
 
 /**
  * Pythia's placement by predicted cost: scores min cost / cost, so the cheapest endpoint
- * scores 1. A cached prefix (prefix index: our placements, warms and session history) only
- * lowers the prefill term, so it never outweighs a busier endpoint's longer steps. Endpoints
- * past the load bound score 0 while any other is within it: affinity cannot pile sessions up.
+ * scores 1. A cached prefix (prefix index: our placements, warms and session history) lowers
+ * the prefill term, and the prefill an endpoint would redo counts again for the requests that
+ * will queue behind it (`backlog_weight`): staying costs queueing, moving costs prefill. Endpoints
+ * past the load bound score 0 while any other is within it (affinity cannot pile short
+ * sessions up), unless their cache saves at least `bound_exempt_prefill_ms` of prefill.
  */
 export const costModelScorer: ScorerPlugin<CostModel> = {
   type: 'cost-model-scorer',
@@ -97,13 +122,25 @@ export const costModelScorer: ScorerPlugin<CostModel> = {
       const matches = prefixMatches(request, candidates, ctx, request.siblingsInFlight > 0);
       let total = 1;
       for (const c of candidates) total += totalLoad(c.endpoint).inFlight;
-      const limit = (m.load_bound * total) / Math.max(1, candidates.length) + m.load_slack;
+      const mean = total / Math.max(1, candidates.length);
+      const limit = m.load_bound * mean + m.load_slack;
+      const shares = candidates.map((c) =>
+        hashes.length > 0 ? (matches.get(c.endpoint.address) ?? 0) / hashes.length : 0,
+      );
+      const prefills = candidates.map((c, i) => {
+        const fresh = request.promptTokens * (1 - (shares[i] ?? 0));
+        return prefillMs(m, fresh, request.promptTokens - fresh) / c.endpoint.speed;
+      });
       const within = candidates.map((c) => totalLoad(c.endpoint).inFlight + 1 <= limit);
-      const anyWithin = within.includes(true);
+      let bestWithin = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < candidates.length; i++)
+        if (within[i]) bestWithin = Math.min(bestWithin, prefills[i] ?? 0);
       const costs = candidates.map((c, i) => {
-        if (anyWithin && !within[i]) return Number.POSITIVE_INFINITY;
-        const share = hashes.length > 0 ? (matches.get(c.endpoint.address) ?? 0) / hashes.length : 0;
-        return placementCostMs(m, request, c.endpoint, share, ctx.settings);
+        const prefill = prefills[i] ?? 0;
+        const exempt = bestWithin - prefill >= m.bound_exempt_prefill_ms;
+        if (bestWithin !== Number.POSITIVE_INFINITY && !within[i] && !exempt) return Number.POSITIVE_INFINITY;
+        const backlog = m.backlog_weight * Math.min(mean, m.backlog_max) * prefill;
+        return placementCostMs(m, request, c.endpoint, shares[i] ?? 0, ctx.settings) + backlog;
       });
       const best = Math.min(...costs);
       return costs.map((cost) => (cost === Number.POSITIVE_INFINITY ? 0 : cost <= 0 ? 1 : best / cost));
