@@ -178,6 +178,7 @@ export class SessionDriver {
         : { workflow: plan.workflow, session: plan.session, agent: step.agent },
       requestId: `r${this.requestSeq++}`,
       sessionEnd: last,
+      ...(resolved?.pendingRole ? { pendingRole: resolved.pendingRole } : {}),
     };
     const started = this.queue.now;
     // The same request record as ext-proc's stream processor keeps, on the virtual clock.

@@ -73,6 +73,12 @@ export interface ResolvedIdentity {
   readonly source: IdentitySource;
   /** Invalid Pythia headers (the request is then ordinary traffic). */
   readonly rejections: readonly IdentifierRejection[];
+  /**
+   * Set when the identity's agent is `r-other` only because the role's fingerprint is not
+   * established yet: that fingerprint id (never text). The request carries it to its end,
+   * where `traceAgent` names the role in its trace if it was established meanwhile.
+   */
+  readonly pendingRole?: string;
 }
 
 interface SessionState {
@@ -228,8 +234,30 @@ export class IdentityResolver {
         chainEnd,
       });
     if (!state.admitted) return { identity: null, source: 'none', rejections: [] };
-    const agent = roleKnown ? (s.aliases[roleId] ?? roleId) : OTHER_ROLE;
-    return { identity: { workflow: state.workflow, session, agent }, source, rejections: [] };
+    const identity = {
+      workflow: state.workflow,
+      session,
+      agent: roleKnown ? this.roleName(roleId) : OTHER_ROLE,
+    };
+    return roleKnown
+      ? { identity, source, rejections: [] }
+      : { identity, source, rejections: [], pendingRole: roleId };
+  }
+
+  /**
+   * The agent a request's trace names, for a request resolved with `pendingRole`: the role's
+   * own name if its fingerprint has been established since (by a later request here, or a
+   * sighting another replica shared), else `r-other`. A role's first requests run concurrently
+   * with its next ones in a burst, so the profiler then learns them as the headers give them.
+   * Counts no sighting: a fingerprint seen only once (a flood of one-off prompts) stays
+   * `r-other`, and nothing is kept per request beyond the id the request itself carries.
+   */
+  traceAgent(pendingRole: string): string {
+    return this.roles.has(pendingRole) ? this.roleName(pendingRole) : OTHER_ROLE;
+  }
+
+  private roleName(roleId: string): string {
+    return this.settings.aliases[roleId] ?? roleId;
   }
 
   /**

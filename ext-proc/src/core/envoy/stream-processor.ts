@@ -357,6 +357,7 @@ export class StreamProcessor {
         identitySource: resolved.source,
         requestId: this.requestId,
         sessionEnd: view.wanted.get(names.sessionEnd)?.toLowerCase() === 'true',
+        ...(resolved.pendingRole ? { pendingRole: resolved.pendingRole } : {}),
       };
       pending = {
         body,

@@ -141,6 +141,13 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     affinity,
     (address) => cluster.endpoint(address),
   );
+  const sink = options.replica?.sink;
+  const identity = new IdentityResolver(
+    identitySettings(config.identity, config.headers, config.identifiers.max_length),
+    options.clock,
+    // Identities inferred here reach the other replicas (numbered before the request's start).
+    sink ? (share) => sink.emit({ kind: 'identity', ...share }) : null,
+  );
   const parts = { cluster, scheduler, sessions, affinity, prefixIndex, models, prompts, history, planner };
   const router = new WorkflowRouter({
     ...parts,
@@ -151,6 +158,7 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     warmSender: options.warmSender ?? null,
     events: options.events ?? null,
     replicas: options.replica?.sink ?? null,
+    pendingRoles: identity,
     tieBreak,
     clock: options.clock,
     levers: s.levers,
@@ -169,13 +177,6 @@ export function createGatewayCore(config: PythiaConfig, options: GatewayCoreOpti
     prefixBlockChars: s.prefix.block_bytes,
     outputQuantile: config.profiler.output_quantile,
   });
-  const sink = options.replica?.sink;
-  const identity = new IdentityResolver(
-    identitySettings(config.identity, config.headers, config.identifiers.max_length),
-    options.clock,
-    // Identities inferred here reach the other replicas (numbered before the request's start).
-    sink ? (share) => sink.emit({ kind: 'identity', ...share }) : null,
-  );
   const flow = createFlowGate(config, options, router, cluster, models);
   const replicas = options.replica
     ? new ReplicaView(

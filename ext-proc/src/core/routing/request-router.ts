@@ -57,6 +57,11 @@ export interface TraceSink {
   started(start: RequestStart): void;
 }
 
+/** Names a pending role in a trace (the identity resolver's `traceAgent`). */
+export interface PendingRoles {
+  traceAgent(pendingRole: string): string;
+}
+
 /** Sends warm requests (HTTP adapter); must call `planner.done(endpoint)` when each ends. */
 export interface WarmSender {
   send(plan: WarmPlan): void;
@@ -94,6 +99,8 @@ export interface RouterParts {
   readonly events: RouterEvents | null;
   /** The other ext-proc replicas (null: this replica decides alone). */
   readonly replicas: ReplicaSink | null;
+  /** Relabels a request's `r-other` agent in its trace once its role is established (null: never). */
+  readonly pendingRoles: PendingRoles | null;
   /** The scheduler's tie-break draws, seeded per request from its session. */
   readonly tieBreak: TieBreak;
   readonly clock: Clock;
@@ -120,13 +127,14 @@ export function startOf(input: RouteInput, pool: string, startUnixMs: number): R
   };
 }
 
-export function traceOf(record: CompletedRequest): Trace | null {
+/** The trace of a completed workflow request; `agent` overrides the identity's (a relabelled role). */
+export function traceOf(record: CompletedRequest, agent?: string): Trace | null {
   if (!record.identity) return null;
   return {
     requestId: record.requestId,
     workflow: record.identity.workflow,
     session: record.identity.session,
-    agent: record.identity.agent,
+    agent: agent ?? record.identity.agent,
     model: record.model,
     pool: record.pool,
     endpoint: record.endpoint,
@@ -405,8 +413,15 @@ export class WorkflowRouter implements RequestRouter {
       }
       if (recorded && memo?.proactive) this.maybeWarm(identity, memo.prediction, now);
     }
-    const trace = traceOf(outcome);
-    if (trace) p.traces?.publish(trace);
+    if (!p.traces) return;
+    // Only the trace is relabelled: the session tracker, the replica events and the start
+    // event saw `r-other` and keep it, so the session's stages stay consistent.
+    const pending = input.pendingRole;
+    const trace = traceOf(
+      outcome,
+      pending && p.pendingRoles ? p.pendingRoles.traceAgent(pending) : undefined,
+    );
+    if (trace) p.traces.publish(trace);
   }
 
   /** Warms the next agent when this request was the last of its stage to finish. */

@@ -25,4 +25,9 @@ export interface RouteInput {
   readonly requestId: string;
   /** The client marked this as the session's last request. */
   readonly sessionEnd: boolean;
+  /**
+   * The role fingerprint id behind an `r-other` agent not established when the request was
+   * resolved (ResolvedIdentity.pendingRole): its trace names the role if established by its end.
+   */
+  readonly pendingRole?: string;
 }
