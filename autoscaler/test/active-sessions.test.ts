@@ -6,6 +6,7 @@ import type { Trace } from '../../core/src/wire/trace.js';
 
 const start = (requestId: string, agent: string, startUnixMs: number): RequestStart => ({
   requestId,
+  exchange: requestId,
   workflow: 'coding',
   session: 's',
   agent,
@@ -52,6 +53,25 @@ test('traces without starts still count; a repeated start is ignored; end marker
   active.started({ ...start('r9', 'planner', 10_000), session: 'idle' }, 10_000);
   assert.equal(active.positions(20_000, 60_000).length, 1);
   assert.deepEqual(active.positions(80_001, 60_000), [], 'gone after the idle timeout');
+});
+
+test('requests that share a client x-request-id are told apart by their exchange ids', () => {
+  const active = new ActiveSessions(100);
+  // A fan-out whose client sends one constant id: each request is its own exchange.
+  const siblings = [0, 1, 2].map((i) => ({
+    ...start('constant', 'explorer', 1000 + i),
+    exchange: `px-${i}`,
+  }));
+  for (const s of siblings) active.started(s, 1000);
+  assert.equal(active.positions(1000, 60_000)[0]?.inFlight, 3);
+  active.ingest(trace(siblings[1]!, 2000), 2000);
+  assert.equal(active.positions(2000, 60_000)[0]?.inFlight, 2, 'the trace ends its own exchange');
+  // An older replica's start and trace (no exchange id) still pair by request id.
+  const old = { ...start('r-old', 'engineer', 3000), exchange: '' };
+  active.started(old, 3000);
+  assert.equal(active.positions(3000, 60_000)[0]?.inFlight, 3);
+  active.ingest(trace(old, 4000), 4000);
+  assert.equal(active.positions(4000, 60_000)[0]?.inFlight, 2);
 });
 
 test("an agent's pool is learned from its starts and traces", () => {

@@ -23,6 +23,7 @@ const pools = (entries: Array<[string, PoolView]>) => new Map(entries);
 
 const start = (session: string, startUnixMs: number): RequestStart => ({
   requestId: `${session}-r1`,
+  exchange: `${session}-r1`,
   workflow: 'coding',
   session,
   agent: 'planner',

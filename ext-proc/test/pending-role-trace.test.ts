@@ -4,16 +4,10 @@
 // published at its end names the role, as the Pythia headers would have.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfig } from '../../common/src/config/load.js';
 import type { HeaderValue } from '../../common/src/envoy/ext-proc-messages.js';
 import { OTHER_ROLE } from '../../core/src/identity/resolver.js';
-import type { RequestStart } from '../../core/src/wire/request-start.js';
-import type { Trace } from '../../core/src/wire/trace.js';
-import { ManualClock } from '../../test-support/src/manual-clock.js';
-import { ExtProcMetrics } from '../src/adapters/metrics.js';
-import { settingsFromConfig } from '../src/adapters/service.js';
 import { StreamProcessor } from '../src/core/envoy/stream-processor.js';
-import { createGatewayCore } from '../src/core/routing/gateway-core.js';
+import { capturedCore } from './support/captured-core.js';
 
 const hv = (pairs: Array<[string, string]>): HeaderValue[] =>
   pairs.map(([key, value]) => ({ key, raw_value: Buffer.from(value) }));
@@ -22,21 +16,8 @@ const headersMessage = (pairs: Array<[string, string]>) => ({
 });
 
 test("a role's first request, r-other when routed, is traced as the role established meanwhile", () => {
-  const config = parseConfig({
-    scheduler: { scrape_interval_ms: 0 },
-    pools: [{ name: 'p', models: ['m'], endpoints: [{ address: '127.0.0.1:8000' }] }],
-  });
+  const { config, clock, traces, starts, core, settings, metrics } = capturedCore();
   assert.deepEqual([config.identity.min_sessions, config.identity.min_requests], [2, 2]);
-  const clock = new ManualClock(0);
-  const traces: Trace[] = [];
-  const starts: RequestStart[] = [];
-  const core = createGatewayCore(config, {
-    clock,
-    random: () => 0.5,
-    traces: { publish: (t) => traces.push(t), started: (s) => starts.push(s) },
-  });
-  const settings = settingsFromConfig(config);
-  const metrics = new ExtProcMetrics(false);
   let ids = 0;
   /** Sends a request up to its routing answer; the returned function ends it. */
   const begin = (role: string, session: string) => {

@@ -15,6 +15,7 @@ const input: RouteInput = {
   llm: { api: 'chat', model: 'llama', stream: true, maxTokens: null, bodyBytes: 400, json: {} },
   identity: { workflow: 'coding', session: 's1', agent: 'planner' },
   requestId: 'r1',
+  exchange: 'r1',
   sessionEnd: true,
 };
 const decision: RouteDecision = {
@@ -89,6 +90,7 @@ test('a streamed request: queue, first token, total and wall times, usage and pr
   const record = lifecycle.end(usage);
   assert.deepEqual(record, {
     requestId: 'r1',
+    exchange: 'r1',
     identity: { workflow: 'coding', session: 's1', agent: 'planner' },
     sessionEnd: true,
     model: 'llama',

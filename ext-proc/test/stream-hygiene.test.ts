@@ -73,6 +73,7 @@ test('a BUFFERED body far over max_body_bytes without content-length is answered
 function trace(i: number): Trace {
   return {
     requestId: `stop-flush-${i}`,
+    exchange: `stop-flush-${i}`,
     workflow: 'coding',
     session: `s${i % 5}`,
     agent: 'planner',

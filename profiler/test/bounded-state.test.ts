@@ -17,7 +17,8 @@ const T0 = 1_800_000_000_000;
 function trace(workflow: string, agent: string, session: string, atMs: number, end = false): Trace {
   return {
     ...T,
-    requestId: `req-${ids++}-0000-4000-8000-000000000000`,
+    requestId: `req-${ids}-0000-4000-8000-000000000000`,
+    exchange: `px-${ids++}`,
     workflow,
     agent,
     session,

@@ -50,7 +50,12 @@ test('after a crash the next core, reading the traces in progress first, stores 
   // Three sessions; the first crashes mid-way (its traces unacknowledged), the second was
   // stored and acknowledged just before the crash (its traces still past the ack floor).
   const [a, b, c] = [sessionTraces(2), sessionTraces(3), sessionTraces(4)].map((ts, k) =>
-    ts.map((t) => ({ ...t, session: `s${k}`, requestId: `s${k}-${t.requestId}` })),
+    ts.map((t) => ({
+      ...t,
+      session: `s${k}`,
+      requestId: `s${k}-${t.requestId}`,
+      exchange: `s${k}-${t.exchange}`,
+    })),
   ) as [Trace[], Trace[], Trace[]];
   const first = durable();
   const half = Math.floor(a.length / 2);
@@ -120,7 +125,12 @@ test('a session stored long ago (its summary gone from the stream) whose later t
   // rolled off the sessions stream (max_sessions_kept newer ones), so nothing replays it.
   const WAIT = 5 * IDLE;
   const [s0, long] = [sessionTraces(5), sessionTraces(6)].map((ts, k) =>
-    ts.map((t) => ({ ...t, session: `s${k}`, requestId: `s${k}-${t.requestId}` })),
+    ts.map((t) => ({
+      ...t,
+      session: `s${k}`,
+      requestId: `s${k}-${t.requestId}`,
+      exchange: `s${k}-${t.exchange}`,
+    })),
   ) as [Trace[], Trace[]];
   const half = Math.floor(s0.length / 2);
   const next = new ProfilerCore<string>({ ...CORE_CONFIG }, { learnOnStore: true, redeliveryWaitMs: WAIT });

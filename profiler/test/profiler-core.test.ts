@@ -68,19 +68,27 @@ test('hostile input: invalid identifiers, unbounded sessions and agents stay bou
   const core = new ProfilerCore<number>(config);
   const [base] = synthesizeTraces(codingWorkload({ sessions: 1, ratePerS: 1, seed: 1 }));
   const t = base as Trace;
-  assert.equal(core.ingest({ ...t, requestId: 'x1', session: 'bad session!' }, 0, 0).accepted, false);
-  assert.equal(core.ingest({ ...t, requestId: 'x2', workflow: 'w'.repeat(500) }, 0, 0).accepted, false);
+  assert.equal(
+    core.ingest({ ...t, requestId: 'x1', exchange: 'x1', session: 'bad session!' }, 0, 0).accepted,
+    false,
+  );
+  assert.equal(
+    core.ingest({ ...t, requestId: 'x2', exchange: 'x2', workflow: 'w'.repeat(500) }, 0, 0).accepted,
+    false,
+  );
   assert.equal(core.rejected.get('invalid_identifier'), 2);
   // A million distinct sessions (in one workflow): open sessions stay at the bound.
   for (let i = 0; i < 1_000_000; i++) {
-    core.ingest({ ...t, requestId: `r${i}`, session: `s${i}` }, i, i);
+    core.ingest({ ...t, requestId: `r${i}`, exchange: `r${i}`, session: `s${i}` }, i, i);
     if (i % 100_000 === 0) core.completeDue(i);
   }
   assert.ok(core.openSessions <= 1000, String(core.openSessions));
   // Distinct agents and workflows beyond the bounds compete with the known ones (the name
   // tests below); existing, well-evidenced ones keep learning.
-  for (let i = 0; i < 50; i++) core.ingest({ ...t, requestId: `a${i}`, agent: `agent${i}` }, 0, 2_000_000);
-  for (let i = 0; i < 20; i++) core.ingest({ ...t, requestId: `w${i}`, workflow: `wf${i}` }, 0, 2_000_000);
+  for (let i = 0; i < 50; i++)
+    core.ingest({ ...t, requestId: `a${i}`, exchange: `a${i}`, agent: `agent${i}` }, 0, 2_000_000);
+  for (let i = 0; i < 20; i++)
+    core.ingest({ ...t, requestId: `w${i}`, exchange: `w${i}`, workflow: `wf${i}` }, 0, 2_000_000);
   assert.equal(core.workflows, 5);
   core.completeDue(Number.MAX_SAFE_INTEGER);
   const models = core.rebuildDirty(0);
@@ -98,7 +106,15 @@ test('a workflow that never repeats stays in shadow', () => {
       const agent = `a${Math.floor(random() * 29)}`;
       const start = s * 100_000 + k * 1000;
       core.ingest(
-        { ...t, requestId: `n${n++}`, session: `s${s}`, agent, startUnixMs: start, endUnixMs: start + 500 },
+        {
+          ...t,
+          requestId: `n${n}`,
+          exchange: `n${n++}`,
+          session: `s${s}`,
+          agent,
+          startUnixMs: start,
+          endUnixMs: start + 500,
+        },
         0,
         start,
       );

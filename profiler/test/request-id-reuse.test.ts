@@ -21,7 +21,11 @@ test("a trace with another session's request id is accepted; a redelivery in its
     const core = new ProfilerCore<string>({ ...CORE_CONFIG }, { learnOnStore });
     const { traces, a, b } = sessions();
     const first = traces.find((t) => t.session === a) as Trace;
-    const other: Trace = { ...(traces.find((t) => t.session === b) as Trace), requestId: first.requestId };
+    const other: Trace = {
+      ...(traces.find((t) => t.session === b) as Trace),
+      requestId: first.requestId,
+      exchange: first.exchange,
+    };
     assert.deepEqual(core.ingest(first, 'a', 0), { accepted: true });
     assert.deepEqual(core.ingest(other, 'b', 0), { accepted: true }, 'another session, the same client id');
     // Held with their own sessions: each acknowledged with its session, under its newest token.
@@ -35,4 +39,35 @@ test("a trace with another session's request id is accepted; a redelivery in its
     assert.deepEqual(core.ingest(other, 'late', 2), { accepted: false, reason: 'duplicate' });
     assert.equal(core.rejected.get('duplicate'), 1);
   }
+});
+
+test("one session's requests that repeat a client id are each learned: redeliveries are recognised by the exchange id", () => {
+  for (const learnOnStore of [false, true]) {
+    const core = new ProfilerCore<string>({ ...CORE_CONFIG }, { learnOnStore });
+    const { traces, a } = sessions();
+    const own = traces.filter((t) => t.session === a);
+    assert.ok(own.length >= 3);
+    // Every request of the session sends one constant x-request-id; ext-proc names each exchange.
+    const sent = own.map((t, i): Trace => ({ ...t, requestId: 'constant-id', exchange: `px-1-${i}` }));
+    for (const [i, t] of sent.entries())
+      assert.deepEqual(core.ingest(t, `t${i}`, 0), { accepted: true }, `request ${i}`);
+    // A redelivery of the second request: held with its session under its newest token.
+    assert.deepEqual(core.ingest(sent[1] as Trace, 't1-again', 1), { accepted: true });
+    const done = core.completeDue(10 * 60_000);
+    assert.equal(done.length, 1);
+    assert.equal(done[0]?.summary.requests.length, own.length, 'every request, none twice');
+    // With learnOnStore, stored() hands out every token of the session (done.acks: those known so far).
+    const acks = learnOnStore ? core.stored(done[0]?.id ?? '') : [...(done[0]?.acks ?? [])];
+    assert.equal(acks.length, own.length);
+    assert.ok(acks.includes('t1-again') && !acks.includes('t1'), acks.join(','));
+    assert.deepEqual(core.ingest(sent[2] as Trace, 'late', 2), { accepted: false, reason: 'duplicate' });
+  }
+});
+
+test('a trace from a replica older than the exchange id is recognised by its request id', () => {
+  const core = new ProfilerCore<string>({ ...CORE_CONFIG });
+  const { traces, a } = sessions();
+  const first: Trace = { ...(traces.find((t) => t.session === a) as Trace), exchange: '' };
+  assert.deepEqual(core.ingest(first, null, 0), { accepted: true });
+  assert.deepEqual(core.ingest(first, null, 1), { accepted: false, reason: 'duplicate' });
 });

@@ -98,6 +98,7 @@ function trace(
 ): Trace {
   return {
     requestId,
+    exchange: requestId,
     workflow: 'triage',
     session,
     agent,

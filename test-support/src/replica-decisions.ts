@@ -72,6 +72,7 @@ export function codingInput(
     llm: parseLlmRequest(body, 'chat'),
     identity: { workflow: 'coding', session, agent },
     requestId: `${session}-${step}-${agent}-${k}`,
+    exchange: `${session}-${step}-${agent}-${k}`,
     sessionEnd: false,
   };
 }

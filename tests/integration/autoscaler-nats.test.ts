@@ -97,7 +97,7 @@ test('forecast-driven scale-up, drain-down and NATS outage', { skip }, async () 
         const start = { workflow: 'coding', session: `early-${i}`, agent: 'planner', pool: 'llama' };
         nc.publish(
           STARTS_SUBJECT,
-          encodeRequestStart({ ...start, requestId: `e${i}`, startUnixMs: clock.now() }),
+          encodeRequestStart({ ...start, requestId: `e${i}`, exchange: `e${i}`, startUnixMs: clock.now() }),
         );
       }
     };

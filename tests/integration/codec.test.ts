@@ -26,6 +26,7 @@ test('trace records round-trip, cached tokens keep "unknown" apart from 0', () =
 test('request starts round-trip; bytes without the identifiers are refused', () => {
   const start = {
     requestId: 'r-1',
+    exchange: 'r-1',
     workflow: 'coding',
     session: 's-9',
     agent: 'planner',

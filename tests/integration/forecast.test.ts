@@ -206,6 +206,7 @@ test('the autoscaler loop projects the sessions it is told of, in forecast mode 
     for (let i = 0; i < 60; i++) {
       const start = {
         requestId: `r${i}`,
+        exchange: `r${i}`,
         workflow: 'coding',
         session: `s${i}`,
         agent: 'planner',

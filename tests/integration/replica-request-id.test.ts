@@ -45,6 +45,7 @@ function input(session: string, requestId: string): RouteInput {
     llm: parseLlmRequest(body, 'chat'),
     identity: { workflow: 'coding', session, agent: 'planner' },
     requestId,
+    exchange: requestId,
     sessionEnd: false,
   };
 }

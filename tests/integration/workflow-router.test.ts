@@ -68,6 +68,7 @@ function input(agent: string, session = 's1'): RouteInput {
     llm: parseLlmRequest(body, 'chat'),
     identity: { workflow: 'coding', session, agent },
     requestId: `${session}-${agent}`,
+    exchange: `${session}-${agent}`,
     sessionEnd: false,
   };
 }
@@ -201,6 +202,7 @@ test('workflow requests are announced to the trace sink as they are routed; plai
   assert.deepEqual(starts, [
     {
       requestId: 's1-planner',
+      exchange: 's1-planner',
       workflow: 'coding',
       session: 's1',
       agent: 'planner',

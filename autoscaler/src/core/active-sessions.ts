@@ -8,7 +8,7 @@
 import { BoundedMap } from '../../../core/src/bounded/bounded-map.js';
 import { stringBytes } from '../../../core/src/bounded/memory-cost.js';
 import { type TimedRequest, segmentStages } from '../../../core/src/workflow/stages.js';
-import type { RequestStart } from '../../../core/src/wire/request-start.js';
+import { exchangeKey, type RequestStart } from '../../../core/src/wire/request-start.js';
 import type { Trace } from '../../../core/src/wire/trace.js';
 import type { SessionPosition } from './forecast.js';
 
@@ -125,9 +125,10 @@ export class ActiveSessions {
   started(start: RequestStart, nowMs: number): void {
     this.seen(start.workflow, start.agent, start.pool);
     const [key, s] = this.tracked(start.workflow, start.session, start.pool, nowMs);
-    if (s.open.has(start.requestId) || s.requests.length >= this.maxRequestsPerSession) return;
+    const exchange = exchangeKey(start);
+    if (s.open.has(exchange) || s.requests.length >= this.maxRequestsPerSession) return;
     // Still running: an open end keeps its stage open for requests that start meanwhile.
-    s.open.set(start.requestId, s.requests.length);
+    s.open.set(exchange, s.requests.length);
     s.requests.push({ agent: start.agent, startMs: start.startUnixMs, endMs: Number.POSITIVE_INFINITY });
     this.sessions.resize(key);
   }
@@ -137,10 +138,11 @@ export class ActiveSessions {
     this.seen(trace.workflow, trace.agent, trace.pool);
     const [key, s] = this.tracked(trace.workflow, trace.session, trace.pool, nowMs);
     const done: TimedRequest = { agent: trace.agent, startMs: trace.startUnixMs, endMs: trace.endUnixMs };
-    const index = s.open.get(trace.requestId);
+    const exchange = exchangeKey(trace);
+    const index = s.open.get(exchange);
     if (index !== undefined) {
       s.requests[index] = done;
-      s.open.delete(trace.requestId);
+      s.open.delete(exchange);
     } else if (s.requests.length < this.maxRequestsPerSession) {
       s.requests.push(done);
     }

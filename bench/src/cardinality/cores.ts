@@ -32,6 +32,7 @@ export function floodTrace(
 ): Trace {
   return {
     requestId,
+    exchange: requestId,
     ...id,
     model: 'bench-model',
     pool: 'pool-a',
@@ -115,6 +116,7 @@ export function floodAutoscaler(size: FloodSize, print: (line: string) => void):
     loop.started(
       {
         requestId: t.requestId,
+        exchange: t.requestId,
         workflow: t.workflow,
         session: t.session,
         agent: t.agent,

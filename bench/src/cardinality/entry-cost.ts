@@ -272,7 +272,13 @@ export function measureEntryCosts(print: (line: string) => void): void {
       () => new ActiveSessions(10 * N, { maxBytes: 2 ** 40, maxAgentPools: 10 * N, agentPoolBytes: 2 ** 40 }),
       (t, i) => {
         const x = id(i);
-        const start = { requestId: `req-${i}`, ...x, pool: 'pool-a', startUnixMs: 1.8e12 + i };
+        const start = {
+          requestId: `req-${i}`,
+          exchange: `req-${i}`,
+          ...x,
+          pool: 'pool-a',
+          startUnixMs: 1.8e12 + i,
+        };
         (t as ActiveSessions).started(start, start.startUnixMs);
       },
     ),

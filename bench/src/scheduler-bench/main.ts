@@ -107,6 +107,7 @@ for (const n of [16, 64, 256, 1024]) {
       llm,
       identity: { workflow: 'coding', session: `s${k++ % 1000}`, agent: 'engineer' },
       requestId: 'r',
+      exchange: 'r',
       sessionEnd: false,
     };
     const routed = core.router.route(input);

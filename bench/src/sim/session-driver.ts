@@ -176,7 +176,8 @@ export class SessionDriver {
       identity: resolved
         ? resolved.identity
         : { workflow: plan.workflow, session: plan.session, agent: step.agent },
-      requestId: `r${this.requestSeq++}`,
+      requestId: `r${this.requestSeq}`,
+      exchange: `r${this.requestSeq++}`, // read after requestId: the same number
       sessionEnd: last,
       ...(resolved?.pendingRole ? { pendingRole: resolved.pendingRole } : {}),
     };

@@ -346,7 +346,7 @@ const profilerSchema = z.strictObject({
       dedupe_capacity: positiveInt.default(500_000),
       /** Byte bound of each deduplication table (request ids seen, sessions stored), overhead included. */
       dedupe_budget_bytes: positiveInt.default(96 * 1024 * 1024),
-      /** A request id or stored session not seen again for this long leaves its table. */
+      /** A trace id or stored session not seen again for this long leaves its table. */
       dedupe_idle_s: positiveInt.default(24 * 3600),
     })
     .prefault({}),

@@ -26,17 +26,25 @@ export interface Trace {
   readonly predictedAgent: string;
   readonly predictedOutputTokens: number;
   readonly mode: string;
+  /**
+   * The exchange's own id (ext-proc's process tag and counter), unique per request whatever
+   * the client sends; '' from a replica older than the field.
+   */
+  readonly exchange: string;
 }
 
 /**
  * What recognises a trace published or delivered again (its JetStream Nats-Msg-Id, the
- * profiler's redelivery check): its request id within its session. The request id is the
+ * profiler's redelivery check): its exchange id within its session. The request id is the
  * client's x-request-id, which clients may repeat (a constant, a retry, another client's on
- * purpose): keyed by it alone, one session's trace was dropped as a duplicate of another's.
+ * purpose): keyed by it, a session's second request with the id was dropped as a duplicate
+ * of its first. Traces of replicas older than the exchange id fall back to the request id.
  * No identifier or request id contains `/`.
  */
-export function traceDedupeId(t: Pick<Trace, 'workflow' | 'session' | 'requestId'>): string {
-  return `${t.workflow}/${t.session}/${t.requestId}`;
+export function traceDedupeId(t: Pick<Trace, 'workflow' | 'session' | 'requestId' | 'exchange'>): string {
+  return t.exchange === ''
+    ? `${t.workflow}/${t.session}/${t.requestId}`
+    : `${t.workflow}/${t.session}/#${t.exchange}`;
 }
 
 /** The trace's free-text fields (all but `status`, an enumeration). */
@@ -50,4 +58,5 @@ export const TRACE_TEXT_FIELDS = [
   'endpoint',
   'predictedAgent',
   'mode',
+  'exchange',
 ] as const;

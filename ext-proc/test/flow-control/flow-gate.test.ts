@@ -35,6 +35,7 @@ function setup() {
     llm: { api: 'chat', model: 'llama', stream: true, maxTokens: 10, bodyBytes: 400, json: {} },
     identity: { workflow: 'coding', session, agent: 'planner' },
     requestId: id,
+    exchange: id,
     sessionEnd: false,
   });
   return { core, clock, flush, saturate, input, advance: (ms: number) => (now += ms) };

@@ -110,6 +110,7 @@ function plainInput(): RouteInput {
     llm: parseLlmRequest(body, 'chat'),
     identity: null,
     requestId: 'r',
+    exchange: 'r',
     sessionEnd: false,
   };
 }

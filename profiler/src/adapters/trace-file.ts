@@ -69,6 +69,7 @@ export function parseTraceLine(text: string): Trace {
     predictedAgent: str('predictedAgent'),
     predictedOutputTokens: num('predictedOutputTokens'),
     mode: str('mode'),
+    exchange: str('exchange'),
   };
 }
 

@@ -33,11 +33,11 @@ export interface ProfilerCoreConfig extends LearnerConfig {
   /** Byte bound of the traces held by open and waiting sessions, overhead included. */
   readonly openSessionsBytes: number;
   readonly maxRequestsPerSession: number;
-  /** Entry bound of each deduplication table (request ids seen, sessions stored). */
+  /** Entry bound of each deduplication table (trace ids seen, sessions stored). */
   readonly dedupeCapacity: number;
   /** Byte bound of each deduplication table, overhead included. */
   readonly dedupeBytes: number;
-  /** A request id or stored session not touched for this long leaves its table. */
+  /** A trace id (exchange id) or stored session not touched for this long leaves its table. */
   readonly dedupeIdleMs: number;
   readonly maxIdentifierLength: number;
 }
@@ -304,11 +304,11 @@ export class ProfilerCore<T> {
       if (token !== null) {
         const waiting = this.awaiting.get(this.awaitingByRequest.get(seenKey) ?? '');
         if (waiting) {
-          waiting.tokens.set(trace.requestId, token);
+          waiting.tokens.set(seenKey, token);
           return { accepted: true };
         }
-        if (open?.traces.some((t) => t.requestId === trace.requestId)) {
-          open.tokens.set(trace.requestId, token);
+        if (open?.traces.some((t) => traceDedupeId(t) === seenKey)) {
+          open.tokens.set(seenKey, token);
           return { accepted: true };
         }
       }
@@ -353,7 +353,7 @@ export class ProfilerCore<T> {
     session.traces.push(trace);
     session.bytes += bytes;
     this.openBytes += added;
-    if (token !== null) session.tokens.set(trace.requestId, token);
+    if (token !== null) session.tokens.set(seenKey, token);
     session.lastSeenMs = nowMs;
     if (trace.sessionEnd && session.endSeenMs === null) session.endSeenMs = nowMs;
     this.open.set(key, session);
@@ -428,9 +428,10 @@ export class ProfilerCore<T> {
     if (waiting) {
       // The same session completed again before its store (an eviction raced a replay): one record.
       for (const t of session.traces) {
-        if (waiting.traces.some((w) => w.requestId === t.requestId)) continue;
+        const id = traceDedupeId(t);
+        if (waiting.traces.some((w) => traceDedupeId(w) === id)) continue;
         (waiting.traces as Trace[]).push(t);
-        this.awaitingByRequest.set(traceDedupeId(t), result.id);
+        this.awaitingByRequest.set(id, result.id);
       }
       for (const [id, token] of session.tokens) waiting.tokens.set(id, token);
       return { ...result, duplicate: true, acks: [] };
@@ -561,6 +562,7 @@ export class ProfilerCore<T> {
       learner,
       summary.requests.map((r, i) => ({
         requestId: `${summary.session}#${i}`,
+        exchange: '',
         workflow: summary.workflow,
         session: summary.session,
         agent: r.agent,

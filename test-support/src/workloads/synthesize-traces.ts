@@ -36,7 +36,8 @@ export function synthesizeTraces(
         const duration = options.firstTokenS + s.outputTokens / options.tokensPerS;
         const start = options.epochMs + t * 1000;
         traces.push({
-          requestId: `${plan.session}-${n++}`,
+          requestId: `${plan.session}-${n}`,
+          exchange: `${plan.session}-${n++}`, // read after requestId: the same number
           workflow: plan.workflow,
           session: plan.session,
           agent: s.agent,

@@ -111,6 +111,7 @@ export class StreamProcessor {
   private readonly lifecycle: RequestLifecycle;
   private usage: ResponseUsageCounter | null = null;
   private requestId = '';
+  private exchange = '';
   private exchangeOver = false;
   private responseStarted = false;
   private sawResponseBody = false;
@@ -239,7 +240,10 @@ export class StreamProcessor {
       ]),
     );
     this.headers = view;
-    this.requestId = safeRequestId(view.requestId, this.newRequestId);
+    // The exchange's own id keys its trace and start whatever x-request-id the client sent
+    // (clients may repeat one); a request without a usable x-request-id is named by it too.
+    this.exchange = this.newRequestId();
+    this.requestId = safeRequestId(view.requestId, () => this.exchange);
     for (const name of view.spoofed) this.events.spoofedHeader(name);
     const strip = view.spoofed.length > 0 ? { remove_headers: [...view.spoofed] } : undefined;
 
@@ -356,6 +360,7 @@ export class StreamProcessor {
         identity: resolved.identity,
         identitySource: resolved.source,
         requestId: this.requestId,
+        exchange: this.exchange,
         sessionEnd: view.wanted.get(names.sessionEnd)?.toLowerCase() === 'true',
         ...(resolved.pendingRole ? { pendingRole: resolved.pendingRole } : {}),
       };

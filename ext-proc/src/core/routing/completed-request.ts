@@ -16,6 +16,8 @@ export type CompletionStatus = 'OK' | 'UPSTREAM_ERROR' | 'CANCELLED' | 'REJECTED
 
 export interface CompletedRequest {
   readonly requestId: string;
+  /** RouteInput.exchange. */
+  readonly exchange: string;
   readonly identity: WorkflowIdentity | null;
   readonly sessionEnd: boolean;
   readonly model: string;

@@ -147,6 +147,7 @@ export class RequestLifecycle {
     const prediction = decision.prediction;
     const record: CompletedRequest = {
       requestId: input.requestId,
+      exchange: input.exchange,
       identity: input.identity,
       sessionEnd: input.sessionEnd,
       model: input.llm.model,

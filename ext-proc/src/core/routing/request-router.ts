@@ -124,6 +124,7 @@ export function startOf(input: RouteInput, pool: string, startUnixMs: number): R
     agent: input.identity.agent,
     pool,
     startUnixMs,
+    exchange: input.exchange,
   };
 }
 
@@ -154,6 +155,7 @@ export function traceOf(record: CompletedRequest, agent?: string): Trace | null 
     predictedAgent: record.predictedAgent,
     predictedOutputTokens: record.predictedOutputTokens,
     mode: record.mode,
+    exchange: record.exchange,
   };
 }
 

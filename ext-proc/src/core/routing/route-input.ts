@@ -23,6 +23,8 @@ export interface RouteInput {
   /** Where the identity came from (absent: the Pythia headers, or none). */
   readonly identitySource?: IdentitySource;
   readonly requestId: string;
+  /** This exchange's own id, unique whatever the client sends (Trace.exchange). */
+  readonly exchange: string;
   /** The client marked this as the session's last request. */
   readonly sessionEnd: boolean;
   /**
