@@ -212,3 +212,17 @@ test('live stages: the kept role and width equal those rebuilt from every reques
     assert.equal(live.running, running);
   }
 });
+
+test('live stages: the roles a request would give by joining, and the launch window', () => {
+  const live = new LiveStages();
+  assert.deepEqual(live.rolesJoined('planner'), ['planner']);
+  assert.equal(live.launchedWith(0), false, 'no stage yet');
+  live.start('planner', 0);
+  live.end();
+  live.start('searcher', 100);
+  assert.deepEqual(live.rolesJoined('writer'), ['planner', 'searcher+writer']);
+  assert.deepEqual(live.rolesJoined('searcher'), ['planner', 'searcher']);
+  assert.deepEqual(live.roles(), ['planner', 'searcher'], 'nothing changes');
+  assert.equal(live.launchedWith(100.5), true);
+  assert.equal(live.launchedWith(101), false);
+});

@@ -183,6 +183,37 @@ test("a session's next request on another replica, before the previous request's
   assert.equal(b.sessions.running({ workflow: 'coding', session: 's', agent: 'explorer' }), 1);
 });
 
+test('where the conversation proves nothing, a request the learned workflow has follow the stage decides as on one replica', () => {
+  // The explorer is handed only its own instruction (a lead agent's sub-agent): nothing in it
+  // answers the planner's request, whose end has not reached B yet.
+  const { cores, advance } = replicas(2, 5);
+  const [a, b] = cores as [GatewayCore, GatewayCore];
+  const single = replicas(1, 0);
+  const one = single.cores[0] as GatewayCore;
+  const planner = input('s', 'planner', 0, 0, [{ role: 'user', content: 'the task' }]);
+  const onA = a.router.route(planner);
+  const onOne = one.router.route(planner);
+  advance(40);
+  single.advance(40);
+  a.router.complete(onA, planner, ok('the plan'));
+  one.router.complete(onOne, planner, ok('the plan'));
+  const id = { workflow: 'coding', session: 's', agent: 'explorer' };
+  assert.equal(b.sessions.running(id), 1, "B has A's start but not yet its end");
+  const explorer = input('s', 'explorer', 1, 0, []);
+  const single1 = seen(one.router.route(explorer));
+  assert.match(single1, /x-pythia-next-agents=engineer/);
+  assert.equal(
+    seen(b.router.route(explorer)),
+    single1,
+    'the explorer opens the next stage on B as on one replica',
+  );
+  // A has B's start with the planner settled: one request runs there too, and once the
+  // planner's end reaches B it settles nothing twice.
+  advance(5);
+  assert.equal(a.sessions.running(id), 1);
+  assert.equal(b.sessions.running(id), 1);
+});
+
 test('a fan-out sibling that only shares the instructions and conversation so far still joins the stage', () => {
   const { cores, advance } = replicas(2, 1);
   const [a, b] = cores as [GatewayCore, GatewayCore];

@@ -29,15 +29,24 @@ export class IndexedModel {
   private readonly states = new Map<string, AutomatonState>();
   private readonly agents = new Map<string, AgentStats>();
   private readonly widths = new Map<string, number>();
+  private readonly maxWidths = new Map<string, number>();
 
   constructor(readonly model: WorkflowModel) {
     for (const s of model.states) this.states.set(s.key, s);
     for (const a of model.agents) this.agents.set(a.agent, a);
-    for (const r of model.roles) this.widths.set(r.role, r.meanWidth);
+    for (const r of model.roles) {
+      this.widths.set(r.role, r.meanWidth);
+      this.maxWidths.set(r.role, r.maxWidth);
+    }
   }
 
   agent(name: string): AgentStats | undefined {
     return this.agents.get(name);
+  }
+
+  /** The widest stage of `role` learned (0: the role was never seen). */
+  maxWidth(role: string): number {
+    return this.maxWidths.get(role) ?? 0;
   }
 
   /** `roles`: the session's stage roles so far, the current stage last. */

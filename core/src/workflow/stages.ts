@@ -181,6 +181,19 @@ export class LiveStages {
     return this.width > 0 ? [...this.history, this.role] : [...this.history];
   }
 
+  /** What roles() would be if a request of `agent` joined the current stage. */
+  rolesJoined(agent: string): string[] {
+    if (this.width === 0) return [...this.history, agent];
+    const distinct = [...this.distinct];
+    insertSorted(distinct, agent);
+    return [...this.history, distinct.join('+')];
+  }
+
+  /** Whether a request starting at `nowMs` is within the launch window of the stage's latest start. */
+  launchedWith(nowMs: number, windowMs = LAUNCH_WINDOW_MS): boolean {
+    return this.width > 0 && nowMs - this.lastStart < windowMs;
+  }
+
   get currentWidth(): number {
     return this.width;
   }

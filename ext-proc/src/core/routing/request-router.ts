@@ -26,6 +26,7 @@ import {
 import type { RequestRouter, RouteDecision } from './route-decision.js';
 import { type RetentionSettings, retentionFor } from './retention.js';
 import type { RouteInput } from './route-input.js';
+import { endingRunning, followsStage } from './learned-order.js';
 import type { Scheduler } from '../scheduling/scheduler.js';
 import {
   type Profile,
@@ -220,8 +221,12 @@ export class WorkflowRouter implements RequestRouter {
     if (identity) {
       // Causal order: running requests this one's history answers have ended, even if their
       // end (another replica's event) was not seen yet. Hashed only when there are some.
+      // Where it proves nothing, the learned workflow may (learned-order.ts).
       const order = new AnsweredMarks(input.llm.json);
-      const stages = p.sessions.start(identity, now, order);
+      const live = model ? p.sessions.stages(identity) : undefined;
+      const follows =
+        model && live && followsStage(live, identity.agent, p.sessions.localRunning(identity), model, now);
+      const stages = p.sessions.start(identity, now, follows ? endingRunning(order) : order, true);
       mark = order.mark;
       settles = order.proved;
       const roles = stages.roles();
@@ -288,7 +293,7 @@ export class WorkflowRouter implements RequestRouter {
   /** A prepared request that will never be routed (shed or cancelled while held). */
   abandon(prepared: PreparedRoute): void {
     const identity = prepared.input.identity;
-    if (identity) this.parts.sessions.end(identity, this.parts.clock.now(), prepared.mark);
+    if (identity) this.parts.sessions.end(identity, this.parts.clock.now(), prepared.mark, true);
   }
 
   /** The second half of route(): places the request (among `only` when given) and records it. */
@@ -387,7 +392,7 @@ export class WorkflowRouter implements RequestRouter {
     const identity = input.identity;
     if (identity) {
       const now = p.clock.now();
-      p.sessions.end(identity, now, memo?.mark ?? null);
+      p.sessions.end(identity, now, memo?.mark ?? null, true);
       let recorded = false;
       if (input.sessionEnd) {
         p.sessions.forget(identity);

@@ -17,6 +17,8 @@ interface Tracked {
   agentBytes: number;
   /** When the session's first request started here (monotonic ms). */
   firstMs: number;
+  /** Its requests this replica routed that have not ended (their ends are never late). */
+  local: number;
 }
 
 /** Measured fixed cost of one session besides its key: Map slots, slot, record and its LiveStages. */
@@ -66,12 +68,14 @@ export class SessionTracker {
 
   /**
    * Records a request starting; returns the session's stages including it. `order`: what
-   * its conversation proves (running requests it answers have ended) and its own mark.
+   * its conversation proves (running requests it answers have ended) and its own mark;
+   * `local`: this replica routes it (false: another replica's, folded from its events).
    */
-  start(id: WorkflowIdentity, nowMs: number, order: StartOrder | null = null): LiveStages {
+  start(id: WorkflowIdentity, nowMs: number, order: StartOrder | null = null, local = false): LiveStages {
     const key = SessionTracker.key(id);
     let tracked = this.sessions.get(key);
-    if (!tracked) tracked = { stages: new LiveStages(), starts: 0, agentBytes: 0, firstMs: nowMs };
+    if (!tracked) tracked = { stages: new LiveStages(), starts: 0, agentBytes: 0, firstMs: nowMs, local: 0 };
+    if (local) tracked.local++;
     const proved = order?.proved;
     const before = proved?.length ?? 0;
     tracked.stages.start(id.agent, nowMs, undefined, order);
@@ -82,9 +86,22 @@ export class SessionTracker {
     return tracked.stages;
   }
 
-  /** A request of the session ended; `mark`: the one it started with. */
-  end(id: WorkflowIdentity, _nowMs: number, mark: OrderMark | null = null): void {
-    this.sessions.get(SessionTracker.key(id))?.stages.end(mark);
+  /** A request of the session ended; `mark`: the one it started with; `local`: as at its start. */
+  end(id: WorkflowIdentity, _nowMs: number, mark: OrderMark | null = null, local = false): void {
+    const tracked = this.sessions.get(SessionTracker.key(id));
+    if (!tracked) return;
+    tracked.stages.end(mark);
+    if (local && tracked.local > 0) tracked.local--;
+  }
+
+  /** The session's stages before its next request starts (undefined when not tracked). */
+  stages(id: WorkflowIdentity): LiveStages | undefined {
+    return this.sessions.peek(SessionTracker.key(id))?.stages;
+  }
+
+  /** Requests of the session this replica routed that have not ended. */
+  localRunning(id: WorkflowIdentity): number {
+    return this.sessions.peek(SessionTracker.key(id))?.local ?? 0;
   }
 
   /** When the session's first request started (monotonic ms), or null when not tracked. */
