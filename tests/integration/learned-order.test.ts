@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { IndexedModel } from '../../core/src/workflow/predictor.js';
 import { LiveStages } from '../../core/src/workflow/stages.js';
 import { AnsweredMarks } from '../../core/src/prompt/order-mark.js';
-import { endingRunning, followsStage } from '../src/core/routing/learned-order.js';
+import { endingRunning, followsStage } from '../../ext-proc/src/core/routing/learned-order.js';
 import { learnedCoding } from '../../test-support/src/replica-decisions.js';
 
 // planner explorer[3,4] engineer{3,6} reviewer verifier
