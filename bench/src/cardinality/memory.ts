@@ -57,6 +57,8 @@ export interface Sample {
    * (the tables then sit at another point of their generations' turnover than at the others).
    */
   readonly offGrid?: boolean;
+  /** Why it is off the grid, as the table shows it (default: a time limit stopped the part). */
+  readonly offGridNote?: string;
 }
 
 export type Verdict = 'flat' | 'growing' | 'too short';
@@ -116,7 +118,7 @@ export function printTable(
   print('|---:|---:|---:|');
   for (const s of samples)
     print(
-      `| ${s.done.toLocaleString('en-US')}${s.offGrid ? ' (stopped, not judged)' : ''} | ${s.rssMiB.toFixed(0)} | ${s.heapMiB.toFixed(0)} |`,
+      `| ${s.done.toLocaleString('en-US')}${s.offGrid ? ` (${s.offGridNote ?? 'stopped'}, not judged)` : ''} | ${s.rssMiB.toFixed(0)} | ${s.heapMiB.toFixed(0)} |`,
     );
   print(`${label}: ${j.verdict.toUpperCase()} (${j.detail})`);
   return j;
