@@ -11,6 +11,10 @@ import type { CompletedRequest } from '../../ext-proc/src/core/routing/completed
 import type { RouteDecision } from '../../ext-proc/src/core/routing/route-decision.js';
 import type { RouteInput } from '../../ext-proc/src/core/routing/route-input.js';
 import { parseLlmRequest } from '../../ext-proc/src/core/envoy/openai-request.js';
+import { createGatewayCore, type GatewayCore } from '../../ext-proc/src/core/routing/gateway-core.js';
+import { REPLICA_EVENTS } from '../../core/src/wire/channels.js';
+import type { ReplicaEvent } from '../../core/src/wire/replica-event.js';
+import { seededRandom } from './workloads/rng.js';
 
 /** The coding workflow learned from 80 synthetic sessions. */
 export const learnedCoding = buildOffline(
@@ -30,6 +34,49 @@ export const replicaTestConfig = parseConfig({
   ],
   scheduler: { levers: { warming: true }, scrape_interval_ms: 0, prefix: { block_bytes: 256 } },
 });
+
+/**
+ * N gateway cores on one virtual clock, the learned workflow proactive on each; every event
+ * is encoded, and decoded and applied by every other core `delayMs` after it was sent (in the
+ * order sent; at 0, at once, inside the sender's call). `advance` moves the clock, delivering
+ * what falls due on the way.
+ */
+export function replicaCores(n: number, delayMs = 0) {
+  let now = 0;
+  const clock = { now: () => now, wallNow: () => 1_790_000_000_000 + now };
+  const cores: GatewayCore[] = [];
+  const queue: Array<{ atMs: number; from: GatewayCore; wire: Uint8Array }> = [];
+  /** Delivers every event due by `untilMs`, each at its own time. */
+  const deliver = (untilMs: number) => {
+    while (queue.length > 0 && (queue[0]?.atMs ?? Infinity) <= untilMs) {
+      const e = queue.shift()!;
+      now = Math.max(now, e.atMs);
+      for (const other of cores)
+        if (other !== e.from) other.replicas?.apply(REPLICA_EVENTS.decode(e.wire), now);
+    }
+    now = untilMs;
+  };
+  for (let i = 0; i < n; i++) {
+    const id = `r${i}`;
+    let seq = 0;
+    const sink = {
+      emit: (body: ReplicaEvent['body']) => {
+        const wire = REPLICA_EVENTS.encode({ replica: id, seq: ++seq, unixMs: clock.wallNow(), body });
+        queue.push({ atMs: now + delayMs, from: cores[i] as GatewayCore, wire });
+        if (delayMs === 0) deliver(now);
+      },
+    };
+    const core = createGatewayCore(replicaTestConfig, {
+      clock,
+      random: seededRandom(100 + i),
+      warmSender: { send: (plan) => core.planner.done(plan.endpoint) },
+      ...(n > 1 ? { replica: { id, sink } } : {}),
+    });
+    core.models.set({ ...learnedCoding, mode: 'proactive', version: 1 });
+    cores.push(core);
+  }
+  return { cores, advance: (ms: number) => deliver(now + ms), now: () => now };
+}
 
 /** A request that ran to its end with `output`. */
 export const completedOk = (output: string): CompletedRequest =>

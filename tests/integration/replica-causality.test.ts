@@ -8,66 +8,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom } from '../../test-support/src/workloads/rng.js';
-import { createGatewayCore, type GatewayCore } from '../../ext-proc/src/core/routing/gateway-core.js';
+import type { GatewayCore } from '../../ext-proc/src/core/routing/gateway-core.js';
 import type { RouteInput } from '../../ext-proc/src/core/routing/route-input.js';
 import type { RouteDecision } from '../../ext-proc/src/core/routing/route-decision.js';
 import {
   CODING_SHAPE,
   codingInput,
   completedOk,
-  learnedCoding,
-  replicaTestConfig,
+  replicaCores,
   seenByEnvoy,
 } from '../../test-support/src/replica-decisions.js';
-import { REPLICA_EVENTS } from '../../core/src/wire/channels.js';
-import type { ReplicaEvent } from '../../core/src/wire/replica-event.js';
 
-const learned = learnedCoding;
-const config = replicaTestConfig;
-
-/**
- * N cores on one virtual clock; every event is encoded, and decoded and applied by every
- * other core `delayMs` after it was sent (in the order sent).
- */
-function replicas(n: number, delayMs: number) {
-  let now = 0;
-  const clock = { now: () => now, wallNow: () => 1_790_000_000_000 + now };
-  const cores: GatewayCore[] = [];
-  const queue: Array<{ atMs: number; from: GatewayCore; wire: Uint8Array }> = [];
-  /** Delivers every event due by `untilMs`, each at its own time. */
-  const deliver = (untilMs: number) => {
-    while (queue.length > 0 && (queue[0]?.atMs ?? Infinity) <= untilMs) {
-      const e = queue.shift()!;
-      now = Math.max(now, e.atMs);
-      for (const other of cores)
-        if (other !== e.from) other.replicas?.apply(REPLICA_EVENTS.decode(e.wire), now);
-    }
-    now = untilMs;
-  };
-  for (let i = 0; i < n; i++) {
-    const id = `r${i}`;
-    let seq = 0;
-    const sink = {
-      emit: (body: ReplicaEvent['body']) => {
-        const wire = REPLICA_EVENTS.encode({ replica: id, seq: ++seq, unixMs: clock.wallNow(), body });
-        queue.push({ atMs: now + delayMs, from: cores[i] as GatewayCore, wire });
-        if (delayMs === 0) deliver(now);
-      },
-    };
-    const core = createGatewayCore(config, {
-      clock,
-      random: seededRandom(100 + i),
-      warmSender: { send: (plan) => core.planner.done(plan.endpoint) },
-      ...(n > 1 ? { replica: { id, sink } } : {}),
-    });
-    core.models.set({ ...learned, mode: 'proactive', version: 1 });
-    cores.push(core);
-  }
-  return {
-    cores,
-    advance: (ms: number) => deliver(now + ms),
-  };
-}
+const replicas = replicaCores;
 
 type Turn = { role: string; content: string };
 

@@ -12,6 +12,7 @@ import {
   codingInput,
   completedOk,
   learnedCoding,
+  replicaCores,
   replicaTestConfig,
   seenByEnvoy,
 } from '../../test-support/src/replica-decisions.js';
@@ -21,34 +22,7 @@ import type { ReplicaEvent } from '../../core/src/wire/replica-event.js';
 const learned = learnedCoding;
 const config = replicaTestConfig;
 
-/** N cores on one clock; every event is encoded, decoded and applied by the others at once. */
-function replicas(n: number) {
-  let now = 0;
-  const clock = { now: () => now, wallNow: () => 1_790_000_000_000 + now };
-  const cores: GatewayCore[] = [];
-  const seqs = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const id = `r${i}`;
-    const sink = {
-      emit: (body: ReplicaEvent['body']) => {
-        const seq = (seqs.get(id) ?? 0) + 1;
-        seqs.set(id, seq);
-        const wire = REPLICA_EVENTS.encode({ replica: id, seq, unixMs: clock.wallNow(), body });
-        for (const other of cores)
-          if (other !== cores[i]) other.replicas?.apply(REPLICA_EVENTS.decode(wire), now);
-      },
-    };
-    const core = createGatewayCore(config, {
-      clock,
-      random: seededRandom(100 + i),
-      warmSender: { send: (plan) => core.planner.done(plan.endpoint) },
-      ...(n > 1 ? { replica: { id, sink } } : {}),
-    });
-    core.models.set({ ...learned, mode: 'proactive', version: 1 });
-    cores.push(core);
-  }
-  return { cores, advance: (ms: number) => (now += ms), now: () => now };
-}
+const replicas = (n: number) => replicaCores(n);
 
 function input(session: string, agent: string, step: number, k = 0): RouteInput {
   return codingInput(session, agent, step, k, [{ role: 'user', content: `${session} step ${step}` }]);
