@@ -137,7 +137,7 @@ export class LiveStages {
         this.settled++;
       }
     }
-    const joins = this.width > 0 && (this.running > 0 || nowMs - this.lastStart < windowMs);
+    const joins = (this.width > 0 && this.running > 0) || this.launchedWith(nowMs, windowMs);
     this.lastStart = nowMs;
     if (!joins) {
       if (this.width > 0) {
@@ -183,10 +183,7 @@ export class LiveStages {
 
   /** What roles() would be if a request of `agent` joined the current stage. */
   rolesJoined(agent: string): string[] {
-    if (this.width === 0) return [...this.history, agent];
-    const distinct = [...this.distinct];
-    insertSorted(distinct, agent);
-    return [...this.history, distinct.join('+')];
+    return [...this.history, roleOf(this.width === 0 ? [agent] : [...this.distinct, agent])];
   }
 
   /** Whether a request starting at `nowMs` is within the launch window of the stage's latest start. */
