@@ -1,4 +1,5 @@
 // One completed LLM request as the profiler sees it (pythia.v1.TraceRecord, camelCase).
+import { exchangeKey } from './request-start.js';
 
 export type TraceStatus = 'OK' | 'UPSTREAM_ERROR' | 'CANCELLED' | 'REJECTED';
 
@@ -42,9 +43,7 @@ export interface Trace {
  * No identifier or request id contains `/`.
  */
 export function traceDedupeId(t: Pick<Trace, 'workflow' | 'session' | 'requestId' | 'exchange'>): string {
-  return t.exchange === ''
-    ? `${t.workflow}/${t.session}/${t.requestId}`
-    : `${t.workflow}/${t.session}/#${t.exchange}`;
+  return `${t.workflow}/${t.session}/${exchangeKey(t)}`;
 }
 
 /** The trace's free-text fields (all but `status`, an enumeration). */
