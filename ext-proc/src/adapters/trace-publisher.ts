@@ -1,8 +1,10 @@
 // Publishes completed workflow requests to the JetStream traces stream. Never blocks or
 // fails a request: records wait in a bounded buffer (new ones are dropped and counted
-// when it is full), are sent in batches with workflow/session/request id as Nats-Msg-Id (so
-// a retry is stored once, and another session's trace with the same client id is not), and failures back off exponentially while NATS is away. Request starts go
-// out on core NATS at once, or not at all while disconnected (the trace follows anyway).
+// when it is full), are sent in batches with traceDedupeId (workflow/session and the
+// request's exchange id) as Nats-Msg-Id, so a retry is stored once and requests that repeat
+// a client's x-request-id are each stored; failures back off exponentially while NATS is
+// away. Request starts go out on core NATS at once, or not at all while disconnected (the
+// trace follows anyway).
 
 import type { Logger } from '../../../common/src/logger.js';
 import type { NatsLink } from '../../../common/src/nats/connection.js';
