@@ -12,6 +12,7 @@ import {
   seedDirs,
   seedTables,
 } from '../src/runner/load-readme.js';
+import { README_CHART, readmeChart, readmeChartRows } from '../src/runner/load-readme-chart.js';
 import { type LoadSweepReport, loadReportMarkdown } from '../src/runner/load-report.js';
 import { WORKLOADS } from '../src/runner/options.js';
 import { existsSync } from 'node:fs';
@@ -69,4 +70,41 @@ test('several seeds: pythia against the best peer per seed, and the README spans
   const readme = readmeBlock([report(1, 1.02), report(2, 0.97)]);
   assert.match(readme, /seeds 1, 2 \| coding \|/);
   assert.match(readme, /0\.97x-1\.02x; 1\.00x/);
+});
+
+test("the README chart: each series' JCT over round-robin's, best peer per load and seed, seeds averaged", () => {
+  const s = (mean: number, p95: number) => ({ jct_mean_s: mean, jct_p95_s: p95, sessions_completed: 10 });
+  const report = (seed: number, llmd: number) =>
+    ({
+      seed,
+      results: {
+        coding: {
+          '0.9': {
+            'round-robin': s(200, 400),
+            'least-request': s(180, 300),
+            llm: s(llmd, 350),
+            pythia: s(150, 320),
+            'pythia-no-priority': s(10, 10),
+          },
+        },
+      },
+      oracle: { coding: { '0.9': s(140, 360) } },
+    }) as unknown as LoadSweepReport;
+  const rows = readmeChartRows([report(1, 160), report(2, 190)]);
+  const at = (metric: string, series: string) =>
+    rows.find((r) => r['metric'] === metric && r['series'] === series)?.['ratio'];
+  assert.equal(at('mean JCT', 'round-robin'), 1);
+  // Seed 1's best peer by mean is llm at 160, seed 2's least-request at 180: (0.8 + 0.9) / 2.
+  assert.equal(at('mean JCT', 'best peer'), 0.85);
+  // The best p95 is least-request's in both; a pythia variant is not a peer.
+  assert.equal(at('p95 JCT', 'best peer'), 0.75);
+  assert.equal(at('mean JCT', 'pythia'), 0.75);
+  assert.equal(at('p95 JCT', 'oracle'), 0.9);
+  assert.equal(rows.length, 8);
+});
+
+test('the committed README chart is the one drawn from the committed reports', async () => {
+  const svg = await readmeChart(committedReports(root));
+  assert.equal(svg, read(README_CHART), 'run `npm run bench:load:readme`');
+  assert.match(read('README.md'), new RegExp(`\\]\\(${README_CHART.replace(/\./g, '\\.')}\\)`));
 });

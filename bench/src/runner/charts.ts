@@ -55,6 +55,43 @@ export function sweep(
   });
 }
 
+/**
+ * A grid of small line charts: one column per `column` value, one row per `row` value, `y`
+ * against `x` per `series`, on one shared y scale so the panels compare at a glance.
+ */
+export function grid(
+  title: string,
+  values: Row[],
+  fields: { x: string; y: string; series: string; column: string; row: string },
+  labels: { x: string; y: string },
+  colors?: Readonly<Record<string, string>>,
+): Promise<string> {
+  return render({
+    title,
+    data: { values },
+    facet: {
+      column: { field: fields.column, type: 'nominal', sort: null, title: null },
+      row: { field: fields.row, type: 'nominal', sort: null, title: null },
+    },
+    spec: {
+      width: 170,
+      height: 130,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: fields.x, type: 'quantitative', title: labels.x, scale: { zero: false } },
+        y: { field: fields.y, type: 'quantitative', title: labels.y, scale: { zero: false } },
+        color: {
+          field: fields.series,
+          type: 'nominal',
+          sort: null,
+          legend: { orient: 'bottom', labelLimit: 400 },
+          ...(colors ? { scale: { domain: Object.keys(colors), range: Object.values(colors) } } : {}),
+        },
+      },
+    },
+  });
+}
+
 /** A bar per policy. */
 export function bars(title: string, values: Row[], metric: string, label: string): Promise<string> {
   return render({

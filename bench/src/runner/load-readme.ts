@@ -5,6 +5,7 @@
 // rewrites the blocks between the markers; a test checks both pages match the reports.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { WORKLOADS } from './options.js';
+import { README_CHART, readmeChart } from './load-readme-chart.js';
 import { type LoadSweepReport, isPeer, loadTables, shareTables } from './load-report.js';
 
 export const LOAD_DIR = 'bench/results/load';
@@ -161,6 +162,8 @@ export function readmeBlock(reports: readonly LoadSweepReport[]): string {
         return span(shares, p);
       },
     ),
+    '',
+    `![Mean and p95 JCT over round-robin's against load: best peer, pythia, oracle](${README_CHART})`,
     END,
   ].join('\n');
 }
@@ -179,5 +182,8 @@ if (process.argv[1]?.endsWith('load-readme.ts')) {
     ['README.md', readmeBlock(reports)],
   ] as const)
     writeFileSync(page, replaceBlock(readFileSync(page, 'utf8'), block, page));
-  console.log(`docs/bench.md and README.md load-sweep tables regenerated from ${LOAD_DIR}/*/report.json`);
+  writeFileSync(README_CHART, await readmeChart(reports));
+  console.log(
+    `docs/bench.md and README.md load-sweep tables and ${README_CHART} regenerated from ${LOAD_DIR}/*/report.json`,
+  );
 }
