@@ -4,12 +4,8 @@ import { test } from 'node:test';
 import { findCapacity } from '../src/runner/load-capacity.js';
 import { UsageError } from '../src/runner/cli.js';
 import { parseLoadOptions } from '../src/runner/load-options.js';
-import {
-  type LoadSweepReport,
-  derivedFigures,
-  gainShare,
-  versusBestPeer,
-} from '../src/runner/load-report.js';
+import { type LoadSweepReport, derivedFigures, versusBestPeer } from '../src/runner/load-report.js';
+import { gainShare } from '../src/runner/oracle-share.js';
 import { type ReusedRuns, noteReused, reusableRun } from '../src/runner/load-reuse.js';
 import {
   type LoadTask,

@@ -62,7 +62,7 @@ export function ratiosVs(pythia: PolicySummary, baseline: PolicySummary): Baseli
 /**
  * A workload's summaries keyed by policy label, in run order, with the frontier comparison on
  * each forecast-autoscaled policy and, on `pythia` (all levers, fixed replicas), the ratios
- * against every baseline (every policy not routed by pythia).
+ * against every baseline (every policy not routed by pythia, the oracle bound aside).
  */
 export function withComparisons(results: readonly PolicyResult[]): Record<string, PolicySummary> {
   const rows: Record<string, PolicySummary> = {};
@@ -73,7 +73,8 @@ export function withComparisons(results: readonly PolicyResult[]): Record<string
   const pythia = rows['pythia'];
   if (pythia) {
     const ratios: Record<string, BaselineRatios> = {};
-    for (const r of results.filter((x) => x.spec.routing !== 'pythia'))
+    // The oracle bound is a reference, not a baseline (its share of the gain is reported instead).
+    for (const r of results.filter((x) => x.spec.routing !== 'pythia' && !x.spec.oracle))
       ratios[formatPolicySpec(r.spec)] = ratiosVs(pythia, r.summary);
     rows['pythia'] = { ...pythia, ratios_vs: ratios };
   }

@@ -14,10 +14,10 @@ import {
   derivedFigures,
   writeLoadReport,
 } from './load-report.js';
-import { type LoadRunResult, type LoadTask, ORACLE, loadPlans, loadTasks, runLoadTask } from './load-run.js';
+import { type LoadRunResult, type LoadTask, loadPlans, loadTasks, runLoadTask } from './load-run.js';
 import { generatePlans, isReplayFile } from './plans.js';
 import { runPolicy } from './run-policy.js';
-import { parsePolicySpec } from './policy-spec.js';
+import { ORACLE, parsePolicySpec } from './policy-spec.js';
 import { simPoolsFor } from './sim-pools.js';
 import type { PolicySummary } from './summary.js';
 import { H100_LLAMA_8B } from '../sim/profiles.js';

@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Row, sweep } from './charts.js';
+import { type GainShare, oracleGainShares } from './oracle-share.js';
 import type { PolicySummary } from './summary.js';
 
 export interface CapacityProbe {
@@ -24,11 +25,6 @@ export interface LoadPoint {
   readonly rate_per_s: number;
   readonly policies: Readonly<Record<string, PolicySummary>>;
   readonly oracle: PolicySummary;
-}
-
-export interface GainShare {
-  readonly jct_mean: number | null;
-  readonly jct_p95: number | null;
 }
 
 export interface LoadSweepReport {
@@ -79,11 +75,6 @@ export interface LoadSweepReport {
 
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
 
-export function gainShare(rr: number | null, policy: number | null, oracle: number | null): number | null {
-  if (rr === null || policy === null || oracle === null || rr - oracle <= 0) return null;
-  return r3((rr - policy) / (rr - oracle));
-}
-
 export const isPeer = (policy: string): boolean => !policy.startsWith('pythia');
 
 /** The best peer by mean JCT and pythia's ratios against it (null without both). */
@@ -118,15 +109,7 @@ export function derivedFigures(
     share[workload] = {};
     versus[workload] = {};
     for (const [load, rows] of Object.entries(loads)) {
-      const rr = rows['round-robin'];
-      const o = oracle[workload]?.[load];
-      const perPolicy: Record<string, GainShare> = {};
-      for (const [policy, s] of Object.entries(rows))
-        perPolicy[policy] = {
-          jct_mean: gainShare(rr?.jct_mean_s ?? null, s.jct_mean_s, o?.jct_mean_s ?? null),
-          jct_p95: gainShare(rr?.jct_p95_s ?? null, s.jct_p95_s, o?.jct_p95_s ?? null),
-        };
-      share[workload][load] = perPolicy;
+      share[workload][load] = oracleGainShares(rows, oracle[workload]?.[load]);
       const v = versusBestPeer(rows);
       if (v) versus[workload][load] = v;
     }

@@ -4,7 +4,8 @@
 // those policies' code untouched. The report names what was reused and from which commit;
 // that the code is untouched is the caller's claim, to check by rerunning one of them.
 import type { LoadSweepReport } from './load-report.js';
-import { type LoadTask, ORACLE } from './load-run.js';
+import type { LoadTask } from './load-run.js';
+import { ORACLE } from './policy-spec.js';
 import type { PolicySummary } from './summary.js';
 
 /** Per workload and load: the runs taken from an earlier report, and its commit. */

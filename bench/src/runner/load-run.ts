@@ -11,9 +11,6 @@ import { simPoolsFor } from './sim-pools.js';
 import type { PolicySummary } from './summary.js';
 import type { LoadOptions } from './load-options.js';
 
-/** The oracle bound's name in the report (not a routing profile). */
-export const ORACLE = 'oracle';
-
 export interface LoadTask {
   readonly workload: string;
   /** `oracle` or a policy spec of the main bench. */
@@ -92,18 +89,15 @@ export function windowThroughput(
 
 export function runLoadTask(task: LoadTask): LoadRunResult {
   const plans = loadPlans(task);
-  const oracle = task.policy === ORACLE;
   const setup: ClusterSetup = {
     simPools: simPoolsFor({ replicas: task.replicas, largeRoles: [], largeReplicas: 0 }),
     replicas: task.replicas,
     seed: task.seed,
     extras: {
-      ...(oracle ? { oracle: true } : {}),
       extProcReplicas: { count: task.extProcReplicas, delayMs: task.replicaDelayMs },
     },
   };
-  // The oracle runs the gateway core of round-robin but never asks it: its gate places.
-  const run = runPolicy(parsePolicySpec(oracle ? 'round-robin' : task.policy), plans, setup);
+  const run = runPolicy(parsePolicySpec(task.policy), plans, setup);
   const replay = isReplayFile(task.workload);
   return {
     summary: run.summary,

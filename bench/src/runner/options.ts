@@ -78,7 +78,8 @@ DIR/report.json, DIR/report.md and SVG charts.
                          (default ${DEFAULTS.workload})
   --policies LIST        comma-separated policies (default ${DEFAULTS.policies}); each is
                          <routing>[-no-<lever>][-with-<lever>][@<order>][+<scaling>], or a
-                         peer's queue: llm-d-flow, dynamo-wspt
+                         peer's queue: llm-d-flow, dynamo-wspt, or oracle (the oracle bound,
+                         a reference: see docs/bench.md)
                            routing  round-robin, least-request, prefix-aware, session-affinity, llm-d,
                                     dynamo, pythia
                            lever    placement, priority, warming, retention (pythia only; -no- switches off,

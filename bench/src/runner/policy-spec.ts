@@ -4,7 +4,9 @@
 // oldest-session-first, workflow-aware, wspt), a peer's queue preset (`llm-d-flow`,
 // `dynamo-wspt`) stands for its routing and flow control together, and scaling is `autoscaler` (Pythia's forecast) or `reactive-autoscaler[:S]` (the
 // queue alone, scale-down window S seconds, the HPA default when left out). A spec formats back
-// to the exact string it was parsed from: it is the report's key for the policy.
+// to the exact string it was parsed from: it is the report's key for the policy. `oracle` is the
+// oracle bound (bench/src/sim/oracle-gate.ts), a reference run rather than a router: it takes
+// no levers, flow control or scaling.
 import { BUILT_IN_PROFILES } from '../../../common/src/config/profiles.js';
 import { configSchema } from '../../../common/src/config/schema.js';
 import { FLOW_POLICIES, type FlowPolicy } from '../../../ext-proc/src/core/flow-control/settings.js';
@@ -32,7 +34,15 @@ export interface PolicySpec {
   /** Levers off by default (`scheduler.levers`) switched on (`-with-<lever>`, after any `-no-`). */
   readonly leversOn?: readonly Lever[];
   readonly scaling: Scaling;
+  /**
+   * The oracle bound instead of the router: the gateway core runs as `routing` (round-robin)
+   * but is never asked; the oracle's gate places every request (run-policy.ts).
+   */
+  readonly oracle?: true;
 }
+
+/** The oracle bound's label in `--policies` and the reports. */
+export const ORACLE = 'oracle';
 
 /** `scheduler.levers` as configured by default: what `pythia` alone runs with. */
 const LEVER_DEFAULTS: Readonly<Record<Lever, boolean>> = configSchema.shape.scheduler.parse({}).levers;
@@ -148,6 +158,10 @@ export function parsePolicySpec(spec: string): PolicySpec {
   const parts = spec.split('+');
   if (parts.length > 2) throw new PolicySpecError(spec, 'at most one "+<scaling>" part');
   const [routingText = '', scaling] = parts;
+  if (routingText === ORACLE) {
+    if (scaling !== undefined) throw new PolicySpecError(spec, 'the oracle bound takes no scaling');
+    return { routing: 'round-robin', leversOff: [], scaling: { mode: 'fixed' }, oracle: true };
+  }
   if (isPreset(routingText)) {
     const preset = FLOW_PRESETS[routingText];
     // The peer's own profile once it is built in; its stand-in before.
@@ -172,6 +186,7 @@ export function parsePolicySpec(spec: string): PolicySpec {
 
 /** The routing part of the label: profile, levers off and on, flow control (`pythia-no-warming@fcfs`). */
 export function routingLabel(spec: PolicySpec): string {
+  if (spec.oracle) return ORACLE;
   if (spec.preset) return spec.preset;
   const levers = [[spec.routing, ...spec.leversOff].join(LEVER_OFF), ...(spec.leversOn ?? [])].join(LEVER_ON);
   return spec.flow ? `${levers}${FLOW}${spec.flow}` : levers;

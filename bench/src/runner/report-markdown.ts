@@ -1,6 +1,7 @@
 // The report as markdown: report.md, and the README's results section, which renders its
 // tables and ratios with the same functions so that the two never format a figure differently.
 import { BURST } from './plans.js';
+import type { GainShare } from './oracle-share.js';
 import type { BenchReport } from './report.js';
 import type { BaselineRatios, FrontierSummary, PolicySummary } from './summary.js';
 
@@ -54,6 +55,18 @@ export function ratiosSentence(rows: Readonly<Record<string, PolicySummary>>): s
   return `pythia vs: ${Object.entries(ratios).map(each).join('; ')}.`;
 }
 
+const percent = (v: number | null | undefined) =>
+  v === null || v === undefined ? '-' : `${Math.round(100 * v)}%`;
+
+/** report.md: pythia's share of the oracle's gain over round-robin, then every policy's. */
+export function gainShareLine(shares: Readonly<Record<string, GainShare>>): string {
+  const pythia = shares['pythia'];
+  const lead = pythia
+    ? `pythia's share of the oracle's gain over round-robin: ${percent(pythia.jct_mean)} mean JCT, ${percent(pythia.jct_p95)} p95. `
+    : '';
+  return `${lead}Each policy's, (round-robin - policy) / (round-robin - oracle): \`${JSON.stringify(shares)}\``;
+}
+
 function frontierLine(policy: string, f: FrontierSummary): string {
   const saving =
     typeof f.gpu_saving_at_equal_p95 === 'number'
@@ -87,6 +100,8 @@ export function reportMarkdown(report: BenchReport, charts: readonly string[]): 
     md.push(`## ${workload}`, '', ...resultsTable(rows, REPORT_COLUMNS));
     const ratios = ratiosJsonLine(rows);
     if (ratios) md.push('', ratios);
+    const share = report.oracle_gain_share?.[workload];
+    if (share) md.push('', gainShareLine(share));
     for (const [policy, summary] of Object.entries(rows))
       if (summary.vs_reactive_frontier) md.push('', frontierLine(policy, summary.vs_reactive_frontier));
     md.push('');

@@ -1,9 +1,11 @@
 // The bench report (report.json): the run's configuration and, per workload, each policy's
-// summary keyed by its label, in the order the policies ran.
+// summary keyed by its label, in the order the policies ran, and with the oracle bound among
+// them, each policy's share of its gain over round-robin.
 import type { SimPool } from '../sim/cluster.js';
 import { H100_LLAMA_8B } from '../sim/profiles.js';
 import type { RunnerOptions } from './options.js';
-import { formatPolicySpec } from './policy-spec.js';
+import { type GainShare, oracleGainShares } from './oracle-share.js';
+import { ORACLE, formatPolicySpec } from './policy-spec.js';
 import type { PolicySummary } from './summary.js';
 
 export interface ReportConfiguration {
@@ -35,6 +37,21 @@ export interface BenchReport {
   readonly commit: string;
   readonly configuration: ReportConfiguration;
   readonly results: ReportResults;
+  /**
+   * Per workload run with `oracle` and `round-robin`: each other policy's (round-robin - policy)
+   * / (round-robin - oracle), JCT mean and p95 (as the load sweep's report).
+   */
+  readonly oracle_gain_share?: Readonly<Record<string, Readonly<Record<string, GainShare>>>>;
+}
+
+/** Each workload's shares of the oracle's gain, for the workloads that ran it and round-robin. */
+export function burstGainShares(results: ReportResults): Record<string, Record<string, GainShare>> | null {
+  const shares: Record<string, Record<string, GainShare>> = {};
+  for (const [workload, rows] of Object.entries(results)) {
+    const { [ORACLE]: oracle, ...policies } = rows;
+    if (oracle && policies['round-robin']) shares[workload] = oracleGainShares(policies, oracle);
+  }
+  return Object.keys(shares).length > 0 ? shares : null;
 }
 
 export function benchReport(
@@ -43,6 +60,7 @@ export function benchReport(
   commit: string,
   results: ReportResults,
 ): BenchReport {
+  const shares = burstGainShares(results);
   return {
     seed: options.seed,
     commit,
@@ -61,5 +79,6 @@ export function benchReport(
       pools: simPools.map((p) => ({ name: p.name, replicas: p.replicas, profile: p.profile.name })),
     },
     results,
+    ...(shares ? { oracle_gain_share: shares } : {}),
   };
 }

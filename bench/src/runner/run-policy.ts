@@ -41,10 +41,7 @@ export interface PolicyRun {
 export interface ClusterSetup {
   readonly simPools: readonly SimPool[];
   /** Engine extras for every policy alike (host KV tier, a fixed retention TTL). */
-  readonly extras?: Pick<
-    ClusterRunOptions,
-    'engine' | 'retention' | 'identity' | 'extProcReplicas' | 'oracle'
-  >;
+  readonly extras?: Pick<ClusterRunOptions, 'engine' | 'retention' | 'identity' | 'extProcReplicas'>;
   /** The 8B pool's replicas (the most it may have when autoscaled). */
   readonly replicas: number;
   readonly seed: number;
@@ -112,11 +109,12 @@ export function runPolicy(
     config,
     pools: simPools,
     // The oracle bound's engines admit by its priority (the session's remaining work).
-    priorityScheduling: leverOn(spec, 'priority') || extras?.oracle === true,
+    priorityScheduling: leverOn(spec, 'priority') || spec.oracle === true,
     learn: pythia,
     plans,
     seed,
     ...extras,
+    ...(spec.oracle ? { oracle: true } : {}),
     onProgress: (done: number, total: number) => progress?.(fullPolicy, done, total),
     ...(scaling
       ? {
