@@ -1,12 +1,13 @@
 // The order held requests are released in: one static key per request (lower first, ties by
-// arrival). Aging is applied by the controller on top: a request held longer than the aging
-// bound goes before every request that is not, in arrival order, so none is overtaken once it
-// has waited the bound, and none waits more than the bound beyond its FCFS turn.
+// arrival). Our orders age as the engine priority does: a session's requests from its start
+// (capped, priority.ts agedFrom), urgency moving one up by at most the aging bound, so a held
+// request is overtaken only by requests aged from less than the bound after it, never by one
+// arriving more than cap + bound after it.
 import type { FlowPolicy } from './settings.js';
 
 export interface OrderFacts {
   readonly arrivalMs: number;
-  /** When the request's session was first seen (its arrival without a session). */
+  /** When the request's session was first seen, at most the age cap before its arrival (its arrival without a session). */
   readonly sessionStartMs: number;
   /** How much releasing it first helps its workflow, in [0, 1] (0 without a prediction). */
   readonly urgency: number;
@@ -29,9 +30,4 @@ export function orderKey(policy: FlowPolicy, f: OrderFacts, urgencyWindowMs: num
       // first (what a router knows without client hints).
       return f.promptTokens;
   }
-}
-
-/** Whether aging applies: our orders; Dynamo's wspt has none (the TTL alone bounds its waits). */
-export function ages(policy: FlowPolicy): boolean {
-  return policy !== 'wspt' && policy !== 'fcfs';
 }

@@ -34,8 +34,10 @@ export interface FairnessSettings {
 export interface FlowSettings {
   readonly enabled: boolean;
   readonly policy: FlowPolicy;
-  /** No held request is overtaken by one that arrived more than this after it (0: no bound). */
+  /** How far urgency moves a held request up under workflow-aware (the priority aging bound). */
   readonly agingBoundMs: number;
+  /** A session's requests are aged from its start, at most this before their arrival (0: their arrival). */
+  readonly sessionAgeCapMs: number;
   readonly saturation: SaturationSettings;
   /** Held requests per pool at most; past it a request is shed (429). */
   readonly maxQueued: number;
@@ -60,6 +62,7 @@ export const FLOW_OFF: FlowSettings = {
   enabled: false,
   policy: 'fcfs',
   agingBoundMs: 0,
+  sessionAgeCapMs: 600_000,
   saturation: { waiting: 1, kvUsage: 0.9, countReservations: true },
   maxQueued: 1000,
   maxQueuedBytes: 64 * 1024 * 1024,
@@ -79,6 +82,7 @@ export function flowSettings(config: PythiaConfig): FlowSettings {
     enabled: f.enabled,
     policy: f.policy,
     agingBoundMs: config.scheduler.priority.aging_bound_s * 1000,
+    sessionAgeCapMs: config.scheduler.priority.session_age_cap_s * 1000,
     saturation: {
       waiting: f.saturation.waiting_requests,
       kvUsage: f.saturation.kv_usage,
