@@ -129,6 +129,12 @@ test('options: every bad value reported at once', () => {
   // The peers' queues (flow-control presets) are policies of the sweep too.
   const flow = parseLoadOptions(['--policies', 'round-robin,llm-d-flow,dynamo-wspt']).options;
   assert.deepEqual(flow.policies, ['round-robin', 'llm-d-flow', 'dynamo-wspt']);
+  // A policy of the main bench, but the sweep always runs it: listed, it would run twice.
+  assert.throws(
+    () => parseLoadOptions(['--policies', 'round-robin,oracle']),
+    (err: unknown) =>
+      err instanceof UsageError && /oracle bound runs in every sweep/.test(err.problems.join()),
+  );
 });
 
 test('--extproc-replicas reaches every run of the sweep, and its results come from that many cores', () => {

@@ -114,6 +114,8 @@ export function parseLoadOptions(argv: readonly string[]): { help: boolean; opti
     try {
       const spec = parsePolicySpec(p);
       if (spec.scaling.mode !== 'fixed') problems.push(`--policies "${p}": no autoscaling in the load sweep`);
+      // The sweep runs the oracle bound at every load anyway (its share needs it).
+      if (spec.oracle) problems.push(`--policies "${p}": the oracle bound runs in every sweep, unlisted`);
     } catch (err) {
       if (!(err instanceof PolicySpecError)) throw err;
       problems.push(`--policies: ${err.message}`);
