@@ -34,6 +34,8 @@ test('no endpoint ever frees up: every held request is shed at its TTL and the r
   assert.equal(r.sessionsCompleted, 12);
   assert.ok(r.held > 0, `held ${r.held}`);
   assert.ok(r.shed > 0, `shed ${r.shed}`);
+  // The shed ones were held too; only the released ones' waits are recorded.
+  assert.equal(r.heldWaitsS.length, r.held - r.shed);
 });
 
 test('servers that free up: everything held is released, nothing shed', () => {
@@ -41,4 +43,8 @@ test('servers that free up: everything held is released, nothing shed', () => {
   assert.equal(r.sessionsCompleted, 12);
   assert.ok(r.held > 0, `held ${r.held}`);
   assert.equal(r.shed, 0);
+  // Every held request's wait, summing to the total.
+  assert.equal(r.heldWaitsS.length, r.held);
+  assert.ok(Math.abs(r.heldWaitsS.reduce((a, b) => a + b, 0) - r.heldWaitS) < 1e-6);
+  assert.ok(r.heldWaitsS.every((w) => w >= 0));
 });

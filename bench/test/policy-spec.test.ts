@@ -7,6 +7,7 @@ import {
   parsePolicySpec,
   routingLabel,
 } from '../src/runner/policy-spec.js';
+import { configSchema } from '../../common/src/config/schema.js';
 import { flowControlConfig } from '../src/runner/run-policy.js';
 
 test('every policy the bench scripts use parses and formats back to the same label', () => {
@@ -28,6 +29,10 @@ test('every policy the bench scripts use parses and formats back to the same lab
     'pythia+autoscaler',
     'pythia-no-warming-no-priority+reactive-autoscaler:0',
     'pythia+reactive-autoscaler:2.5',
+    'pythia@workflow-aware',
+    'pythia@workflow-aware:waiting=5',
+    'pythia@workflow-aware:kv=0.95',
+    'pythia-no-warming@fcfs:waiting=8:kv=0.95+autoscaler',
   ])
     assert.equal(formatPolicySpec(parsePolicySpec(label)), label);
 });
@@ -76,6 +81,20 @@ test('a bad spec is rejected with what is wrong in it', () => {
     ['pythia+reactive-autoscaler:015', /scale-down window "015" is not/],
     ['pythia+reactive-autoscaler:Infinity', /scale-down window "Infinity" is not/],
     ['pythia+autoscaler+reactive-autoscaler', /at most one "\+<scaling>" part/],
+    ['pythia@workflow-aware:', /unknown saturation part "" \(expected ":waiting=<n>" then ":kv=<x>"/],
+    ['pythia@workflow-aware:depth=5', /unknown saturation part "depth=5"/],
+    ['pythia@workflow-aware:kv=0.95:waiting=5', /unknown saturation part "waiting=5"/],
+    ['pythia@workflow-aware:waiting=5:waiting=3', /unknown saturation part "waiting=3"/],
+    ['pythia@workflow-aware:kv=0.9:kv=0.95', /unknown saturation part "kv=0.95"/],
+    ['pythia@workflow-aware:waiting=0', /saturation "waiting=0": waiting requests must be an integer >= 1/],
+    ['pythia@workflow-aware:waiting=2.5', /saturation "waiting=2.5": waiting requests must be an integer/],
+    ['pythia@workflow-aware:waiting=05', /saturation "waiting=05": waiting requests must be/],
+    ['pythia@workflow-aware:waiting=', /saturation "waiting=": waiting requests must be/],
+    ['pythia@workflow-aware:kv=0', /saturation "kv=0": KV usage must be a fraction in \(0, 1\]/],
+    ['pythia@workflow-aware:kv=1.5', /saturation "kv=1.5": KV usage must be a fraction/],
+    ['pythia@workflow-aware:kv=.95', /saturation "kv=.95": KV usage must be a fraction/],
+    ['pythia@lifo:waiting=5', /unknown flow-control order "lifo"/],
+    ['pythia:waiting=5', /unknown routing profile "pythia:waiting=5"/],
   ];
   for (const [spec, message] of bad) {
     assert.throws(
@@ -124,4 +143,22 @@ test("@<order> turns flow control on; the peers' queue presets stand for routing
   assert.equal(dynamo.flow, 'wspt');
   assert.throws(() => parsePolicySpec('pythia@lifo'), /unknown flow-control order "lifo"/);
   assert.throws(() => parsePolicySpec('pythia@fcfs@wspt'), /at most one "@<order>"/);
+});
+
+test('@<order>:waiting=<n>:kv=<x> sets the saturation thresholds it gives, the others left to their defaults', () => {
+  const both = parsePolicySpec('pythia@workflow-aware:waiting=5:kv=0.95');
+  assert.deepEqual(both.saturation, { waitingRequests: 5, kvUsage: 0.95 });
+  assert.deepEqual(flowControlConfig(both), {
+    saturation: { waiting_requests: 5, kv_usage: 0.95 },
+    enabled: true,
+    policy: 'workflow-aware',
+    queue_ttl_s: 3000,
+  });
+  assert.deepEqual(flowControlConfig(parsePolicySpec('pythia@fcfs:kv=0.95')).saturation, { kv_usage: 0.95 });
+  assert.equal(parsePolicySpec('pythia@workflow-aware').saturation, undefined);
+  // The service's config takes it as written (the defaults fill in the rest).
+  const parsed = configSchema.shape.scheduler.parse({
+    flow_control: flowControlConfig(parsePolicySpec('pythia@workflow-aware:waiting=8')),
+  }).flow_control.saturation;
+  assert.deepEqual(parsed, { waiting_requests: 8, kv_usage: 0.9, count_reservations: true });
 });

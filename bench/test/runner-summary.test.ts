@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { withComparisons } from '../src/runner/comparisons.js';
 import { parsePolicySpec } from '../src/runner/policy-spec.js';
-import { type PolicySummary, type SummarizedResult, summarize } from '../src/runner/summary.js';
+import {
+  DEFAULT_QUEUE_TTL_S,
+  type PolicySummary,
+  type SummarizedResult,
+  flowLine,
+  summarize,
+  summarizeFlow,
+} from '../src/runner/summary.js';
 
 const result: SummarizedResult = {
   // The warm-up session's JCT (1000 s) must not count.
@@ -134,4 +141,30 @@ test('without a plain pythia run there are no ratios', () => {
   const rows = withComparisons([row('least-request', {}), row('pythia-no-priority', {})]);
   assert.equal('ratios_vs' in rows['pythia-no-priority']!, false);
   assert.equal('ratios_vs' in rows['least-request']!, false);
+});
+
+test("flow control's holds: count, shed, mean, p95 and longest wait, and how many the default TTL would shed", () => {
+  assert.equal(DEFAULT_QUEUE_TTL_S, 60, "the service's default scheduler.flow_control.queue_ttl_s");
+  // 21 held, one shed (not among the releases' waits).
+  const waits = [...Array.from({ length: 18 }, (_, i) => i + 1), 59.9, 60.5, 75];
+  const flow = summarizeFlow({ held: 22, heldWaitsS: waits, shed: 1 });
+  assert.deepEqual(flow, {
+    held: 22,
+    shed: 1,
+    hold_mean_s: 17.448,
+    hold_p95_s: 60.5,
+    hold_max_s: 75,
+    held_past_default_ttl: 2,
+  });
+  assert.equal(flowLine(flow), 'held 22 (mean 17.448 s, p95 60.5 s, max 75 s, 2 past 60 s), shed 1');
+  const none = summarizeFlow({ held: 0, heldWaitsS: [], shed: 0 });
+  assert.deepEqual(none, {
+    held: 0,
+    shed: 0,
+    hold_mean_s: null,
+    hold_p95_s: null,
+    hold_max_s: null,
+    held_past_default_ttl: 0,
+  });
+  assert.equal(flowLine(none), 'held 0, shed 0');
 });

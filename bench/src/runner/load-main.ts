@@ -19,7 +19,7 @@ import { generatePlans, isReplayFile } from './plans.js';
 import { runPolicy } from './run-policy.js';
 import { ORACLE, parsePolicySpec } from './policy-spec.js';
 import { simPoolsFor } from './sim-pools.js';
-import type { PolicySummary } from './summary.js';
+import { type PolicySummary, flowLine } from './summary.js';
 import { H100_LLAMA_8B } from '../sim/profiles.js';
 import { type ReusedRuns, noteReused, reusableRun } from './load-reuse.js';
 
@@ -186,7 +186,7 @@ for (const workload of options.workloads) {
       if (policy === ORACLE) (oracle[workload] as Record<string, PolicySummary>)[load] = r.summary;
       else rows[policy] = r.summary;
       log(
-        `${workload} load ${load} (${rate.toFixed(3)}/s) ${policy}${taken[li * policies.length + pi] ? ` (reused from ${earlier?.commit})` : ''}: mean JCT ${r.summary.jct_mean_s} s, p95 ${r.summary.jct_p95_s} s, ${r.summary.sessions_completed} sessions measured (${r.summary.wall_s} s wall)${r.requestsPerExtProc.length > 1 ? `, requests per ext-proc replica ${r.requestsPerExtProc.join('/')}` : ''}`,
+        `${workload} load ${load} (${rate.toFixed(3)}/s) ${policy}${taken[li * policies.length + pi] ? ` (reused from ${earlier?.commit})` : ''}: mean JCT ${r.summary.jct_mean_s} s, p95 ${r.summary.jct_p95_s} s, ${r.summary.sessions_completed} sessions measured (${r.summary.wall_s} s wall)${r.requestsPerExtProc.length > 1 ? `, requests per ext-proc replica ${r.requestsPerExtProc.join('/')}` : ''}${r.summary.flow_control ? `, ${flowLine(r.summary.flow_control)}` : ''}`,
       );
     });
     (results[workload] as Record<string, unknown>)[load] = rows;

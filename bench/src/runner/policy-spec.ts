@@ -1,7 +1,10 @@
-// The bench's policy grammar, typed: `<routing>[-no-<lever>...][-with-<lever>...][@<order>][+<scaling>]`,
+// The bench's policy grammar, typed:
+// `<routing>[-no-<lever>...][-with-<lever>...][@<order>[:waiting=<n>][:kv=<x>]][+<scaling>]`,
 // where routing is a scheduler profile (a peer baseline or `pythia`), levers (pythia only) are
 // switched off for ablations, `@<order>` turns flow control on with that release order (fcfs,
-// oldest-session-first, workflow-aware, wspt), a peer's queue preset (`llm-d-flow`,
+// oldest-session-first, workflow-aware, wspt), optionally with the saturation detector's
+// thresholds other than the defaults (`scheduler.flow_control.saturation.waiting_requests` and
+// `kv_usage`: `pythia@workflow-aware:waiting=5:kv=0.95`), a peer's queue preset (`llm-d-flow`,
 // `dynamo-wspt`) stands for its routing and flow control together, and scaling is `autoscaler` (Pythia's forecast) or `reactive-autoscaler[:S]` (the
 // queue alone, scale-down window S seconds, the HPA default when left out). A spec formats back
 // to the exact string it was parsed from: it is the report's key for the policy. `oracle` is the
@@ -17,6 +20,14 @@ const ROUTING_PROFILES = BUILT_IN_PROFILES;
 const LEVERS = ['placement', 'priority', 'warming', 'retention'] as const;
 export type Lever = (typeof LEVERS)[number];
 
+/** `scheduler.flow_control.saturation` thresholds given in the spec (each absent: the default). */
+export interface SaturationOverride {
+  /** `saturation.waiting_requests` (`:waiting=<n>`, an integer >= 1). */
+  readonly waitingRequests?: number;
+  /** `saturation.kv_usage` (`:kv=<x>`, in (0, 1]). */
+  readonly kvUsage?: number;
+}
+
 export type Scaling =
   | { readonly mode: 'fixed' }
   | { readonly mode: 'forecast' }
@@ -27,6 +38,8 @@ export interface PolicySpec {
   readonly routing: ProfileName;
   /** Flow control on with this release order (`@<policy>`); absent: off. */
   readonly flow?: FlowPolicy;
+  /** Saturation thresholds other than the defaults (`@<order>:waiting=<n>:kv=<x>`); absent: the defaults. */
+  readonly saturation?: SaturationOverride;
   /** A peer's flow-control preset (`llm-d-flow`, `dynamo-wspt`): the label it was written as. */
   readonly preset?: FlowPresetName;
   /** Pythia's levers switched off, in the order written. */
@@ -61,6 +74,7 @@ const LEVER_ON = '-with-';
 
 const isProfile = (s: string): s is ProfileName => Object.hasOwn(ROUTING_PROFILES, s);
 const FLOW = '@';
+const SATURATION = ':';
 
 /**
  * Peers' queues as bench policies: the peer's routing profile (a stand-in while it is not a
@@ -100,6 +114,49 @@ function parseFlow(spec: string, text: string): FlowPolicy {
     );
   return policy;
 }
+const WAITING = 'waiting=';
+const KV = 'kv=';
+
+/** A number written plainly (5, 0.95; not 05, 5.0, 1e1), so that the label reads back unchanged. */
+const plainNumber = (text: string): number | null => {
+  const n = Number(text);
+  return text !== '' && Number.isFinite(n) && String(n) === text ? n : null;
+};
+
+/** The `:waiting=<n>` and `:kv=<x>` parts after `@<order>`, in that order, each at most once. */
+function parseSaturation(spec: string, parts: readonly string[]): SaturationOverride | undefined {
+  if (parts.length === 0) return undefined;
+  let waitingRequests: number | undefined;
+  let kvUsage: number | undefined;
+  for (const part of parts) {
+    if (part.startsWith(WAITING) && waitingRequests === undefined && kvUsage === undefined) {
+      const n = plainNumber(part.slice(WAITING.length));
+      if (n === null || !Number.isInteger(n) || n < 1)
+        throw new PolicySpecError(
+          spec,
+          `saturation "${part}": waiting requests must be an integer >= 1 written plainly (e.g. waiting=5)`,
+        );
+      waitingRequests = n;
+    } else if (part.startsWith(KV) && kvUsage === undefined) {
+      const x = plainNumber(part.slice(KV.length));
+      if (x === null || x <= 0 || x > 1)
+        throw new PolicySpecError(
+          spec,
+          `saturation "${part}": KV usage must be a fraction in (0, 1] written plainly (e.g. kv=0.95)`,
+        );
+      kvUsage = x;
+    } else
+      throw new PolicySpecError(
+        spec,
+        `unknown saturation part "${part}" (expected ":${WAITING}<n>" then ":${KV}<x>", each at most once)`,
+      );
+  }
+  return {
+    ...(waitingRequests !== undefined ? { waitingRequests } : {}),
+    ...(kvUsage !== undefined ? { kvUsage } : {}),
+  };
+}
+
 const isLever = (s: string): s is Lever => (LEVERS as readonly string[]).includes(s);
 
 function parseScaling(spec: string, text: string | undefined): Scaling {
@@ -176,10 +233,13 @@ export function parsePolicySpec(spec: string): PolicySpec {
   }
   const [routing = '', flowText, ...extra] = routingText.split(FLOW);
   if (extra.length > 0) throw new PolicySpecError(spec, `at most one "${FLOW}<order>" part`);
-  const flow = flowText === undefined ? undefined : parseFlow(spec, flowText);
+  const [orderText = '', ...saturationParts] = flowText === undefined ? [] : flowText.split(SATURATION);
+  const flow = flowText === undefined ? undefined : parseFlow(spec, orderText);
+  const saturation = parseSaturation(spec, saturationParts);
   return {
     ...parseRouting(spec, routing),
     ...(flow ? { flow } : {}),
+    ...(saturation ? { saturation } : {}),
     scaling: parseScaling(spec, scaling),
   };
 }
@@ -189,7 +249,13 @@ export function routingLabel(spec: PolicySpec): string {
   if (spec.oracle) return ORACLE;
   if (spec.preset) return spec.preset;
   const levers = [[spec.routing, ...spec.leversOff].join(LEVER_OFF), ...(spec.leversOn ?? [])].join(LEVER_ON);
-  return spec.flow ? `${levers}${FLOW}${spec.flow}` : levers;
+  if (!spec.flow) return levers;
+  const sat = spec.saturation;
+  const thresholds = [
+    sat?.waitingRequests !== undefined ? `${SATURATION}${WAITING}${sat.waitingRequests}` : '',
+    sat?.kvUsage !== undefined ? `${SATURATION}${KV}${sat.kvUsage}` : '',
+  ].join('');
+  return `${levers}${FLOW}${spec.flow}${thresholds}`;
 }
 
 /** The label the spec was parsed from (the report's key). */

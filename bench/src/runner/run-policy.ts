@@ -4,7 +4,7 @@ import { parseConfig } from '../../../common/src/config/load.js';
 import type { SessionPlan } from '../../../test-support/src/workloads/session-plan.js';
 import { type ClusterRunOptions, type SimPool, runCluster } from '../sim/cluster.js';
 import { FLOW_PRESETS, type PolicySpec, formatPolicySpec, leverOn } from './policy-spec.js';
-import { type PolicySummary, measuredJcts, summarize } from './summary.js';
+import { type PolicySummary, measuredJcts, summarize, summarizeFlow } from './summary.js';
 
 /** HPA's default scale-down stabilization window (KEDA scales through the HPA). */
 export const HPA_SCALE_DOWN_WINDOW_S = 300;
@@ -54,11 +54,23 @@ export interface ClusterSetup {
  */
 export const BENCH_QUEUE_TTL_S = 3000;
 
-/** `scheduler.flow_control` for the spec: off, on with its order, or a peer's preset. */
+/**
+ * `scheduler.flow_control` for the spec: off, on with its order (and any saturation thresholds
+ * it gives, the others left to their defaults), or a peer's preset.
+ */
 export function flowControlConfig(spec: PolicySpec): Record<string, unknown> {
   if (!spec.flow) return { enabled: false };
   const preset = spec.preset ? FLOW_PRESETS[spec.preset].config : {};
-  return { ...preset, enabled: true, policy: spec.flow, queue_ttl_s: BENCH_QUEUE_TTL_S };
+  const sat = spec.saturation;
+  const saturation = sat
+    ? {
+        saturation: {
+          ...(sat.waitingRequests !== undefined ? { waiting_requests: sat.waitingRequests } : {}),
+          ...(sat.kvUsage !== undefined ? { kv_usage: sat.kvUsage } : {}),
+        },
+      }
+    : {};
+  return { ...preset, ...saturation, enabled: true, policy: spec.flow, queue_ttl_s: BENCH_QUEUE_TTL_S };
 }
 
 export type Progress = (policy: string, done: number, total: number) => void;
@@ -127,7 +139,10 @@ export function runPolicy(
   });
   const wallS = (performance.now() - started) / 1000;
   return {
-    summary: summarize(r, pythia, wallS),
+    summary: {
+      ...summarize(r, pythia, wallS),
+      ...(spec.flow ? { flow_control: summarizeFlow(r) } : {}),
+    },
     measured: measuredJcts(r),
     timeline: r.replicaTimeline,
     figures: {

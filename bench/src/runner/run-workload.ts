@@ -8,7 +8,7 @@ import { generatePlans, isReplayFile, plansFor, sweepSizes } from './plans.js';
 import { formatPolicySpec } from './policy-spec.js';
 import type { ProgressBar } from './progress.js';
 import { type ClusterSetup, runPolicy } from './run-policy.js';
-import type { PolicySummary } from './summary.js';
+import { type PolicySummary, flowLine } from './summary.js';
 
 export interface WorkloadRun {
   /** Each policy's summary with its comparisons, keyed by label in run order. */
@@ -43,7 +43,7 @@ export function runWorkload(
       log(
         `${workload} ${policy}: mean JCT ${summary.jct_mean_s} s, prefix hit ${summary.prefix_hit_rate}, ` +
           `prompt ${figures.promptTokensPerRequest} tok/request, prefill ${(100 * figures.prefillShareOfBusyGpu).toFixed(1)}% ` +
-          `of busy GPU time, host-tier tokens ${figures.hostTokens}, held ${figures.held} (mean ${figures.heldWaitS.toFixed(2)} s), shed ${figures.shed} (${summary.wall_s} s wall)`,
+          `of busy GPU time, host-tier tokens ${figures.hostTokens}, ${summary.flow_control ? flowLine(summary.flow_control) : `held ${figures.held}, shed ${figures.shed}`} (${summary.wall_s} s wall)`,
       );
   }
   let sweep: Row[] | null = null;

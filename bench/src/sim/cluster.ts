@@ -102,7 +102,7 @@ export function runCluster(options: ClusterRunOptions): ClusterRunResult {
       flowEvents: {
         held: () => tally.held++,
         released: (_pool, _workflow, reason, waitS) => {
-          if (reason !== 'immediate') tally.heldWaitS += waitS;
+          if (reason !== 'immediate') tally.heldReleased(waitS);
         },
         shed: () => {},
         cancelled: () => {},

@@ -33,6 +33,8 @@ export interface ClusterRunResult {
   readonly shed: number;
   readonly held: number;
   readonly heldWaitS: number;
+  /** Each held request's wait (s), in release order. */
+  readonly heldWaitsS: readonly number[];
   /** Prompt tokens of the workload's requests (warm requests left out). */
   readonly requestPromptTokens: number;
   /** Cache-manager decisions by result (sent, or why skipped). */
@@ -77,6 +79,8 @@ export class RunTally {
   held = 0;
   /** Seconds held requests waited, summed. */
   heldWaitS = 0;
+  /** Each held request's wait (s), in release order. */
+  readonly heldWaitsS: number[] = [];
   requestPromptTokens = 0;
   sessionsDone = 0;
   /** When the last request ended (virtual ms). */
@@ -90,6 +94,12 @@ export class RunTally {
   /** Every session has completed: periodic work stops. */
   get finished(): boolean {
     return this.sessionsDone >= this.sessions;
+  }
+
+  /** A held request released after waiting `waitS`. */
+  heldReleased(waitS: number): void {
+    this.heldWaitS += waitS;
+    this.heldWaitsS.push(waitS);
   }
 
   requestDone(endMs: number, outputTokens: number): void {
@@ -126,6 +136,7 @@ export class RunTally {
       shed: this.shed,
       held: this.held,
       heldWaitS: this.heldWaitS,
+      heldWaitsS: this.heldWaitsS,
       requestPromptTokens: this.requestPromptTokens,
       busyGpuSeconds: fleet.total('busyMsTotal') / 1000,
       prefillGpuSeconds: fleet.total('prefillMsTotal') / 1000,
