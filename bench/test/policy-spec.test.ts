@@ -141,6 +141,8 @@ test("@<order> turns flow control on; the peers' queue presets stand for routing
   const dynamo = parsePolicySpec('dynamo-wspt+autoscaler');
   assert.equal(formatPolicySpec(dynamo), 'dynamo-wspt+autoscaler');
   assert.equal(dynamo.flow, 'wspt');
+  // Dynamo's queue keeps the detector it was measured with, not the service's default of 8 waiting.
+  assert.deepEqual(flowControlConfig(dynamo).saturation, { waiting_requests: 1, kv_usage: 0.9 });
   assert.throws(() => parsePolicySpec('pythia@lifo'), /unknown flow-control order "lifo"/);
   assert.throws(() => parsePolicySpec('pythia@fcfs@wspt'), /at most one "@<order>"/);
 });

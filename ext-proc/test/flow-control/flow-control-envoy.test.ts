@@ -22,7 +22,8 @@ function flowConfig(flow: Record<string, unknown> = {}) {
     scheduler: {
       scrape_interval_ms: 0,
       levers: { warming: false },
-      flow_control: { enabled: true, queue_ttl_s: 30, ...flow },
+      // A single waiting request saturates here (the default waits for 8): the tests set it.
+      flow_control: { enabled: true, queue_ttl_s: 30, saturation: { waiting_requests: 1 }, ...flow },
     },
   });
 }

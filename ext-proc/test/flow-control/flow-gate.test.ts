@@ -16,7 +16,11 @@ function setup() {
   let now = 0;
   const deferred: Array<() => void> = [];
   const config = parseConfig({
-    scheduler: { scrape_interval_ms: 0, flow_control: { enabled: true } },
+    // A single waiting request saturates here (the default waits for 8): the tests set it.
+    scheduler: {
+      scrape_interval_ms: 0,
+      flow_control: { enabled: true, saturation: { waiting_requests: 1 } },
+    },
     pools: [{ name: 'p', models: ['llama'], endpoints: EPS.map((address) => ({ address })) }],
   });
   const clock = { now: () => now, wallNow: () => 1_790_000_000_000 + now };
