@@ -21,6 +21,8 @@ export interface RequestLoad {
   readonly overflow: number;
   /** Output tokens still expected to be decoded. */
   readonly decodeTokens: number;
+  /** Its workflow session (workflow and session id), when it has one. */
+  readonly session?: string;
 }
 
 export interface LoadFigures {
@@ -47,6 +49,8 @@ export interface EndpointState {
   kvCapacityTokens: number;
   /** Relative decode speed (pool hardware). */
   readonly speed: number;
+  /** In-flight requests there per workflow session (both sides); absent: not tracked. */
+  readonly sessions?: SessionCounts;
   /** Consecutive failed scrapes or connect errors. */
   failures: number;
 }
@@ -68,6 +72,43 @@ export const zeroLoad = (): LoadFigures => ({
 });
 
 export const DEFAULT_KV_CAPACITY_TOKENS = 450_000;
+
+/** The key a request's session is counted under on its endpoint. */
+export const sessionKey = (workflow: string, session: string): string => `${workflow}\u0000${session}`;
+
+/**
+ * Requests in flight on an endpoint per session: `repeated` counts those beyond the first of
+ * their session there (a fan-out's siblings), so in-flight - repeated is the sessions (and
+ * requests without one) that wait on what runs there.
+ */
+export class SessionCounts {
+  private readonly counts = new Map<string, number>();
+  private extra = 0;
+
+  get repeated(): number {
+    return this.extra;
+  }
+
+  /** Requests of `session` in flight there. */
+  count(session: string): number {
+    return this.counts.get(session) ?? 0;
+  }
+
+  add(session: string): void {
+    const n = this.counts.get(session) ?? 0;
+    if (n > 0) this.extra++;
+    this.counts.set(session, n + 1);
+  }
+
+  remove(session: string): void {
+    const n = this.counts.get(session);
+    if (n === undefined) return;
+    if (n > 1) {
+      this.extra--;
+      this.counts.set(session, n - 1);
+    } else this.counts.delete(session);
+  }
+}
 
 export class ClusterState {
   private readonly pools = new Map<string, PoolState>();
@@ -93,6 +134,7 @@ export class ClusterState {
           kvUsage: 0,
           kvCapacityTokens: pool.kv_capacity_tokens ?? DEFAULT_KV_CAPACITY_TOKENS,
           speed: pool.speed ?? 1,
+          sessions: new SessionCounts(),
           failures: 0,
         })),
       };
@@ -159,6 +201,7 @@ export class ClusterState {
     f.reservedTokens += load.reservedTokens;
     f.overflowSum += load.overflow;
     f.decodeTokens += load.decodeTokens;
+    if (load.session !== undefined) ep.sessions?.add(load.session);
   }
 
   private remove(address: string, side: 'local' | 'remote', load: RequestLoad): void {
@@ -170,6 +213,7 @@ export class ClusterState {
     f.reservedTokens = Math.max(0, f.reservedTokens - load.reservedTokens);
     f.overflowSum = Math.max(0, f.overflowSum - load.overflow);
     f.decodeTokens = Math.max(0, f.decodeTokens - load.decodeTokens);
+    if (load.session !== undefined) ep.sessions?.remove(load.session);
   }
 }
 

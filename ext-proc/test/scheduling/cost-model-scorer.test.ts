@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { zeroLoad } from '../../../core/src/cluster/cluster-state.js';
+import { SessionCounts, sessionKey, zeroLoad } from '../../../core/src/cluster/cluster-state.js';
 import { chainedBlockHashes } from '../../../core/src/prompt/prefix-hash.js';
 import { costModelScorer, placementCostMs } from '../../src/core/scheduling/plugins/cost-model-scorer.js';
 import { endpoint, request, sequence } from './helpers.js';
@@ -131,4 +131,30 @@ test('requests placed since the last scrape count as context: their KV is read e
     );
   const ratio = cost(placed) / cost(resident);
   assert.ok(ratio > 0.97 && ratio < 1.03, `placed ${cost(placed)} resident ${cost(resident)}`);
+});
+
+test("the delay added to a fan-out's siblings counts once: their session waits for the slowest", () => {
+  const ctx = sequence(0);
+  const sessions = (...keys: string[]) => {
+    const counts = new SessionCounts();
+    for (const k of keys) counts.add(k);
+    return counts;
+  };
+  // Eight short requests with little context, or four with more; a long prompt's prefill
+  // stalls every one of them. When the eight are one session's fan-out, stalling them delays
+  // one session, and the endpoint with less context (shorter steps for the whole decode) wins.
+  const fanOut = {
+    ...running(8, 3000),
+    sessions: sessions(...Array<string>(8).fill(sessionKey('wf', 's1'))),
+  };
+  const distinct = { ...running(8, 3000), sessions: sessions('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h') };
+  const few = { ...running(4, 12_000), sessions: sessions('w', 'x', 'y', 'z') };
+  const siblings = scorer.score(big, [endpoint('fan-out', fanOut), endpoint('few', few)], ctx);
+  assert.equal(siblings[0], 1, `scores ${siblings.join(',')}`);
+  const apart = scorer.score(big, [endpoint('fan-out', distinct), endpoint('few', few)], ctx);
+  assert.equal(apart[1], 1, `eight sessions delayed cost more: ${apart.join(',')}`);
+  // The request's own fan-out still counts request by request: a stage is not piled up.
+  const sibling = { ...big, identity: { workflow: 'wf', session: 's1', agent: 'a' }, siblingsInFlight: 8 };
+  const own = scorer.score(sibling, [endpoint('fan-out', fanOut), endpoint('few', few)], ctx);
+  assert.equal(own[1], 1, `its own siblings: ${own.join(',')}`);
 });

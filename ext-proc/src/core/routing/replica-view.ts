@@ -16,7 +16,11 @@
 // tables is bounded by those tables. NATS is trusted: whoever may publish on the subject can
 // occupy the replica slots with forged ids (docs/operations.md: restrict it to ext-proc).
 import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
-import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
+import {
+  type ClusterState,
+  type RequestLoad,
+  sessionKey,
+} from '../../../../core/src/cluster/cluster-state.js';
 import type { IdentityResolver } from '../../../../core/src/identity/resolver.js';
 import { MAX_OPEN_MARKS } from '../../../../core/src/workflow/stages.js';
 import type { OrderMark } from '../../../../core/src/prompt/order-mark.js';
@@ -300,6 +304,7 @@ export class ReplicaView {
           reservedTokens: body.reservedTokens,
           overflow: body.overflow,
           decodeTokens: body.decodeTokens,
+          session: sessionKey(id.workflow, id.session),
         };
         p.cluster.acquireRemote(body.endpoint, load);
         if (body.prefixHashes.length > 0) p.prefixIndex.record(body.prefixHashes, body.endpoint, nowMs);

@@ -9,7 +9,11 @@ import type { Prediction } from '../../../../core/src/workflow/predictor.js';
 import type { RequestStart } from '../../../../core/src/wire/request-start.js';
 import type { Trace } from '../../../../core/src/wire/trace.js';
 import type { AgentPrompts } from './agent-prompts.js';
-import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
+import {
+  type ClusterState,
+  type RequestLoad,
+  sessionKey,
+} from '../../../../core/src/cluster/cluster-state.js';
 import type { ModelRegistry } from '../../../../core/src/workflow/model-registry.js';
 import { promptBlockHashes } from '../../../../core/src/prompt/prefix-hash.js';
 import { AnsweredMarks, type OrderMark } from '../../../../core/src/prompt/order-mark.js';
@@ -313,6 +317,7 @@ export class WorkflowRouter implements RequestRouter {
       reservedTokens: requestFootprint(request, p.scheduling),
       overflow: request.overflow,
       decodeTokens: request.outputExpected ?? request.maxTokens ?? p.scheduling.defaultOutputTokens,
+      ...(identity ? { session: sessionKey(identity.workflow, identity.session) } : {}),
     };
     p.cluster.acquire(placement.endpoint, load);
     if (hashes.length > 0) p.prefixIndex.record(hashes, placement.endpoint, now);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type EndpointState, totalLoad } from '../../../../../core/src/cluster/cluster-state.js';
+import { type EndpointState, sessionKey, totalLoad } from '../../../../../core/src/cluster/cluster-state.js';
 import type { ScorerPlugin } from '../plugin.js';
 import type { SchedulingRequest, SchedulingSettings } from '../types.js';
 import { prefixMatches } from '../prefix-matches.js';
@@ -61,8 +61,9 @@ function stepMs(m: CostModel, batch: number, context: number): number {
 /**
  * Predicted milliseconds this request costs on `ep`: its own completion time (waiting for
  * a slot or KV, prefill of the tokens the endpoint does not hold, decode at the step time
- * with it in the batch) plus the delay it adds to every request already running there
- * (its prefill chunk stalls their steps, its decode lengthens each step they share).
+ * with it in the batch) plus the delay it adds to what runs there (its prefill chunk stalls
+ * the steps of every session there, a fan-out's siblings counted once; its decode lengthens
+ * each step they share).
  */
 export function placementCostMs(
   m: CostModel,
@@ -94,7 +95,16 @@ export function placementCostMs(
   const ahead = queued + (shortfall > 0 ? Math.ceil(shortfall / Math.max(1, perRequest)) : 0);
   const completionGap = batch > 0 ? (before * remaining) / batch : 0;
   const own = ahead * completionGap + prefill + output * after;
-  const added = batch * prefill + batch * Math.min(output, remaining) * (after - before);
+  // Its prefill stalls each session there once: a fan-out's siblings wait for each other, so
+  // stalling all of them delays their session once. Counted per request, an endpoint full of
+  // one stage's siblings looked dear to every long prompt, which then gathered on the few
+  // endpoints with the fewest requests (the most context there: the slowest steps).
+  // The request's own siblings there still count one by one (a fan-out is not piled up).
+  const id = request.identity;
+  const mine = id && ep.sessions ? ep.sessions.count(sessionKey(id.workflow, id.session)) : 0;
+  const repeated = (ep.sessions?.repeated ?? 0) - Math.max(0, mine - 1);
+  const delayed = Math.min(batch, Math.max(0, load.inFlight - repeated));
+  const added = delayed * prefill + batch * Math.min(output, remaining) * (after - before);
   return (own + added) / ep.speed;
 }
 
