@@ -8,7 +8,7 @@ import { runCluster } from '../src/sim/cluster.js';
 import { codingLongWorkload } from '../../test-support/src/workloads/long-agent-workloads.js';
 import { TIGHT } from './long-workloads-cluster.js';
 
-test("pythia's retention hint reaches the engines: with the lever on, sessions the model predicts to go on keep their KV", () => {
+test("pythia's retention hint reaches the engines: with the lever on, sessions the model predicts to go on find their KV kept", () => {
   // 14 sessions: with fewer the workflow is promoted late or not at all, and nothing is retained.
   const plans = codingLongWorkload({ sessions: 14, ratePerS: 0.5, seed: 2 });
   const pythia = (retention: boolean) =>
@@ -29,8 +29,11 @@ test("pythia's retention hint reaches the engines: with the lever on, sessions t
   const on = pythia(true);
   assert.ok(on.promotedAtS !== null, 'the workflow was promoted');
   assert.equal(on.sessionsCompleted, 14);
-  assert.ok(
-    on.cachedTokens > off.cachedTokens,
-    `retained sessions hit more of their context: ${on.cachedTokens} > ${off.cachedTokens}`,
-  );
+  // The hint's effect, not its worth: whether keeping KV pays depends on placement (here, since
+  // the cost model counts a prefill's stall once per session, the lever off keeps as much
+  // context without pins: 6.84M cached tokens against 6.16M with them, seed 2); its worth is
+  // measured by the bench (docs/bench.md, "Retention and sibling prefixes").
+  assert.equal(off.retainedTokens, 0, 'without the lever nothing is pinned');
+  assert.ok(on.retainedTokens > 0, `sessions reused pinned blocks: ${on.retainedTokens} tokens`);
+  assert.ok(on.retainedTokens <= on.cachedTokens);
 });

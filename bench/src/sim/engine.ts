@@ -97,6 +97,8 @@ export class ReplicaEngine {
   cachedTokensTotal = 0;
   /** The part of cachedTokensTotal loaded from the host tier. */
   hostTokensTotal = 0;
+  /** The part of cachedTokensTotal a session found in blocks its retention pins had kept. */
+  retainedTokensTotal = 0;
   generatedTokensTotal = 0;
   /** Time spent stepping, and the part of it the prefill chunks added (over decode alone). */
   busyMsTotal = 0;
@@ -244,7 +246,11 @@ export class ReplicaEngine {
     }
     // It fits: the session's retained blocks become ordinary cached blocks, and the prefix
     // match above keeps the ones this prompt reuses.
-    if (key !== undefined) for (const pin of this.pins.claim(key)) this.unpin(pin.hashes);
+    if (key !== undefined) {
+      const pins = this.pins.claim(key);
+      if (pins.length > 0) this.retainedTokensTotal += bs * retainedReused(pins, blocks, reuse);
+      for (const pin of pins) this.unpin(pin.hashes);
+    }
     for (let i = 0; i < reuse; i++) {
       const h = blocks[i] as number;
       if (this.cachedFree.delete(h)) {
@@ -502,4 +508,17 @@ export class ReplicaEngine {
     }
     return { durationMs: duration, firstTokens, finished };
   }
+}
+
+/** How many of the first `reuse` prompt blocks the session's claimed pins held. */
+function retainedReused(
+  pins: readonly { readonly hashes: readonly number[] }[],
+  blocks: readonly number[],
+  reuse: number,
+): number {
+  const pinned = new Set<number>();
+  for (const pin of pins) for (const h of pin.hashes) pinned.add(h);
+  let n = 0;
+  for (let i = 0; i < reuse; i++) if (pinned.has(blocks[i] as number)) n++;
+  return n;
 }

@@ -176,6 +176,7 @@ export class ReplicaFleet {
       | 'cachedTokensTotal'
       | 'preemptionsTotal'
       | 'hostTokensTotal'
+      | 'retainedTokensTotal'
       | 'busyMsTotal'
       | 'prefillMsTotal',
   ): number {

@@ -29,6 +29,8 @@ export interface ClusterRunResult {
   readonly prefillGpuSeconds: number;
   /** Prompt tokens loaded from the host KV tier (part of cachedTokens). */
   readonly hostTokens: number;
+  /** Prompt tokens found in blocks a retention pin had kept for the session (part of cachedTokens). */
+  readonly retainedTokens: number;
   /** Requests flow control answered 429 (0 with it off). */
   readonly shed: number;
   readonly held: number;
@@ -133,6 +135,7 @@ export class RunTally {
       cachedTokens: fleet.total('cachedTokensTotal'),
       preemptions: fleet.total('preemptionsTotal'),
       hostTokens: fleet.total('hostTokensTotal'),
+      retainedTokens: fleet.total('retainedTokensTotal'),
       shed: this.shed,
       held: this.held,
       heldWaitS: this.heldWaitS,
