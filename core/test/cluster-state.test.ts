@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ClusterState, sessionKey } from '../src/cluster/cluster-state.js';
+import { ClusterState } from '../src/cluster/cluster-state.js';
+import { sessionKey } from '../src/workflow/identifiers.js';
 
 test("an endpoint counts its in-flight requests beyond the first of their session (a fan-out's siblings)", () => {
   const cluster = new ClusterState([{ name: 'p', models: ['m'], endpoints: [{ address: 'a' }] }]);

@@ -73,9 +73,6 @@ export const zeroLoad = (): LoadFigures => ({
 
 export const DEFAULT_KV_CAPACITY_TOKENS = 450_000;
 
-/** The key a request's session is counted under on its endpoint. */
-export const sessionKey = (workflow: string, session: string): string => `${workflow}\u0000${session}`;
-
 /**
  * Requests in flight on an endpoint per session: `repeated` counts those beyond the first of
  * their session there (a fan-out's siblings), so in-flight - repeated is the sessions (and

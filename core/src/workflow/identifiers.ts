@@ -9,6 +9,9 @@ export interface WorkflowIdentity {
   readonly agent: string;
 }
 
+/** One session's key in the tables that track sessions (the session id is unique per workflow). */
+export const sessionKey = (workflow: string, session: string): string => `${workflow}\u0000${session}`;
+
 export type IdentifierName = 'workflow' | 'session' | 'agent';
 export type IdentifierProblem = 'too_long' | 'bad_charset' | 'missing';
 

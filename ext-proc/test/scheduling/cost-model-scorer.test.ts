@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SessionCounts, sessionKey, zeroLoad } from '../../../core/src/cluster/cluster-state.js';
+import { SessionCounts, zeroLoad } from '../../../core/src/cluster/cluster-state.js';
+import { sessionKey } from '../../../core/src/workflow/identifiers.js';
 import { chainedBlockHashes } from '../../../core/src/prompt/prefix-hash.js';
 import { costModelScorer, placementCostMs } from '../../src/core/scheduling/plugins/cost-model-scorer.js';
 import { endpoint, request, sequence } from './helpers.js';

@@ -14,7 +14,7 @@ import type { SessionSummary } from '../../../core/src/wire/codec.js';
 import { BoundedMap } from '../../../core/src/bounded/bounded-map.js';
 import { CompetingNames } from '../../../core/src/bounded/competing-names.js';
 import { stringBytes } from '../../../core/src/bounded/memory-cost.js';
-import { parseIdentity } from '../../../core/src/workflow/identifiers.js';
+import { parseIdentity, sessionKey } from '../../../core/src/workflow/identifiers.js';
 import type { ModeDecision } from './promotion.js';
 import { TRACE_TEXT_FIELDS, type Trace, traceDedupeId } from '../../../core/src/wire/trace.js';
 import { type LearnerConfig, WorkflowLearner } from './workflow-learner.js';
@@ -140,10 +140,6 @@ interface AwaitingStore<T> {
  */
 export function sessionIdentity(workflow: string, session: string, firstStartUnixMs: number): string {
   return `${workflow}\u0000${session}\u0000${firstStartUnixMs}`;
-}
-
-function sessionKey(workflow: string, session: string): string {
-  return `${workflow}\u0000${session}`;
 }
 
 export interface RebuiltModel {

@@ -16,11 +16,8 @@
 // tables is bounded by those tables. NATS is trusted: whoever may publish on the subject can
 // occupy the replica slots with forged ids (docs/operations.md: restrict it to ext-proc).
 import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
-import {
-  type ClusterState,
-  type RequestLoad,
-  sessionKey,
-} from '../../../../core/src/cluster/cluster-state.js';
+import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
+import { sessionKey } from '../../../../core/src/workflow/identifiers.js';
 import type { IdentityResolver } from '../../../../core/src/identity/resolver.js';
 import { MAX_OPEN_MARKS } from '../../../../core/src/workflow/stages.js';
 import type { OrderMark } from '../../../../core/src/prompt/order-mark.js';

@@ -9,11 +9,8 @@ import type { Prediction } from '../../../../core/src/workflow/predictor.js';
 import type { RequestStart } from '../../../../core/src/wire/request-start.js';
 import type { Trace } from '../../../../core/src/wire/trace.js';
 import type { AgentPrompts } from './agent-prompts.js';
-import {
-  type ClusterState,
-  type RequestLoad,
-  sessionKey,
-} from '../../../../core/src/cluster/cluster-state.js';
+import type { ClusterState, RequestLoad } from '../../../../core/src/cluster/cluster-state.js';
+import { sessionKey } from '../../../../core/src/workflow/identifiers.js';
 import type { ModelRegistry } from '../../../../core/src/workflow/model-registry.js';
 import { promptBlockHashes } from '../../../../core/src/prompt/prefix-hash.js';
 import { AnsweredMarks, type OrderMark } from '../../../../core/src/prompt/order-mark.js';

@@ -6,6 +6,7 @@
 import { BoundedMap } from '../../../../core/src/bounded/bounded-map.js';
 import type { Bounds } from '../../../../core/src/bounded/bounds.js';
 import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
+import { sessionKey } from '../../../../core/src/workflow/identifiers.js';
 
 export interface ChatMessage {
   readonly role: string;
@@ -42,10 +43,6 @@ export class SessionHistory {
     this.entries = new BoundedMap({ ...bounds, now, sizeOf: historyBytes });
   }
 
-  private static key(workflow: string, session: string): string {
-    return `${workflow}\u0000${session}`;
-  }
-
   /** Records a completed exchange (chat requests with plain-text messages only). */
   record(
     workflow: string,
@@ -54,7 +51,7 @@ export class SessionHistory {
     json: Record<string, unknown>,
     output: string,
   ): void {
-    const key = SessionHistory.key(workflow, session);
+    const key = sessionKey(workflow, session);
     const messages = json['messages'];
     if (!Array.isArray(messages)) return;
     const kept: ChatMessage[] = [];
@@ -70,7 +67,7 @@ export class SessionHistory {
 
   /** An exchange another replica recorded (within the same per-session bound). */
   put(workflow: string, session: string, entry: HistoryEntry): void {
-    this.keep(SessionHistory.key(workflow, session), entry);
+    this.keep(sessionKey(workflow, session), entry);
   }
 
   /**
@@ -84,11 +81,11 @@ export class SessionHistory {
   }
 
   get(workflow: string, session: string): HistoryEntry | undefined {
-    return this.entries.peek(SessionHistory.key(workflow, session));
+    return this.entries.peek(sessionKey(workflow, session));
   }
 
   drop(workflow: string, session: string): void {
-    this.entries.delete(SessionHistory.key(workflow, session));
+    this.entries.delete(sessionKey(workflow, session));
   }
 
   get size(): number {

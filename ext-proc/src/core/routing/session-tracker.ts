@@ -7,7 +7,7 @@ import type { Bounds } from '../../../../core/src/bounded/bounds.js';
 import { stringBytes } from '../../../../core/src/bounded/memory-cost.js';
 import type { OrderMark } from '../../../../core/src/prompt/order-mark.js';
 import { LiveStages, type StartOrder } from '../../../../core/src/workflow/stages.js';
-import type { WorkflowIdentity } from '../../../../core/src/workflow/identifiers.js';
+import { type WorkflowIdentity, sessionKey } from '../../../../core/src/workflow/identifiers.js';
 
 interface Tracked {
   stages: LiveStages;
@@ -59,7 +59,7 @@ export class SessionTracker {
   }
 
   private static key(id: WorkflowIdentity): string {
-    return `${id.workflow}\u0000${id.session}`;
+    return sessionKey(id.workflow, id.session);
   }
 
   get size(): number {

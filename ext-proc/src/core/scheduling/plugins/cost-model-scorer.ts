@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type EndpointState, sessionKey, totalLoad } from '../../../../../core/src/cluster/cluster-state.js';
+import { type EndpointState, totalLoad } from '../../../../../core/src/cluster/cluster-state.js';
+import { sessionKey } from '../../../../../core/src/workflow/identifiers.js';
 import type { ScorerPlugin } from '../plugin.js';
 import type { SchedulingRequest, SchedulingSettings } from '../types.js';
 import { prefixMatches } from '../prefix-matches.js';
