@@ -26,8 +26,6 @@ export interface PolicyRun {
     readonly shed: number;
     /** Requests flow control held. */
     readonly held: number;
-    /** Mean seconds a held request waited. */
-    readonly heldWaitS: number;
     /** Events between ext-proc replicas per routed request, and their bytes. */
     readonly replicaEventsPerRequest: number;
     readonly replicaBytesPerRequest: number;
@@ -151,7 +149,6 @@ export function runPolicy(
       hostTokens: r.hostTokens,
       shed: r.shed,
       held: r.held,
-      heldWaitS: r.held > 0 ? r.heldWaitS / r.held : 0,
       replicaEventsPerRequest: (r.replicaEvents ?? 0) / Math.max(1, r.requests),
       replicaBytesPerRequest: (r.replicaEventBytes ?? 0) / Math.max(1, r.requests),
       requestsPerExtProc: r.requestsPerExtProc ?? [r.requests],
