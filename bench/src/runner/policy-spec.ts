@@ -167,9 +167,8 @@ function parseScaling(spec: string, text: string | undefined): Scaling {
   if (text === REACTIVE) return { mode: 'reactive' };
   if (text.startsWith(`${REACTIVE}:`)) {
     const window = text.slice(REACTIVE.length + 1);
-    const windowS = Number(window);
-    // Written canonically (15, not 015 or 15.0), so that the label reads back unchanged.
-    if (window === '' || !Number.isFinite(windowS) || windowS < 0 || String(windowS) !== window)
+    const windowS = plainNumber(window);
+    if (windowS === null || windowS < 0)
       throw new PolicySpecError(
         spec,
         `scale-down window "${window}" is not a number of seconds >= 0 written plainly (e.g. 60)`,
